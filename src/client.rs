@@ -1,0 +1,347 @@
+//! The ftplib-shaped client: connection, login and every command without a data connection.
+
+use crate::command::{self, Encoding};
+use crate::config::Config;
+use crate::control::Control;
+use crate::error::{Error, Result};
+use crate::reply::{parse257, Reply};
+use crate::stream;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Where debug traces go; stderr when none is set.
+pub type TraceSink = Box<dyn FnMut(&str) + Send>;
+
+/// An FTP client, as ftplib's `FTP` class. Not connected until `connect`.
+pub struct Client {
+    pub(crate) config: Config,
+    pub(crate) ctrl: Option<Control>,
+    host: String,
+    port: u16,
+    welcome: Option<Reply>,
+    last_reply: Option<Reply>,
+    debuglevel: u8,
+    trace: Option<TraceSink>,
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+impl Client {
+    pub fn new() -> Client {
+        Client::with_config(Config::default())
+    }
+
+    pub fn with_config(config: Config) -> Client {
+        Client {
+            config,
+            ctrl: None,
+            host: String::new(),
+            port: 0,
+            welcome: None,
+            last_reply: None,
+            debuglevel: 0,
+            trace: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// Connects to `host` (port 0 means 21), trying every address it resolves to, and reads
+    /// the greeting. `timeout` overrides both the connect and the reply timeout when given.
+    pub fn connect(
+        &mut self,
+        host: &str,
+        port: u16,
+        timeout: Option<Duration>,
+        source_address: Option<SocketAddr>,
+    ) -> Result<Reply> {
+        if let Some(t) = timeout {
+            if t.is_zero() {
+                return Err(Error::InvalidArgument("a timeout of zero would never wait".into()));
+            }
+            self.config.connect_timeout = t;
+            self.config.timeout = t;
+        }
+        self.close();
+        let port = if port == 0 { 21 } else { port };
+        let addrs = stream::resolve(host, port)?;
+        let tcp = stream::connect_any(&addrs, self.config.connect_timeout, source_address)?;
+        self.host = host.to_string();
+        self.port = port;
+        self.ctrl = Some(Control::new(tcp, self.config.timeout)?);
+        let welcome = self.getresp();
+        let welcome = welcome.inspect_err(|_| self.close())?;
+        self.trace(1, || format!("*welcome* {}", welcome.text_lossy()));
+        self.welcome = Some(welcome.clone());
+        Ok(welcome)
+    }
+
+    /// ftplib's `FTP(host, user, passwd, acct, timeout, source_address, encoding)`: connects,
+    /// and logs in when `user` is given.
+    pub fn open(
+        host: &str,
+        user: Option<&str>,
+        passwd: &str,
+        acct: &str,
+        timeout: Option<Duration>,
+        source_address: Option<SocketAddr>,
+        encoding: Encoding,
+    ) -> Result<Client> {
+        let mut client = Client::new();
+        client.config.encoding = encoding;
+        client.connect(host, 0, timeout, source_address)?;
+        if let Some(user) = user {
+            client.login(user, passwd, acct)?;
+        }
+        Ok(client)
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.ctrl.is_some()
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The greeting, as ftplib's `getwelcome`.
+    pub fn welcome(&self) -> Option<&Reply> {
+        self.welcome.as_ref()
+    }
+
+    /// The last reply read from the server, whatever its class.
+    pub fn last_reply(&self) -> Option<&Reply> {
+        self.last_reply.as_ref()
+    }
+
+    /// 0: silent; 1: commands and replies; 2: also every line sent and received.
+    pub fn set_debuglevel(&mut self, level: u8) {
+        self.debuglevel = level.min(2);
+    }
+
+    pub fn debuglevel(&self) -> u8 {
+        self.debuglevel
+    }
+
+    pub fn set_trace_sink(&mut self, sink: Option<TraceSink>) {
+        self.trace = sink;
+    }
+
+    pub(crate) fn trace(&mut self, level: u8, message: impl FnOnce() -> String) {
+        if self.debuglevel < level {
+            return;
+        }
+        let message = message();
+        match self.trace.as_mut() {
+            Some(sink) => sink(&message),
+            None => eprintln!("{message}"),
+        }
+    }
+
+    pub(crate) fn ctrl(&mut self) -> Result<&mut Control> {
+        self.ctrl.as_mut().ok_or_else(|| Error::WrongState("not connected".into()))
+    }
+
+    /// Sends one line (ftplib's `putcmd`): checked for CR, LF and NUL, encoded, then sent.
+    pub fn putcmd(&mut self, cmd: &[u8]) -> Result<()> {
+        let line = command::build_raw(cmd, self.config.encoding)?;
+        self.send_line(&line)
+    }
+
+    pub(crate) fn send_line(&mut self, line: &[u8]) -> Result<()> {
+        self.trace(1, || format!("*cmd* {:?}", command::sanitize(line)));
+        let result = self.ctrl()?.send_line(line);
+        result.inspect_err(|_| self.drop_connection())
+    }
+
+    /// Reads a reply and classifies it as ftplib's `getresp`: 1xx-3xx are returned,
+    /// 4xx is `Temp`, 5xx is `Perm`.
+    pub fn getresp(&mut self) -> Result<Reply> {
+        let read = self.ctrl()?.read_reply();
+        let raw = read.inspect_err(|_| self.drop_connection())?;
+        let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text) };
+        self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));
+        self.last_reply = Some(reply.clone());
+        match reply.class() {
+            1..=3 => Ok(reply),
+            4 => Err(Error::Temp(reply)),
+            _ => Err(Error::Perm(reply)),
+        }
+    }
+
+    /// A reply that must be 2xx (ftplib's `voidresp`); anything else is `Reply`.
+    pub fn voidresp(&mut self) -> Result<Reply> {
+        let reply = self.getresp()?;
+        if reply.class() != 2 {
+            return Err(Error::Reply(reply));
+        }
+        Ok(reply)
+    }
+
+    /// Sends a command line and returns its reply (ftplib's `sendcmd`).
+    pub fn sendcmd(&mut self, cmd: &[u8]) -> Result<Reply> {
+        self.putcmd(cmd)?;
+        self.getresp()
+    }
+
+    /// Sends a command line and expects a 2xx reply (ftplib's `voidcmd`).
+    pub fn voidcmd(&mut self, cmd: &[u8]) -> Result<Reply> {
+        self.putcmd(cmd)?;
+        self.voidresp()
+    }
+
+    /// `VERB arg` with the argument checked and encoded separately from the verb.
+    pub(crate) fn cmd(&mut self, verb: &str, arg: Option<&[u8]>) -> Result<Reply> {
+        let line = command::build(verb, arg, self.config.encoding)?;
+        self.send_line(&line)?;
+        self.getresp()
+    }
+
+    pub(crate) fn void(&mut self, verb: &str, arg: Option<&[u8]>) -> Result<Reply> {
+        let line = command::build(verb, arg, self.config.encoding)?;
+        self.send_line(&line)?;
+        self.voidresp()
+    }
+
+    /// Logs in as ftplib: an empty user is `anonymous`, whose empty or `-` password gets
+    /// `anonymous@` appended; PASS follows a 3xx to USER, ACCT a 3xx to PASS; the end must be 2xx.
+    pub fn login(&mut self, user: &str, passwd: &str, acct: &str) -> Result<Reply> {
+        let user = if user.is_empty() { "anonymous" } else { user };
+        let mut passwd = passwd.to_string();
+        if user == "anonymous" && (passwd.is_empty() || passwd == "-") {
+            // ftplib's rule: "-" asks for a quiet login on some servers, so keep it in front.
+            passwd.push_str("anonymous@");
+        }
+        // Check everything before sending anything.
+        for (what, text) in [("user", user), ("password", passwd.as_str()), ("account", acct)] {
+            command::check_no_line_breaks(what, text.as_bytes())?;
+        }
+        let mut reply = self.cmd("USER", Some(user.as_bytes()))?;
+        if reply.class() == 3 {
+            reply = self.cmd("PASS", Some(passwd.as_bytes()))?;
+        }
+        if reply.class() == 3 {
+            reply = self.cmd("ACCT", Some(acct.as_bytes()))?;
+        }
+        if reply.class() != 2 {
+            return Err(Error::Reply(reply));
+        }
+        Ok(reply)
+    }
+
+    /// Sends ACCT (ftplib's `acct`).
+    pub fn acct(&mut self, password: &str) -> Result<Reply> {
+        self.void("ACCT", Some(password.as_bytes()))
+    }
+
+    /// The current directory, from the 257 reply; empty when the server does not answer 257.
+    pub fn pwd(&mut self) -> Result<Vec<u8>> {
+        let reply = self.void("PWD", None)?;
+        if reply.code != 257 {
+            return Ok(Vec::new());
+        }
+        parse257(&reply)
+    }
+
+    /// Makes a directory and returns its path as the 257 reply gives it.
+    pub fn mkd(&mut self, dirname: &[u8]) -> Result<Vec<u8>> {
+        let reply = self.void("MKD", Some(dirname))?;
+        if reply.code != 257 {
+            return Ok(Vec::new());
+        }
+        parse257(&reply)
+    }
+
+    /// Changes directory: `..` sends CDUP (CWD .. when CDUP is unknown, 500), empty means `.`.
+    pub fn cwd(&mut self, dirname: &[u8]) -> Result<Reply> {
+        if dirname == b".." {
+            match self.void("CDUP", None) {
+                Err(Error::Perm(r)) if r.code == 500 => {}
+                other => return other,
+            }
+        }
+        let dirname = if dirname.is_empty() { b"." } else { dirname };
+        self.void("CWD", Some(dirname))
+    }
+
+    pub fn rmd(&mut self, dirname: &[u8]) -> Result<Reply> {
+        self.void("RMD", Some(dirname))
+    }
+
+    /// Deletes a file; only 200 and 250 count as done.
+    pub fn delete(&mut self, filename: &[u8]) -> Result<Reply> {
+        let reply = self.cmd("DELE", Some(filename))?;
+        if matches!(reply.code, 200 | 250) {
+            Ok(reply)
+        } else {
+            Err(Error::Reply(reply))
+        }
+    }
+
+    /// RNFR, which must be answered 3xx, then RNTO.
+    pub fn rename(&mut self, fromname: &[u8], toname: &[u8]) -> Result<Reply> {
+        command::check_no_line_breaks("new name", toname)?;
+        self.config.encoding.encode(toname)?;
+        let reply = self.cmd("RNFR", Some(fromname))?;
+        if reply.class() != 3 {
+            return Err(Error::Reply(reply));
+        }
+        self.void("RNTO", Some(toname))
+    }
+
+    /// The size from a 213 reply; `None` when the server answers anything else with
+    /// a success or intermediate code, or sends no number.
+    pub fn size(&mut self, filename: &[u8]) -> Result<Option<u64>> {
+        let reply = self.cmd("SIZE", Some(filename))?;
+        if reply.code != 213 {
+            return Ok(None);
+        }
+        let digits = reply.last_line_message().trim_ascii();
+        Ok(std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok()))
+    }
+
+    /// Sends QUIT and closes the connection, even when the reply is an error.
+    pub fn quit(&mut self) -> Result<Reply> {
+        let result = self.void("QUIT", None);
+        self.close();
+        result
+    }
+
+    /// Closes the connection without a word to the server (ftplib's `close`). Idempotent.
+    pub fn close(&mut self) {
+        self.ctrl = None;
+    }
+
+    /// Drops a control connection that is out of step with the server after an error.
+    pub(crate) fn drop_connection(&mut self) {
+        self.close();
+    }
+}
+
+impl Client {
+    /// Logs in with the netrc entry for the connected host (or the `default` entry), from
+    /// `path` or `~/.netrc`.
+    pub fn login_netrc(&mut self, path: Option<&std::path::Path>) -> Result<Reply> {
+        let netrc = crate::netrc::Netrc::load(path)?;
+        let host = self.host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let entry = netrc
+            .authenticators(&host)
+            .cloned()
+            .ok_or_else(|| Error::Netrc(format!("no entry for {host} and no default")))?;
+        self.login(&entry.login, &entry.password, &entry.account)
+    }
+}

@@ -1,0 +1,19 @@
+//! ftpc: an FTP and FTPS client with the feature set of Python's `ftplib`, as a Rust core
+//! behind a C ABI (see `capi`).
+
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod reply;
+
+pub mod netrc;
+
+mod client;
+mod control;
+mod stream;
+
+pub use client::{Client, TraceSink};
+pub use command::Encoding;
+pub use config::Config;
+pub use error::{Error, Result};
+pub use reply::Reply;

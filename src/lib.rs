@@ -17,3 +17,4 @@ pub use command::Encoding;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use reply::Reply;
+pub mod capi;

@@ -1,0 +1,488 @@
+//! Exported functions of the client handle: connection, login, commands, options.
+
+use super::handle::{ftp_client, optional, out_ref, peek, required, to_cstring, utf8, with_client, Fail};
+use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_OK};
+use crate::Encoding;
+use std::ffi::{c_char, c_int, c_void};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Creates a client handle, not connected. Free it with `ftp_free`. Never returns NULL
+/// except when memory is exhausted.
+#[no_mangle]
+pub extern "C" fn ftp_new() -> *mut ftp_client {
+    std::panic::catch_unwind(|| Box::into_raw(Box::new(ftp_client::new()))).unwrap_or(std::ptr::null_mut())
+}
+
+/// Frees a handle, closing its connection without sending QUIT. NULL is ignored. The handle
+/// must not be used afterwards and must not be in a call (e.g. freed from its own callback).
+#[no_mangle]
+pub extern "C" fn ftp_free(client: *mut ftp_client) {
+    if client.is_null() {
+        return;
+    }
+    // SAFETY: the pointer came from ftp_new and is freed once, as documented.
+    let boxed = unsafe { Box::from_raw(client) };
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(boxed)));
+}
+
+/// A timeout in milliseconds from C: > 0 is that long, 0 keeps the current setting (the
+/// library default unless changed), < 0 is invalid.
+fn timeout_arg(ms: i64) -> Result<Option<Duration>, Fail> {
+    match ms {
+        0 => Ok(None),
+        ms if ms < 0 => Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("negative timeout {ms} ms"))),
+        ms => Ok(Some(Duration::from_millis(ms as u64))),
+    }
+}
+
+/// `"addr"`, `"addr:port"` or `"[v6]:port"`, port 0 when not given.
+fn source_arg(text: Option<&[u8]>) -> Result<Option<SocketAddr>, Fail> {
+    let Some(text) = text else { return Ok(None) };
+    let text = utf8(text, "source address")?;
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Ok(Some(sa));
+    }
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().map(|ip| Some(SocketAddr::new(ip, 0))).map_err(|_| {
+        Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("source address {text:?} is not an IP address"))
+    })
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Connects to `host` (a name or an IP address, `[v6]` brackets allowed) on `port` (0 means
+/// 21), trying every address the name resolves to, and reads the greeting. `timeout_ms` > 0
+/// sets both the connect and the reply timeout; 0 keeps the current ones (30 s to connect,
+/// 60 s per reply by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
+/// is an IP address, optionally with a port, to bind before connecting. A 4xx or 5xx greeting
+/// gives FTP_ERR_TEMP or FTP_ERR_PERM and leaves the handle unconnected.
+#[no_mangle]
+pub extern "C" fn ftp_connect(
+    client: *mut ftp_client,
+    host: *const c_char,
+    port: u16,
+    timeout_ms: i64,
+    source_address: *const c_char,
+) -> c_int {
+    with_client(client, |inner| {
+        let host = utf8(required(host, "host")?, "host")?;
+        let timeout = timeout_arg(timeout_ms)?;
+        let source = source_arg(optional(source_address))?;
+        inner.client.connect(host, port, timeout, source)?;
+        Ok(())
+    })
+}
+
+/// ftplib's `FTP(host, user, passwd, acct, timeout, source_address, encoding)` in one call:
+/// sets the encoding (NULL keeps UTF-8), connects to port 21, and logs in when `user` is not
+/// NULL (`passwd`, `acct` NULL mean empty). Codes as `ftp_connect` and `ftp_login`.
+#[no_mangle]
+pub extern "C" fn ftp_open(
+    client: *mut ftp_client,
+    host: *const c_char,
+    user: *const c_char,
+    passwd: *const c_char,
+    acct: *const c_char,
+    timeout_ms: i64,
+    source_address: *const c_char,
+    encoding: *const c_char,
+) -> c_int {
+    with_client(client, |inner| {
+        let host = utf8(required(host, "host")?, "host")?;
+        let timeout = timeout_arg(timeout_ms)?;
+        let source = source_arg(optional(source_address))?;
+        if let Some(name) = optional(encoding) {
+            inner.client.config_mut().encoding = encoding_arg(name)?;
+        }
+        let user = optional(user).map(|u| utf8(u, "user")).transpose()?;
+        let passwd = utf8(optional(passwd).unwrap_or_default(), "password")?;
+        let acct = utf8(optional(acct).unwrap_or_default(), "account")?;
+        inner.client.connect(host, 0, timeout, source)?;
+        if let Some(user) = user {
+            inner.client.login(user, passwd, acct)?;
+        }
+        Ok(())
+    })
+}
+
+fn encoding_arg(name: &[u8]) -> Result<Encoding, Fail> {
+    std::str::from_utf8(name).ok().and_then(Encoding::from_name).ok_or_else(|| {
+        Fail::Status(
+            FTP_ERR_INVALID_ARGUMENT,
+            format!("unknown encoding {:?} (use \"utf-8\", \"latin-1\" or \"bytes\")", lossy(name)),
+        )
+    })
+}
+
+/// The server's greeting, NUL-terminated, borrowed from the handle until the next call on
+/// it; NULL when not connected yet, or when `client` is NULL or busy.
+#[no_mangle]
+pub extern "C" fn ftp_getwelcome(client: *mut ftp_client) -> *const c_char {
+    peek(client, |inner| match inner.client.welcome() {
+        Some(reply) => inner.welcome.insert(to_cstring(reply.text.clone())).as_ptr(),
+        None => std::ptr::null(),
+    })
+    .unwrap_or(std::ptr::null())
+}
+
+/// Logs in as ftplib's `login`: NULL or "" user means "anonymous", whose NULL, "" or "-"
+/// password gets "anonymous@" appended; PASS follows a 3xx to USER and ACCT a 3xx to PASS.
+/// FTP_ERR_REPLY when the last reply is not 2xx; FTP_ERR_TEMP or FTP_ERR_PERM for 4xx/5xx.
+#[no_mangle]
+pub extern "C" fn ftp_login(
+    client: *mut ftp_client,
+    user: *const c_char,
+    passwd: *const c_char,
+    acct: *const c_char,
+) -> c_int {
+    with_client(client, |inner| {
+        let user = utf8(optional(user).unwrap_or_default(), "user")?;
+        let passwd = utf8(optional(passwd).unwrap_or_default(), "password")?;
+        let acct = utf8(optional(acct).unwrap_or_default(), "account")?;
+        inner.client.login(user, passwd, acct)?;
+        Ok(())
+    })
+}
+
+/// Logs in with the netrc entry for the connected host (or the `default` entry) from `path`,
+/// or `$HOME/.netrc` when NULL. FTP_ERR_NETRC when the file cannot be read or parsed, holds a
+/// password but is readable by others, or has no entry that applies.
+#[no_mangle]
+pub extern "C" fn ftp_login_netrc(client: *mut ftp_client, path: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let path = optional(path).map(|p| {
+            use std::os::unix::ffi::OsStrExt;
+            std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p))
+        });
+        inner.client.login_netrc(path.as_deref())?;
+        Ok(())
+    })
+}
+
+/// Sends ACCT with `password`; the reply must be 2xx.
+#[no_mangle]
+pub extern "C" fn ftp_acct(client: *mut ftp_client, password: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let password = utf8(required(password, "password")?, "password")?;
+        inner.client.acct(password)?;
+        Ok(())
+    })
+}
+
+/// Sends a command line (without CRLF) and reads its reply; a 1xx, 2xx or 3xx reply is
+/// FTP_OK. `out` (may be NULL) receives the reply text, borrowed until the next call.
+#[no_mangle]
+pub extern "C" fn ftp_sendcmd(client: *mut ftp_client, cmd: *const c_char, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let reply = inner.client.sendcmd(cmd)?;
+        if !out.is_null() {
+            *out_ref(out, "out")? = inner.lend(reply.text);
+        }
+        Ok(())
+    })
+}
+
+/// As `ftp_sendcmd`, but any reply other than 2xx is an error (FTP_ERR_REPLY for 1xx/3xx).
+#[no_mangle]
+pub extern "C" fn ftp_voidcmd(client: *mut ftp_client, cmd: *const c_char, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let reply = inner.client.voidcmd(cmd)?;
+        if !out.is_null() {
+            *out_ref(out, "out")? = inner.lend(reply.text);
+        }
+        Ok(())
+    })
+}
+
+/// The current directory from the 257 reply to PWD, into `*out` (borrowed until the next
+/// call); "" when the server answers another 2xx code.
+#[no_mangle]
+pub extern "C" fn ftp_pwd(client: *mut ftp_client, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let out = out_ref(out, "out")?;
+        let path = inner.client.pwd()?;
+        *out = inner.lend(path);
+        Ok(())
+    })
+}
+
+/// Makes a directory. `out` (may be NULL) receives the path from the 257 reply, borrowed
+/// until the next call, "" when the reply has none.
+#[no_mangle]
+pub extern "C" fn ftp_mkd(client: *mut ftp_client, dirname: *const c_char, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let dirname = required(dirname, "dirname")?;
+        let path = inner.client.mkd(dirname)?;
+        if !out.is_null() {
+            *out_ref(out, "out")? = inner.lend(path);
+        }
+        Ok(())
+    })
+}
+
+/// Changes the directory: ".." sends CDUP (then "CWD .." if CDUP is unknown), "" means ".".
+#[no_mangle]
+pub extern "C" fn ftp_cwd(client: *mut ftp_client, dirname: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        inner.client.cwd(required(dirname, "dirname")?)?;
+        Ok(())
+    })
+}
+
+/// Removes a directory.
+#[no_mangle]
+pub extern "C" fn ftp_rmd(client: *mut ftp_client, dirname: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        inner.client.rmd(required(dirname, "dirname")?)?;
+        Ok(())
+    })
+}
+
+/// Deletes a file; only a 200 or 250 reply is success, other 1xx-3xx give FTP_ERR_REPLY.
+#[no_mangle]
+pub extern "C" fn ftp_delete(client: *mut ftp_client, filename: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        inner.client.delete(required(filename, "filename")?)?;
+        Ok(())
+    })
+}
+
+/// Renames with RNFR (which must be answered 3xx, else FTP_ERR_REPLY) then RNTO.
+#[no_mangle]
+pub extern "C" fn ftp_rename(client: *mut ftp_client, fromname: *const c_char, toname: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let from = required(fromname, "fromname")?;
+        let to = required(toname, "toname")?;
+        inner.client.rename(from, to)?;
+        Ok(())
+    })
+}
+
+/// The size of a file from SIZE's 213 reply into `*out`, or -1 when the server answers with
+/// another 1xx-3xx code or no number (size unknown). Use TYPE I first for byte counts.
+#[no_mangle]
+pub extern "C" fn ftp_size(client: *mut ftp_client, filename: *const c_char, out: *mut i64) -> c_int {
+    with_client(client, |inner| {
+        let filename = required(filename, "filename")?;
+        let out = out_ref(out, "out")?;
+        let size = inner.client.size(filename)?;
+        *out = size.and_then(|s| i64::try_from(s).ok()).unwrap_or(-1);
+        Ok(())
+    })
+}
+
+/// Sends QUIT and closes the connection, even when the reply is an error (whose code is
+/// returned). The handle can connect again.
+#[no_mangle]
+pub extern "C" fn ftp_quit(client: *mut ftp_client) -> c_int {
+    with_client(client, |inner| {
+        inner.client.quit()?;
+        Ok(())
+    })
+}
+
+/// Closes the connection without sending anything. Idempotent.
+#[no_mangle]
+pub extern "C" fn ftp_close(client: *mut ftp_client) -> c_int {
+    with_client(client, |inner| {
+        inner.client.close();
+        Ok(())
+    })
+}
+
+/// 1 when the control connection is open, 0 when not (or `client` is NULL or busy).
+#[no_mangle]
+pub extern "C" fn ftp_is_connected(client: *mut ftp_client) -> c_int {
+    peek(client, |inner| c_int::from(inner.client.is_connected())).unwrap_or(0)
+}
+
+/// The code of the last reply read (100-599), 0 when none yet (or NULL/busy `client`).
+#[no_mangle]
+pub extern "C" fn ftp_last_reply_code(client: *mut ftp_client) -> c_int {
+    peek(client, |inner| inner.client.last_reply().map_or(0, |r| c_int::from(r.code))).unwrap_or(0)
+}
+
+/// The full text of the last reply (all lines joined by "\n"), borrowed until the next call;
+/// "" when none yet, NULL when `client` is NULL or busy.
+#[no_mangle]
+pub extern "C" fn ftp_last_reply_text(client: *mut ftp_client) -> *const c_char {
+    peek(client, |inner| {
+        let text = inner.client.last_reply().map(|r| r.text.clone()).unwrap_or_default();
+        inner.reply_text.insert(to_cstring(text)).as_ptr()
+    })
+    .unwrap_or(std::ptr::null())
+}
+
+/// The message of the last failed call, with its cause, borrowed until the next call;
+/// "" after a successful call, NULL when `client` is NULL or busy.
+#[no_mangle]
+pub extern "C" fn ftp_last_error(client: *mut ftp_client) -> *const c_char {
+    peek(client, |inner| inner.last_error().1).unwrap_or(std::ptr::null())
+}
+
+/// The status code the last call returned (FTP_OK after a success).
+#[no_mangle]
+pub extern "C" fn ftp_last_error_code(client: *mut ftp_client) -> c_int {
+    peek(client, |inner| inner.last_error().0).unwrap_or(FTP_OK)
+}
+
+/// A trace callback: receives one NUL-terminated line of the debug trace, borrowed for the
+/// call. Runs on the thread making the call that traces.
+pub type ftp_trace_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, line: *const c_char)>;
+
+/// ftplib's `set_debuglevel`: 0 silent, 1 commands and replies (passwords masked), 2 also
+/// every data connection event. Levels above 2 are 2; negative is FTP_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn ftp_set_debuglevel(client: *mut ftp_client, level: c_int) -> c_int {
+    with_client(client, |inner| {
+        let level = u8::try_from(level.min(2))
+            .map_err(|_| Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("negative debug level {level}")))?;
+        inner.client.set_debuglevel(level);
+        Ok(())
+    })
+}
+
+struct TraceTarget {
+    callback: unsafe extern "C" fn(*mut c_void, *const c_char),
+    userdata: *mut c_void,
+}
+
+// SAFETY: userdata is opaque to the library and only handed back to the caller's callback,
+// on whatever thread the caller uses the handle from, as documented.
+unsafe impl Send for TraceTarget {}
+
+impl TraceTarget {
+    fn call(&self, line: &str) {
+        let line = to_cstring(line.as_bytes().to_vec());
+        // SAFETY: the caller's callback, with its own userdata and a valid string.
+        unsafe { (self.callback)(self.userdata, line.as_ptr()) }
+    }
+}
+
+/// Sends the debug trace to `callback` with `userdata` (never read by the library) instead
+/// of stderr; a NULL callback restores stderr.
+#[no_mangle]
+pub extern "C" fn ftp_set_trace_callback(
+    client: *mut ftp_client,
+    callback: ftp_trace_callback,
+    userdata: *mut c_void,
+) -> c_int {
+    with_client(client, |inner| {
+        let sink = callback.map(|callback| {
+            let target = TraceTarget { callback, userdata };
+            Box::new(move |line: &str| target.call(line)) as crate::TraceSink
+        });
+        inner.client.set_trace_sink(sink);
+        Ok(())
+    })
+}
+
+macro_rules! timeout_setter {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub extern "C" fn $name(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+            with_client(client, |inner| {
+                let t = match timeout_arg(timeout_ms)? {
+                    Some(t) => t,
+                    None => crate::Config::default().$field,
+                };
+                inner.client.config_mut().$field = t;
+                Ok(())
+            })
+        }
+    };
+}
+
+timeout_setter!(
+    /// Timeout for each reply and each write on the control connection, in ms (> 0; 0 restores
+    /// the default of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT). Applies from the next connect.
+    ftp_set_timeout_ms, timeout);
+timeout_setter!(
+    /// Timeout to establish the control connection, per address tried (default 30 s).
+    ftp_set_connect_timeout_ms, connect_timeout);
+timeout_setter!(
+    /// Timeout to establish a passive data connection (default 30 s).
+    ftp_set_data_connect_timeout_ms, data_connect_timeout);
+timeout_setter!(
+    /// Timeout for the server to connect to us in active mode (default 30 s).
+    ftp_set_accept_timeout_ms, data_accept_timeout);
+timeout_setter!(
+    /// Timeout for each read and write on a data connection (default 60 s).
+    ftp_set_data_timeout_ms, data_timeout);
+
+/// Passive (non-zero, the default) or active (0) data connections, as ftplib's `set_pasv`.
+#[no_mangle]
+pub extern "C" fn ftp_set_pasv(client: *mut ftp_client, passive: c_int) -> c_int {
+    with_client(client, |inner| {
+        inner.client.config_mut().passive = passive != 0;
+        Ok(())
+    })
+}
+
+/// Whether to connect to the address a 227 reply gives (non-zero) instead of the control
+/// connection's peer (0, the default): ftplib's `trust_server_pasv_ipv4_address`.
+#[no_mangle]
+pub extern "C" fn ftp_set_trust_server_pasv_address(client: *mut ftp_client, trust: c_int) -> c_int {
+    with_client(client, |inner| {
+        inner.client.config_mut().trust_server_pasv_address = trust != 0;
+        Ok(())
+    })
+}
+
+/// Whether to try EPSV/EPRT before PASV/PORT (non-zero, the default) or use only PASV/PORT
+/// on IPv4 (0).
+#[no_mangle]
+pub extern "C" fn ftp_set_epsv(client: *mut ftp_client, enable: c_int) -> c_int {
+    with_client(client, |inner| {
+        inner.client.config_mut().use_epsv = enable != 0;
+        Ok(())
+    })
+}
+
+/// The server's text encoding: "utf-8" (default: strings are UTF-8 and sent as is),
+/// "latin-1" (converted both ways) or "bytes" (passed through untouched, for non-UTF-8
+/// names). Unknown names give FTP_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn ftp_set_encoding(client: *mut ftp_client, encoding: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        inner.client.config_mut().encoding = encoding_arg(required(encoding, "encoding")?)?;
+        Ok(())
+    })
+}
+
+/// The address to advertise in PORT/EPRT in active mode (behind NAT), or NULL to advertise
+/// the control connection's local address (the default).
+#[no_mangle]
+pub extern "C" fn ftp_set_active_address(client: *mut ftp_client, address: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let address = match optional(address) {
+            None => None,
+            Some(text) => Some(utf8(text, "address")?.parse::<IpAddr>().map_err(|_| {
+                Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("{:?} is not an IP address", lossy(text)))
+            })?),
+        };
+        inner.client.config_mut().active_address = address;
+        Ok(())
+    })
+}
+
+/// The ports to listen on in active mode, `first` to `last` inclusive; 0, 0 means any port.
+#[no_mangle]
+pub extern "C" fn ftp_set_active_port_range(client: *mut ftp_client, first: u16, last: u16) -> c_int {
+    with_client(client, |inner| {
+        inner.client.config_mut().active_port_range = match (first, last) {
+            (0, 0) => None,
+            (f, l) if f == 0 || f > l => {
+                return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("bad port range {f}-{l}")))
+            }
+            (f, l) => Some((f, l)),
+        };
+        Ok(())
+    })
+}

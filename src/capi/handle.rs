@@ -1,0 +1,218 @@
+//! The opaque handle, the one entry helper every exported function goes through, and the
+//! strings a handle lends to C.
+
+use super::status::{self, FTP_ERR_BUSY, FTP_ERR_NULL_ARGUMENT, FTP_ERR_PANIC, FTP_OK};
+use crate::{Client, Error};
+use std::cell::UnsafeCell;
+use std::ffi::{c_char, c_int, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
+pub struct ftp_client {
+    /// Set while a call runs: a second call (from a callback or another thread) gets BUSY
+    /// instead of aliasing the state the first one is changing.
+    busy: AtomicBool,
+    inner: UnsafeCell<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub client: Client,
+    /// Set when a panic was caught: the client state may be half-updated.
+    poisoned: bool,
+    last_error: CString,
+    last_error_code: c_int,
+    /// Strings lent to C, valid until the next call on the handle.
+    pub welcome: Option<CString>,
+    pub reply_text: Option<CString>,
+    pub out: Option<CString>,
+}
+
+impl ftp_client {
+    pub(crate) fn new() -> ftp_client {
+        ftp_client {
+            busy: AtomicBool::new(false),
+            inner: UnsafeCell::new(Inner {
+                client: Client::new(),
+                poisoned: false,
+                last_error: CString::default(),
+                last_error_code: FTP_OK,
+                welcome: None,
+                reply_text: None,
+                out: None,
+            }),
+        }
+    }
+}
+
+/// Why a call failed: an error of the core, or one the C layer found in the arguments.
+pub(crate) enum Fail {
+    Core(Error),
+    Status(c_int, String),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Core(e)
+    }
+}
+
+/// Runs `body` on the handle: NULL check, re-entrancy check, panic catch, error recording.
+pub(crate) fn with_client(
+    client: *const ftp_client,
+    body: impl FnOnce(&mut Inner) -> Result<(), Fail>,
+) -> c_int {
+    with_client_status(client, |inner| match body(inner) {
+        Ok(()) => FTP_OK,
+        Err(Fail::Core(e)) => inner.fail(&e),
+        Err(Fail::Status(code, message)) => {
+            inner.set_error(code, message);
+            code
+        }
+    })
+}
+
+/// The bytes of a NUL-terminated string argument, or NULL_ARGUMENT naming it.
+pub(crate) fn required<'a>(ptr: *const c_char, name: &str) -> Result<&'a [u8], Fail> {
+    if ptr.is_null() {
+        return Err(Fail::Status(FTP_ERR_NULL_ARGUMENT, format!("{name} is NULL")));
+    }
+    // SAFETY: C guarantees a NUL-terminated string that outlives the call.
+    Ok(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes())
+}
+
+/// An optional string argument: NULL gives `None`.
+pub(crate) fn optional<'a>(ptr: *const c_char) -> Option<&'a [u8]> {
+    // SAFETY: as in `required`.
+    (!ptr.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes())
+}
+
+/// A string argument that must be UTF-8 (host names, user names, option values).
+pub(crate) fn utf8<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Fail> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| Fail::Status(super::status::FTP_ERR_ENCODING, format!("{name} is not valid UTF-8")))
+}
+
+/// An output pointer, checked before any work so that nothing is done for a NULL one.
+pub(crate) fn out_ref<'a, T>(out: *mut T, name: &str) -> Result<&'a mut T, Fail> {
+    // SAFETY: C passes NULL or a valid, writable pointer for the output.
+    unsafe { out.as_mut() }.ok_or_else(|| Fail::Status(FTP_ERR_NULL_ARGUMENT, format!("{name} is NULL")))
+}
+
+/// As `with_client`, for bodies that produce a status code themselves.
+pub(crate) fn with_client_status(client: *const ftp_client, body: impl FnOnce(&mut Inner) -> c_int) -> c_int {
+    // SAFETY: C passes either NULL or a pointer from ftp_new that is not yet freed.
+    let Some(handle) = (unsafe { client.as_ref() }) else {
+        return FTP_ERR_NULL_ARGUMENT;
+    };
+    if handle.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        return FTP_ERR_BUSY;
+    }
+    // SAFETY: the busy flag gives this call exclusive access to the inner state.
+    let inner = unsafe { &mut *handle.inner.get() };
+    let code = if inner.poisoned {
+        inner.set_error(FTP_ERR_PANIC, "the handle is unusable after an internal panic; free it".into());
+        FTP_ERR_PANIC
+    } else {
+        inner.last_error = CString::default();
+        inner.last_error_code = FTP_OK;
+        match catch_unwind(AssertUnwindSafe(|| body(inner))) {
+            Ok(code) => code,
+            Err(payload) => {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                inner.poisoned = true;
+                inner.set_error(FTP_ERR_PANIC, format!("internal panic: {what}"));
+                FTP_ERR_PANIC
+            }
+        }
+    };
+    handle.busy.store(false, Ordering::Release);
+    code
+}
+
+/// Read-only access for accessors that return borrowed data; `None` when NULL or busy.
+pub(crate) fn peek<T>(client: *const ftp_client, body: impl FnOnce(&mut Inner) -> T) -> Option<T> {
+    // SAFETY: as in with_client_status.
+    let handle = unsafe { client.as_ref() }?;
+    if handle.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        return None;
+    }
+    // SAFETY: exclusive access through the busy flag.
+    let inner = unsafe { &mut *handle.inner.get() };
+    let result = catch_unwind(AssertUnwindSafe(|| body(inner))).ok();
+    handle.busy.store(false, Ordering::Release);
+    result
+}
+
+impl Inner {
+    pub(crate) fn fail(&mut self, error: &Error) -> c_int {
+        let code = status::code_of(error);
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        self.set_error(code, message);
+        code
+    }
+
+    pub(crate) fn set_error(&mut self, code: c_int, message: String) {
+        self.last_error_code = code;
+        self.last_error = to_cstring(message.into_bytes());
+    }
+
+    pub(crate) fn last_error(&self) -> (c_int, *const c_char) {
+        (self.last_error_code, self.last_error.as_ptr())
+    }
+
+    /// Lends `bytes` to C as a NUL-terminated string in the `out` slot.
+    pub(crate) fn lend(&mut self, bytes: Vec<u8>) -> *const c_char {
+        self.out.insert(to_cstring(bytes)).as_ptr()
+    }
+}
+
+/// Server text can hold no NUL (the reply reader refuses it); cut at one anyway rather than fail.
+pub(crate) fn to_cstring(mut bytes: Vec<u8>) -> CString {
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        bytes.truncate(nul);
+    }
+    CString::new(bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_is_caught_and_poisons() {
+        let handle = ftp_client::new();
+        let code = with_client(&handle, |_| panic!("boom"));
+        assert_eq!(code, FTP_ERR_PANIC);
+        let code = with_client(&handle, |_| Ok(()));
+        assert_eq!(code, FTP_ERR_PANIC);
+        let message = peek(&handle, |inner| inner.last_error.to_string_lossy().into_owned()).unwrap();
+        assert!(message.contains("unusable"), "{message}");
+    }
+
+    #[test]
+    fn reentry_is_busy() {
+        let handle = ftp_client::new();
+        let ptr: *const ftp_client = &handle;
+        let mut inner_code = 0;
+        let code = with_client(ptr, |_| {
+            inner_code = with_client(ptr, |_| Ok(()));
+            Ok(())
+        });
+        assert_eq!((code, inner_code), (FTP_OK, FTP_ERR_BUSY));
+        assert_eq!(with_client(std::ptr::null(), |_| Ok(())), FTP_ERR_NULL_ARGUMENT);
+    }
+}

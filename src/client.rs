@@ -6,7 +6,10 @@ use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::reply::{parse257, Reply};
 use crate::stream;
+use crate::tls::{TlsMode, TlsSession};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where debug traces go; stderr when none is set.
@@ -22,6 +25,21 @@ pub struct Client {
     last_reply: Option<Reply>,
     debuglevel: u8,
     trace: Option<TraceSink>,
+    pub(crate) source_address: Option<SocketAddr>,
+    /// What this connection has learned about the server; reset on connect.
+    pub(crate) session: Session,
+    /// Set from any thread to stop the running transfer at its next block.
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) tls: TlsSession,
+}
+
+/// Per-connection knowledge about the server.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    pub epsv_refused: bool,
+    pub eprt_refused: bool,
+    /// FEAT lines (upper-cased feature name, then the rest), once asked.
+    pub features: Option<Vec<(String, String)>>,
 }
 
 impl Default for Client {
@@ -35,6 +53,14 @@ impl Client {
         Client::with_config(Config::default())
     }
 
+    /// A client for explicit FTPS, as ftplib's `FTP_TLS`: `login` runs AUTH TLS first and,
+    /// unless `prot_c` was called, protects the data connections (PBSZ 0, PROT P) after it.
+    pub fn new_tls() -> Client {
+        let mut config = Config::default();
+        config.tls_mode = TlsMode::Explicit;
+        Client::with_config(config)
+    }
+
     pub fn with_config(config: Config) -> Client {
         Client {
             config,
@@ -45,6 +71,10 @@ impl Client {
             last_reply: None,
             debuglevel: 0,
             trace: None,
+            source_address: None,
+            session: Session::default(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            tls: TlsSession::default(),
         }
     }
 
@@ -73,12 +103,22 @@ impl Client {
             self.config.timeout = t;
         }
         self.close();
-        let port = if port == 0 { 21 } else { port };
+        let port = match (port, self.config.tls_mode) {
+            (0, TlsMode::Implicit) => 990,
+            (0, _) => 21,
+            (p, _) => p,
+        };
         let addrs = stream::resolve(host, port)?;
         let tcp = stream::connect_any(&addrs, self.config.connect_timeout, source_address)?;
         self.host = host.to_string();
         self.port = port;
+        self.source_address = source_address;
+        self.session = Session::default();
+        self.tls = TlsSession::default();
         self.ctrl = Some(Control::new(tcp, self.config.timeout)?);
+        if self.config.tls_mode == TlsMode::Implicit {
+            self.start_control_tls()?;
+        }
         let welcome = self.getresp();
         let welcome = welcome.inspect_err(|_| self.close())?;
         self.trace(1, || format!("*welcome* {}", welcome.text_lossy()));
@@ -230,6 +270,10 @@ impl Client {
         for (what, text) in [("user", user), ("password", passwd.as_str()), ("account", acct)] {
             command::check_no_line_breaks(what, text.as_bytes())?;
         }
+        let tls = self.config.tls_mode != TlsMode::Off;
+        if tls && !self.is_tls() {
+            self.auth()?;
+        }
         let mut reply = self.cmd("USER", Some(user.as_bytes()))?;
         if reply.class() == 3 {
             reply = self.cmd("PASS", Some(passwd.as_bytes()))?;
@@ -239,6 +283,9 @@ impl Client {
         }
         if reply.class() != 2 {
             return Err(Error::Reply(reply));
+        }
+        if tls && !self.tls.prot_chosen {
+            self.prot_p()?;
         }
         Ok(reply)
     }

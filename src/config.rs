@@ -1,6 +1,7 @@
 //! Options of a client, with the defaults a careful user wants.
 
 use crate::command::Encoding;
+use crate::tls::{TlsConfig, TlsMode};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -29,6 +30,9 @@ pub struct Config {
     pub active_address: Option<IpAddr>,
     /// Ports to listen on in active mode (inclusive); any free port when `None`.
     pub active_port_range: Option<(u16, u16)>,
+    /// Plain FTP, explicit FTPS (AUTH TLS) or implicit FTPS.
+    pub tls_mode: TlsMode,
+    pub tls: TlsConfig,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,6 +52,8 @@ impl Default for Config {
             encoding: Encoding::Utf8,
             active_address: None,
             active_port_range: None,
+            tls_mode: TlsMode::Off,
+            tls: TlsConfig::default(),
         }
     }
 }

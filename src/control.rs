@@ -26,10 +26,6 @@ impl Control {
         Ok(Control { stream, lines: LineBuffer::new(MAX_LINE), parser: ReplyParser::new(), peer, local })
     }
 
-    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
-        self.stream.set_timeouts(Some(timeout), Some(timeout))
-    }
-
     /// Sends one line; CRLF is added here.
     pub fn send_line(&mut self, line: &[u8]) -> Result<()> {
         let mut out = Vec::with_capacity(line.len() + 2);

@@ -6,9 +6,15 @@ pub mod config;
 pub mod error;
 pub mod reply;
 
+pub mod listing;
 pub mod netrc;
+pub mod pasv;
+pub mod tls;
+pub mod transfer;
 
 mod client;
+mod data;
+mod directory;
 mod control;
 mod stream;
 
@@ -16,5 +22,8 @@ pub use client::{Client, TraceSink};
 pub use command::Encoding;
 pub use config::Config;
 pub use error::{Error, Result};
+pub use data::DataConnection;
 pub use reply::Reply;
+pub use tls::{TlsConfig, TlsMode};
+pub use transfer::{Flow, StopTransfer};
 pub mod capi;

@@ -1,0 +1,353 @@
+//! Data connections: passive (EPSV, then PASV), active (EPRT, then PORT), the transfer
+//! command's preliminary reply, and ending a transfer cleanly or by ABOR.
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::pasv::{eprt_argument, parse150, parse227, parse229, port_argument};
+use crate::reply::Reply;
+use crate::stream::{self, Stream};
+use socket2::SockRef;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// An open data connection, from `transfercmd`. Close it with `Client::finish_transfer`
+/// (reads the final reply) or `Client::abort_transfer`.
+pub struct DataConnection {
+    pub(crate) stream: Stream,
+    size: Option<u64>,
+    bytes: u64,
+    preliminary: Reply,
+}
+
+impl DataConnection {
+    /// The size announced in `150 ... (N bytes)`, if any.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Bytes read or written so far.
+    pub fn transferred(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The 1xx reply that opened the transfer.
+    pub fn preliminary_reply(&self) -> &Reply {
+        &self.preliminary
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        self.stream.tcp()
+    }
+
+    pub(crate) fn count(&mut self, n: usize) {
+        self.bytes += n as u64;
+    }
+}
+
+impl Read for DataConnection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for DataConnection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.stream.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// The same host, seeing through IPv4-mapped IPv6 addresses.
+fn same_host(a: IpAddr, b: IpAddr) -> bool {
+    let canonical = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    canonical(a) == canonical(b)
+}
+
+impl Client {
+    /// Asks for a passive data address: EPSV, or PASV once the server refused EPSV. The host
+    /// is the control connection's peer unless the caller trusts the 227 address.
+    pub fn makepasv(&mut self) -> Result<SocketAddr> {
+        let peer = self.ctrl()?.peer;
+        if self.config.use_epsv && !self.session.epsv_refused {
+            match self.cmd("EPSV", None) {
+                Ok(reply) => return Ok(SocketAddr::new(peer.ip(), parse229(&reply)?)),
+                Err(Error::Perm(reply)) => {
+                    self.session.epsv_refused = true;
+                    self.trace(1, || format!("*info* EPSV refused ({}), using PASV from now on", reply.code));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let reply = self.cmd("PASV", None)?;
+        let offered = parse227(&reply)?;
+        if self.config.trust_server_pasv_address && peer.is_ipv4() {
+            return Ok(offered);
+        }
+        if offered.ip() != peer.ip() {
+            self.trace(1, || format!("*info* ignoring the 227 address {}, using {}", offered.ip(), peer.ip()));
+        }
+        Ok(SocketAddr::new(peer.ip(), offered.port()))
+    }
+
+    /// Listens for an active data connection and tells the server where: EPRT, or PORT on
+    /// IPv4 once the server refused EPRT.
+    pub fn makeport(&mut self) -> Result<TcpListener> {
+        let local = self.ctrl()?.local;
+        let listener = self.listen_on(local.ip())?;
+        let port = listener.local_addr().map_err(|e| Error::io("listening for the data connection", e))?.port();
+        let advertised = SocketAddr::new(self.config.active_address.unwrap_or(local.ip()), port);
+        if self.config.use_epsv && !self.session.eprt_refused {
+            match self.void("EPRT", Some(eprt_argument(advertised).as_bytes())) {
+                Ok(_) => return Ok(listener),
+                Err(Error::Perm(reply)) if advertised.is_ipv4() => {
+                    self.session.eprt_refused = true;
+                    self.trace(1, || format!("*info* EPRT refused ({}), using PORT from now on", reply.code));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let arg = port_argument(advertised)
+            .ok_or_else(|| Error::Unsupported("active mode over IPv6 needs EPRT, which the server refused".into()))?;
+        self.void("PORT", Some(arg.as_bytes()))?;
+        Ok(listener)
+    }
+
+    fn listen_on(&self, ip: IpAddr) -> Result<TcpListener> {
+        let context = "listening for the data connection";
+        let Some((first, last)) = self.config.active_port_range else {
+            return TcpListener::bind(SocketAddr::new(ip, 0)).map_err(|e| Error::io(context, e));
+        };
+        let mut last_error = None;
+        for port in first..=last {
+            match TcpListener::bind(SocketAddr::new(ip, port)) {
+                Ok(l) => return Ok(l),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(Error::io(context, last_error.unwrap_or_else(|| io::Error::other("empty port range"))))
+    }
+
+    /// Waits for the server's data connection; connections from other hosts are refused
+    /// (closed) and the wait goes on until the accept timeout.
+    fn accept_from_server(&mut self, listener: &TcpListener) -> Result<TcpStream> {
+        let server = self.ctrl()?.peer.ip();
+        let deadline = Instant::now() + self.config.data_accept_timeout;
+        let mut refused = 0;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !wait_readable(listener.as_raw_fd(), left)? {
+                return Err(Error::Timeout(if refused > 0 {
+                    "waiting for the server's data connection (connections from other hosts were refused)"
+                } else {
+                    "waiting for the server's data connection"
+                }));
+            }
+            let (tcp, from) = listener.accept().map_err(|e| Error::io("accepting the data connection", e))?;
+            if same_host(from.ip(), server) {
+                return Ok(tcp);
+            }
+            refused += 1;
+            self.trace(1, || format!("*info* refused a data connection from {from}, not the server"));
+            drop(tcp);
+        }
+    }
+
+    /// Opens a data connection for `cmd` (ftplib's `ntransfercmd`), sending `REST rest` first
+    /// when given. The size announced by a 150 reply is in `DataConnection::size`.
+    pub fn ntransfercmd(&mut self, cmd: &[u8], rest: Option<u64>) -> Result<DataConnection> {
+        let (tcp, preliminary) = if self.config.passive {
+            let addr = self.makepasv()?;
+            let source = self.source_address.map(|s| SocketAddr::new(s.ip(), 0));
+            let tcp = stream::connect_any(&[addr], self.config.data_connect_timeout, source)?;
+            let reply = self.send_transfer_command(cmd, rest)?;
+            (tcp, reply)
+        } else {
+            let listener = self.makeport()?;
+            let reply = self.send_transfer_command(cmd, rest)?;
+            (self.accept_from_server(&listener)?, reply)
+        };
+        let stream = self.wrap_data(tcp)?;
+        stream.set_timeouts(Some(self.config.data_timeout), Some(self.config.data_timeout))?;
+        self.trace(2, || format!("*data* connection open, {}", if stream.is_tls() { "TLS" } else { "plain" }));
+        Ok(DataConnection { stream, size: parse150(&preliminary), bytes: 0, preliminary })
+    }
+
+    /// ftplib's `transfercmd`: `ntransfercmd` without the size.
+    pub fn transfercmd(&mut self, cmd: &[u8], rest: Option<u64>) -> Result<DataConnection> {
+        self.ntransfercmd(cmd, rest)
+    }
+
+    fn send_transfer_command(&mut self, cmd: &[u8], rest: Option<u64>) -> Result<Reply> {
+        if let Some(rest) = rest {
+            self.cmd("REST", Some(rest.to_string().as_bytes()))?;
+        }
+        self.putcmd(cmd)?;
+        let mut reply = self.getresp()?;
+        // Some servers send a 2xx before the 1xx (ftplib handles it the same way).
+        if reply.class() == 2 {
+            reply = self.getresp()?;
+        }
+        if reply.class() != 1 {
+            return Err(Error::Reply(reply));
+        }
+        Ok(reply)
+    }
+
+    /// Ends a transfer whose data went through: closes the data connection (TLS close_notify
+    /// first) and reads the final reply, which must be 2xx. A download shorter than the size
+    /// the server announced is `Truncated` even when the server says 226.
+    pub fn finish_transfer(&mut self, conn: DataConnection, expect_size: bool) -> Result<Reply> {
+        let (size, bytes) = (conn.size, conn.bytes);
+        let closed = self.close_data(conn);
+        let reply = self.voidresp()?;
+        closed?;
+        if let (true, Some(size)) = (expect_size, size) {
+            if bytes < size {
+                return Err(Error::Truncated(format!("received {bytes} of the {size} bytes announced")));
+            }
+        }
+        Ok(reply)
+    }
+
+    /// After an error on the data connection: drop it, then read the final reply so the
+    /// control connection stays in step. The server's 4xx/5xx wins over the local error;
+    /// a success reply never turns the failed transfer into a success.
+    pub(crate) fn fail_transfer(&mut self, conn: DataConnection, error: Error) -> Error {
+        reset(conn.tcp());
+        drop(conn);
+        if !self.is_connected() {
+            return error;
+        }
+        match self.getresp() {
+            Err(e @ (Error::Temp(_) | Error::Perm(_))) => e,
+            _ => error,
+        }
+    }
+
+    /// Stops a transfer early: resets the data connection, sends ABOR (urgent on a plain
+    /// connection, so servers notice it during a transfer) and reads the replies that follow
+    /// (426 then 226, or 226 alone, or 225), leaving the connection usable.
+    pub fn abort_transfer(&mut self, conn: DataConnection) -> Result<()> {
+        reset(conn.tcp());
+        drop(conn);
+        self.send_abor()?;
+        self.read_abor_replies()
+    }
+
+    fn send_abor(&mut self) -> Result<()> {
+        self.trace(1, || "*cmd* \"ABOR\"".into());
+        let ctrl = self.ctrl()?;
+        let sent = match &ctrl.stream {
+            Stream::Plain(tcp) => {
+                // The OOB byte makes servers like vsftpd look at the control connection now.
+                let sent = SockRef::from(tcp).send_out_of_band(b"ABOR\r\n");
+                sent.map(drop).map_err(|e| Error::io("sending ABOR", e))
+            }
+            Stream::Tls(_) => ctrl.send_line(b"ABOR"),
+        };
+        sent.inspect_err(|_| self.drop_connection())
+    }
+
+    /// The first reply is waited for as any other; later ones only briefly, since servers
+    /// differ in how many they send.
+    fn read_abor_replies(&mut self) -> Result<()> {
+        let first = match self.getresp() {
+            Ok(r) => r,
+            Err(Error::Temp(r) | Error::Perm(r)) => r,
+            Err(e) => return Err(e),
+        };
+        let mut last = first;
+        for _ in 0..2 {
+            if last.class() == 2 && !self.reply_waiting(Duration::from_millis(300))? {
+                break;
+            }
+            last = match self.getresp() {
+                Ok(r) => r,
+                Err(Error::Temp(r) | Error::Perm(r)) => r,
+                Err(e) => return Err(e),
+            };
+        }
+        if !matches!(last.code, 225 | 226) && last.class() != 2 {
+            return Err(Error::Proto(format!("unexpected reply to ABOR: {last}")));
+        }
+        Ok(())
+    }
+
+    /// Whether a reply arrives within `wait`, without consuming it.
+    pub(crate) fn reply_waiting(&mut self, wait: Duration) -> Result<bool> {
+        let ctrl = self.ctrl()?;
+        if ctrl.has_unread() {
+            return Ok(true);
+        }
+        if let Stream::Tls(tls) = &ctrl.stream {
+            if tls.ssl().pending() > 0 {
+                return Ok(true);
+            }
+        }
+        wait_readable(ctrl.stream.tcp().as_raw_fd(), wait)
+    }
+
+    /// ftplib's `abort`: sends ABOR and reads the reply, which must be 426, 225 or 226.
+    pub fn abort(&mut self) -> Result<Reply> {
+        self.send_abor()?;
+        let reply = match self.getresp() {
+            Ok(r) => r,
+            Err(Error::Temp(r) | Error::Perm(r)) => r,
+            Err(e) => return Err(e),
+        };
+        if !matches!(reply.code, 225 | 226 | 426) {
+            return Err(Error::Proto(format!("unexpected reply to ABOR: {reply}")));
+        }
+        Ok(reply)
+    }
+
+    fn close_data(&mut self, conn: DataConnection) -> Result<()> {
+        let DataConnection { stream, .. } = conn;
+        match stream {
+            Stream::Plain(tcp) => {
+                let _ = tcp.shutdown(std::net::Shutdown::Write);
+                Ok(())
+            }
+            Stream::Tls(tls) => self.shutdown_tls_data(tls),
+        }
+    }
+}
+
+/// Closes with RST rather than FIN, so a server receiving an upload cannot take the end of
+/// the data for the end of the file.
+fn reset(tcp: &TcpStream) {
+    let _ = SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+}
+
+/// Waits until `fd` is readable (or has an incoming connection) for at most `wait`.
+pub(crate) fn wait_readable(fd: i32, wait: Duration) -> Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    loop {
+        // SAFETY: one valid pollfd, for the length given.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(Error::io("waiting for the socket", e));
+        }
+    }
+}

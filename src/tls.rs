@@ -1,0 +1,312 @@
+//! FTPS through the system OpenSSL: AUTH TLS and implicit TLS on the control connection,
+//! PBSZ/PROT, CCC, and data connections that resume the control connection's session.
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::stream::Stream;
+use openssl::ssl::{
+    HandshakeError, ShutdownState, Ssl, SslContext, SslContextBuilder, SslFiletype, SslMethod, SslSession,
+    SslStream, SslVerifyMode, SslVersion,
+};
+use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::X509VerifyResult;
+use std::net::{IpAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the control connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// Plain FTP (ftplib's `FTP`).
+    #[default]
+    Off,
+    /// AUTH TLS before login (ftplib's `FTP_TLS`).
+    Explicit,
+    /// TLS from the first byte (port 990 by default).
+    Implicit,
+}
+
+/// TLS options. Verification is on by default, against the system CA store and the host
+/// name (or IP address) given to `connect`.
+#[derive(Clone)]
+pub struct TlsConfig {
+    pub verify: bool,
+    pub ca_file: Option<PathBuf>,
+    pub ca_dir: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// The lowest version accepted; TLS 1.2 when `None`.
+    pub min_version: Option<SslVersion>,
+    pub max_version: Option<SslVersion>,
+    /// The caller's own context (ftplib's `context=`), used for the control and data
+    /// connections instead of one built from the options above.
+    pub context: Option<SslContext>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> TlsConfig {
+        TlsConfig {
+            verify: true,
+            ca_file: None,
+            ca_dir: None,
+            cert_file: None,
+            key_file: None,
+            min_version: None,
+            max_version: None,
+            context: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("verify", &self.verify)
+            .field("ca_file", &self.ca_file)
+            .field("ca_dir", &self.ca_dir)
+            .field("cert_file", &self.cert_file)
+            .field("min_version", &self.min_version)
+            .field("max_version", &self.max_version)
+            .field("own_context", &self.context.is_some())
+            .finish()
+    }
+}
+
+/// TLS state of one connection.
+#[derive(Default)]
+pub(crate) struct TlsSession {
+    pub context: Option<SslContext>,
+    /// PROT P in force: data connections are TLS.
+    pub protect_data: bool,
+    /// The caller chose PROT C or PROT P; login then leaves protection alone.
+    pub prot_chosen: bool,
+    /// The control connection's session, kept after CCC for data connections to resume.
+    pub saved_session: Option<SslSession>,
+}
+
+fn tls_error(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::Tls(format!("{context}: {e}"))
+}
+
+fn build_context(config: &TlsConfig) -> Result<SslContext> {
+    let err = |what: &str, e: openssl::error::ErrorStack| tls_error(what, e);
+    let mut b = SslContextBuilder::new(SslMethod::tls_client()).map_err(|e| err("creating the TLS context", e))?;
+    b.set_default_verify_paths().map_err(|e| err("loading the system CA store", e))?;
+    if let Some(file) = &config.ca_file {
+        b.set_ca_file(file).map_err(|e| err(&format!("loading CA file {}", file.display()), e))?;
+    }
+    if let Some(dir) = &config.ca_dir {
+        b.load_verify_locations(None, Some(dir))
+            .map_err(|e| err(&format!("loading CA directory {}", dir.display()), e))?;
+    }
+    if let Some(cert) = &config.cert_file {
+        b.set_certificate_chain_file(cert)
+            .map_err(|e| err(&format!("loading client certificate {}", cert.display()), e))?;
+        let key = config.key_file.as_ref().unwrap_or(cert);
+        b.set_private_key_file(key, SslFiletype::PEM)
+            .map_err(|e| err(&format!("loading client key {}", key.display()), e))?;
+        b.check_private_key().map_err(|e| err("client key does not match the certificate", e))?;
+    }
+    b.set_verify(if config.verify { SslVerifyMode::PEER } else { SslVerifyMode::NONE });
+    b.set_min_proto_version(Some(config.min_version.unwrap_or(SslVersion::TLS1_2)))
+        .map_err(|e| err("setting the minimum TLS version", e))?;
+    b.set_max_proto_version(config.max_version).map_err(|e| err("setting the maximum TLS version", e))?;
+    Ok(b.build())
+}
+
+impl Client {
+    pub(crate) fn tls_context(&mut self) -> Result<SslContext> {
+        if let Some(ctx) = &self.tls.context {
+            return Ok(ctx.clone());
+        }
+        let ctx = match &self.config.tls.context {
+            Some(own) => own.clone(),
+            None => build_context(&self.config.tls)?,
+        };
+        self.tls.context = Some(ctx.clone());
+        Ok(ctx)
+    }
+
+    /// A new TLS object for this server: SNI and host name (or IP) verification set.
+    fn new_ssl(&mut self) -> Result<Ssl> {
+        let ctx = self.tls_context()?;
+        let mut ssl = Ssl::new(&ctx).map_err(|e| tls_error("creating a TLS connection", e))?;
+        let host = self.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        if self.config.tls.context.is_none() && !self.config.tls.verify {
+            self.trace(1, || "*warning* TLS certificate verification is OFF".into());
+        }
+        match host.parse::<IpAddr>() {
+            Ok(ip) => ssl.param_mut().set_ip(ip).map_err(|e| tls_error("setting the IP to verify", e))?,
+            Err(_) => {
+                ssl.set_hostname(&host).map_err(|e| tls_error("setting SNI", e))?;
+                ssl.param_mut().set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+                ssl.param_mut().set_host(&host).map_err(|e| tls_error("setting the host to verify", e))?;
+            }
+        }
+        if let Some(v) = self.config.tls.min_version {
+            ssl.set_min_proto_version(Some(v)).map_err(|e| tls_error("setting the minimum TLS version", e))?;
+        }
+        if let Some(v) = self.config.tls.max_version {
+            ssl.set_max_proto_version(Some(v)).map_err(|e| tls_error("setting the maximum TLS version", e))?;
+        }
+        Ok(ssl)
+    }
+
+    fn handshake(&mut self, ssl: Ssl, tcp: TcpStream, what: &'static str) -> Result<SslStream<TcpStream>> {
+        match ssl.connect(tcp) {
+            Ok(stream) => {
+                self.trace(2, || {
+                    format!(
+                        "*tls* {what}: {} {}{}",
+                        stream.ssl().version_str(),
+                        stream.ssl().current_cipher().map_or("", |c| c.name()),
+                        if stream.ssl().session_reused() { ", session resumed" } else { "" }
+                    )
+                });
+                Ok(stream)
+            }
+            Err(HandshakeError::Failure(mid)) => {
+                let verify = mid.ssl().verify_result();
+                if verify != X509VerifyResult::OK {
+                    Err(Error::Certificate(format!("{} ({what}: {})", verify.error_string(), mid.error())))
+                } else {
+                    Err(tls_error(&format!("TLS handshake failed ({what})"), mid.error()))
+                }
+            }
+            Err(HandshakeError::WouldBlock(_)) => Err(Error::Timeout("during the TLS handshake")),
+            Err(HandshakeError::SetupFailure(e)) => Err(tls_error("TLS setup failed", e)),
+        }
+    }
+
+    /// Starts TLS on the control connection (implicit FTPS: before the greeting).
+    pub(crate) fn start_control_tls(&mut self) -> Result<()> {
+        let ssl = self.new_ssl()?;
+        let ctrl = self.ctrl()?;
+        // A second descriptor keeps the control connection whole while the handshake owns the first.
+        let spare = ctrl.stream.tcp().try_clone().map_err(|e| Error::io("starting TLS", e))?;
+        let Stream::Plain(tcp) = std::mem::replace(&mut ctrl.stream, Stream::Plain(spare)) else {
+            return Err(Error::WrongState("the control connection is already TLS".into()));
+        };
+        match self.handshake(ssl, tcp, "control connection") {
+            Ok(tls) => {
+                self.ctrl()?.stream = Stream::Tls(Box::new(tls));
+                Ok(())
+            }
+            Err(e) => {
+                self.drop_connection();
+                Err(e)
+            }
+        }
+    }
+
+    /// AUTH TLS then the handshake (ftplib's `auth`). A refusal is a TLS error: nothing goes
+    /// on in clear text when TLS was asked for.
+    pub fn auth(&mut self) -> Result<Reply> {
+        if self.ctrl()?.stream.is_tls() {
+            return Err(Error::WrongState("the control connection is already TLS".into()));
+        }
+        let reply = match self.void("AUTH", Some(b"TLS")) {
+            Ok(r) if r.code == 234 => r,
+            Ok(r) | Err(Error::Reply(r) | Error::Temp(r) | Error::Perm(r)) => {
+                self.drop_connection();
+                return Err(Error::Tls(format!("the server refused AUTH TLS: {r}")));
+            }
+            Err(e) => return Err(e),
+        };
+        if self.ctrl()?.has_unread() {
+            // Whatever follows 234 in clear text would be read as if it came over TLS.
+            self.drop_connection();
+            return Err(Error::Tls("the server sent data after its 234 reply, before the TLS handshake".into()));
+        }
+        self.start_control_tls()?;
+        Ok(reply)
+    }
+
+    /// PBSZ 0 then PROT P: data connections are TLS from now on.
+    pub fn prot_p(&mut self) -> Result<Reply> {
+        self.void("PBSZ", Some(b"0"))?;
+        let reply = self.void("PROT", Some(b"P"))?;
+        self.tls.protect_data = true;
+        self.tls.prot_chosen = true;
+        Ok(reply)
+    }
+
+    /// PROT C: data connections in clear text.
+    pub fn prot_c(&mut self) -> Result<Reply> {
+        let reply = self.void("PROT", Some(b"C"))?;
+        self.tls.protect_data = false;
+        self.tls.prot_chosen = true;
+        Ok(reply)
+    }
+
+    /// CCC: the control connection goes back to clear text after a TLS shutdown; the TCP
+    /// connection stays.
+    pub fn ccc(&mut self) -> Result<Reply> {
+        if !self.ctrl()?.stream.is_tls() {
+            return Err(Error::WrongState("the control connection is not TLS".into()));
+        }
+        let reply = self.void("CCC", None)?;
+        let timeout = self.config.timeout;
+        let ctrl = self.ctrl()?;
+        let tcp = ctrl.stream.tcp().try_clone().map_err(|e| Error::io("CCC", e))?;
+        let old = std::mem::replace(&mut ctrl.stream, Stream::Plain(tcp));
+        if let Stream::Tls(mut tls) = old {
+            self.tls.saved_session = tls.ssl().session().map(|s| s.to_owned());
+            shutdown_tls(&mut tls, timeout.min(Duration::from_secs(5)));
+            // Dropping the TLS stream closes its descriptor only; the clone keeps the socket.
+        }
+        Ok(reply)
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.ctrl.as_ref().is_some_and(|c| c.stream.is_tls())
+    }
+
+    pub fn data_protected(&self) -> bool {
+        self.tls.protect_data
+    }
+
+    /// TLS on a data connection when PROT P is in force, resuming the control session.
+    pub(crate) fn wrap_data(&mut self, tcp: TcpStream) -> Result<Stream> {
+        if !self.tls.protect_data {
+            return Ok(Stream::Plain(tcp));
+        }
+        let session = match &self.ctrl()?.stream {
+            Stream::Tls(tls) => tls.ssl().session().map(|s| s.to_owned()),
+            Stream::Plain(_) => None,
+        }
+        .or_else(|| self.tls.saved_session.clone());
+        let mut ssl = self.new_ssl()?;
+        if let Some(session) = session {
+            // SAFETY: the session comes from a connection of this same context.
+            unsafe { ssl.set_session(&session) }.map_err(|e| tls_error("setting the session to resume", e))?;
+        }
+        let tls = self.handshake(ssl, tcp, "data connection")?;
+        if !tls.ssl().session_reused() {
+            self.trace(2, || "*tls* data connection did not resume the control session".into());
+        }
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+
+    /// close_notify, then a bounded wait for the server's.
+    pub(crate) fn shutdown_tls_data(&mut self, mut tls: Box<SslStream<TcpStream>>) -> Result<()> {
+        let wait = self.config.data_timeout.min(Duration::from_secs(2));
+        shutdown_tls(&mut tls, wait);
+        Ok(())
+    }
+}
+
+/// Sends close_notify and waits at most `wait` for the peer's; servers that never send it
+/// must not hang the client.
+fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration) {
+    let _ = tls.get_ref().set_read_timeout(Some(wait));
+    if tls.shutdown().is_ok() && !tls.get_shutdown().contains(ShutdownState::RECEIVED) {
+        let _ = tls.shutdown();
+    }
+}
+
+/// Whether a TLS stream ended with the peer's close_notify.
+pub(crate) fn received_close_notify(tls: &mut SslStream<TcpStream>) -> bool {
+    tls.get_shutdown().contains(ShutdownState::RECEIVED)
+}

@@ -1,0 +1,634 @@
+//! Transfers over data connections: ftplib's retrbinary, retrlines, storbinary, storlines,
+//! and whole-file transfers to and from file descriptors (zero-copy on plain connections).
+
+use crate::client::Client;
+use crate::data::DataConnection;
+use crate::error::{Error, Result};
+use crate::reply::{Reply, MAX_LINE};
+use crate::stream::Stream;
+use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::Ordering;
+
+/// What a callback returns: `Continue` or `Break` to stop the transfer (with ABOR).
+pub type Flow = ControlFlow<()>;
+
+/// Returned inside an `io::Error` by a source given to `storbinary`/`storlines` to stop the
+/// upload the way a callback returning `Break` does.
+#[derive(Debug)]
+pub struct StopTransfer;
+
+impl std::fmt::Display for StopTransfer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped by the caller")
+    }
+}
+
+impl std::error::Error for StopTransfer {}
+
+/// Bytes per block when the caller gives 0, and the most it may ask for.
+pub const DEFAULT_BLOCKSIZE: usize = 64 * 1024;
+pub const MAX_BLOCKSIZE: usize = 16 << 20;
+/// Whole-file transfers move this much per system call.
+const CHUNK: usize = 1 << 20;
+
+fn is_stop(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<StopTransfer>())
+}
+
+fn blocksize_arg(blocksize: usize) -> Result<usize> {
+    match blocksize {
+        0 => Ok(DEFAULT_BLOCKSIZE),
+        n if n > MAX_BLOCKSIZE => Err(Error::InvalidArgument(format!("blocksize {n} is over {MAX_BLOCKSIZE}"))),
+        n => Ok(n),
+    }
+}
+
+/// Progress of a whole-file transfer: bytes done (including any resumed offset) and the
+/// total when known.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>) -> Flow;
+
+impl Client {
+    /// Stops the current transfer when set from another thread.
+    fn cancelled(&self) -> bool {
+        self.cancel.swap(false, Ordering::AcqRel)
+    }
+
+    /// A handle that stops the running transfer of this client from another thread, as a
+    /// callback returning `Break` would.
+    pub fn canceller(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.cancel.clone()
+    }
+
+    fn stop(&mut self, conn: DataConnection) -> Error {
+        match self.abort_transfer(conn) {
+            Ok(()) => Error::Stopped,
+            Err(e) => e,
+        }
+    }
+
+    /// Ends a download: a TLS download that ended without the server's close_notify counts
+    /// only when the final reply says success; the announced size is checked when `check`.
+    fn finish_download(&mut self, mut conn: DataConnection, check: bool) -> Result<Reply> {
+        let clean_tls = match &mut conn.stream {
+            Stream::Tls(tls) => crate::tls::received_close_notify(tls),
+            Stream::Plain(_) => true,
+        };
+        match self.finish_transfer(conn, check) {
+            Err(Error::Temp(r) | Error::Perm(r) | Error::Reply(r)) if !clean_tls => {
+                Err(Error::Truncated(format!("TLS data ended without close_notify and the server said: {r}")))
+            }
+            other => other,
+        }
+    }
+
+    /// ftplib's `retrbinary`: TYPE I, then `cmd`, each block of at most `blocksize` bytes
+    /// (0: 64 KiB) handed to `callback`.
+    pub fn retrbinary(
+        &mut self,
+        cmd: &[u8],
+        callback: &mut dyn FnMut(&[u8]) -> Flow,
+        blocksize: usize,
+        rest: Option<u64>,
+    ) -> Result<Reply> {
+        let blocksize = blocksize_arg(blocksize)?;
+        self.void("TYPE", Some(b"I"))?;
+        let mut conn = self.ntransfercmd(cmd, rest)?;
+        let mut buf = vec![0u8; blocksize];
+        loop {
+            let n = match conn.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
+            };
+            if callback(&buf[..n]).is_break() || self.cancelled() {
+                return Err(self.stop(conn));
+            }
+        }
+        self.finish_download(conn, rest.is_none())
+    }
+
+    /// ftplib's `retrlines`: TYPE A, then `cmd`; each line (ended by CRLF, LF or a bare CR,
+    /// without its end, decoded) handed to `callback`. A line over 8192 bytes aborts the
+    /// transfer with `LineTooLong`, leaving the connection in step.
+    pub fn retrlines(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
+        self.void("TYPE", Some(b"A"))?;
+        let mut conn = self.ntransfercmd(cmd, None)?;
+        let encoding = self.config.encoding;
+        let mut splitter = LineSplitter::default();
+        let mut buf = vec![0u8; DEFAULT_BLOCKSIZE];
+        let mut stopped = false;
+        let mut deliver = |line: &[u8]| -> Flow { callback(&encoding.decode(line)) };
+        loop {
+            let n = match conn.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
+            };
+            let fed = if n == 0 { splitter.finish(&mut deliver) } else { splitter.feed(&buf[..n], &mut deliver) };
+            match fed {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => stopped = true,
+                Err(e) => {
+                    return Err(match self.abort_transfer(conn) {
+                        Ok(()) => e,
+                        Err(abort_error) => abort_error,
+                    })
+                }
+            }
+            if stopped || self.cancelled() {
+                return Err(self.stop(conn));
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        self.finish_download(conn, false)
+    }
+
+    /// ftplib's `storbinary`: TYPE I, then `cmd`; blocks of at most `blocksize` bytes (0:
+    /// 64 KiB) read from `source` until it returns 0, each then passed to `callback`.
+    pub fn storbinary(
+        &mut self,
+        cmd: &[u8],
+        source: &mut dyn Read,
+        blocksize: usize,
+        callback: Option<&mut dyn FnMut(&[u8]) -> Flow>,
+        rest: Option<u64>,
+    ) -> Result<Reply> {
+        let blocksize = blocksize_arg(blocksize)?;
+        self.void("TYPE", Some(b"I"))?;
+        let conn = self.ntransfercmd(cmd, rest)?;
+        let mut buf = vec![0u8; blocksize];
+        let mut callback = callback;
+        self.upload(conn, &mut buf, |buf| match source.read(buf) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) => Err(e),
+        }, &mut |block| callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block)))
+    }
+
+    /// ftplib's `storlines`: TYPE A, then `cmd`; lines read from `source`, each sent with a
+    /// CRLF end whatever end it had. A line over 8192 bytes aborts with `LineTooLong`.
+    pub fn storlines(
+        &mut self,
+        cmd: &[u8],
+        source: &mut dyn Read,
+        callback: Option<&mut dyn FnMut(&[u8]) -> Flow>,
+    ) -> Result<Reply> {
+        self.void("TYPE", Some(b"A"))?;
+        let conn = self.ntransfercmd(cmd, None)?;
+        let mut lines = LineReader { source, pending: Vec::new(), eof: false };
+        let mut callback = callback;
+        let mut buf = Vec::new();
+        self.upload(conn, &mut buf, |out| lines.next_crlf_line(out), &mut |block| {
+            callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block))
+        })
+    }
+
+    /// The upload loop shared by storbinary and storlines: `fill` puts the next block in the
+    /// buffer (`Ok(Some(0))`/`Ok(None)` at the end).
+    fn upload<B: AsMut<[u8]> + AsRef<[u8]>>(
+        &mut self,
+        mut conn: DataConnection,
+        buf: &mut B,
+        mut fill: impl FnMut(&mut B) -> io::Result<Option<usize>>,
+        callback: &mut dyn FnMut(&[u8]) -> Flow,
+    ) -> Result<Reply> {
+        loop {
+            let n = match fill(buf) {
+                Ok(Some(0)) | Ok(None) => break,
+                Ok(Some(n)) => n,
+                Err(e) if is_stop(&e) => return Err(self.stop(conn)),
+                Err(e) if e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("line") => {
+                    let _ = self.abort_transfer(conn);
+                    return Err(Error::LineTooLong(MAX_LINE));
+                }
+                Err(e) => {
+                    let _ = self.abort_transfer(conn);
+                    return Err(Error::io("reading the data to send", e));
+                }
+            };
+            let block = &buf.as_ref()[..n];
+            if let Err(e) = conn.write_all(block) {
+                return Err(self.fail_transfer(conn, Error::io("sending data", e)));
+            }
+            if callback(block).is_break() || self.cancelled() {
+                return Err(self.stop(conn));
+            }
+        }
+        self.finish_transfer(conn, false)
+    }
+
+    /// Downloads `remote` into `fd` (from its current position), starting at byte `rest` of
+    /// the remote file when given. Plain connections move the data with splice(2). Returns
+    /// the bytes received.
+    pub fn retrieve_to_fd(
+        &mut self,
+        remote: &[u8],
+        fd: RawFd,
+        rest: Option<u64>,
+        mut progress: Option<Progress<'_>>,
+    ) -> Result<u64> {
+        self.void("TYPE", Some(b"I"))?;
+        let cmd = crate::command::build("RETR", Some(remote), self.config.encoding)?;
+        let mut conn = self.ntransfercmd_raw(&cmd, rest)?;
+        let offset = rest.unwrap_or(0);
+        // Servers differ in what a 150 announces after REST: only trust it for whole files.
+        let total = if rest.is_none() { conn.size() } else { None };
+        let mut pipe = match &conn.stream {
+            Stream::Plain(_) => Pipe::new().ok(),
+            Stream::Tls(_) => None,
+        };
+        let mut buf = Vec::new();
+        loop {
+            let moved = match pipe.as_mut() {
+                Some(p) => match p.splice_from(conn.tcp().as_raw_fd(), fd) {
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) && conn.transferred() == 0 => {
+                        pipe = None;
+                        continue;
+                    }
+                    other => other,
+                },
+                None => copy_chunk(&mut conn, fd, &mut buf),
+            };
+            let n = match moved {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WriteZero || e.raw_os_error().is_some_and(is_local_fd_error) => {
+                    let _ = self.abort_transfer(conn);
+                    return Err(Error::io("writing the local file", e));
+                }
+                Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
+            };
+            if pipe.is_some() {
+                conn.count(n);
+            }
+            let flow = progress.as_mut().map_or(Flow::Continue(()), |p| p(offset + conn.transferred(), total));
+            if flow.is_break() || self.cancelled() {
+                return Err(self.stop(conn));
+            }
+        }
+        let received = conn.transferred();
+        self.finish_download(conn, rest.is_none())?;
+        Ok(received)
+    }
+
+    /// Uploads from `fd` (from its current position to its end) to `remote` with STOR, or
+    /// APPE when `append`; `rest` sends REST first. Plain connections use sendfile(2).
+    /// Returns the bytes sent.
+    pub fn store_from_fd(
+        &mut self,
+        remote: &[u8],
+        fd: RawFd,
+        rest: Option<u64>,
+        append: bool,
+        mut progress: Option<Progress<'_>>,
+    ) -> Result<u64> {
+        self.void("TYPE", Some(b"I"))?;
+        let verb = if append { "APPE" } else { "STOR" };
+        let cmd = crate::command::build(verb, Some(remote), self.config.encoding)?;
+        let total = local_remaining(fd);
+        let mut conn = self.ntransfercmd_raw(&cmd, rest)?;
+        let mut zero_copy = matches!(conn.stream, Stream::Plain(_));
+        let offset = rest.unwrap_or(0);
+        let mut buf = Vec::new();
+        loop {
+            let moved = if zero_copy {
+                match send_file(conn.tcp().as_raw_fd(), fd) {
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) && conn.transferred() == 0 => {
+                        zero_copy = false;
+                        continue;
+                    }
+                    other => other,
+                }
+            } else {
+                copy_from_fd(fd, &mut conn, &mut buf)
+            };
+            let n = match moved {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error().is_some_and(is_local_fd_error) => {
+                    let _ = self.abort_transfer(conn);
+                    return Err(Error::io("reading the local file", e));
+                }
+                Err(e) => return Err(self.fail_transfer(conn, Error::io("sending data", e))),
+            };
+            if zero_copy {
+                conn.count(n);
+            }
+            let flow = progress.as_mut().map_or(Flow::Continue(()), |p| p(offset + conn.transferred(), total.map(|t| t + offset)));
+            if flow.is_break() || self.cancelled() {
+                return Err(self.stop(conn));
+            }
+        }
+        let sent = conn.transferred();
+        self.finish_transfer(conn, false)?;
+        Ok(sent)
+    }
+
+    /// Resumes a download into `fd`: appends from the remote offset equal to the local
+    /// file's size (REST), so a file cut short completes.
+    pub fn resume_download(&mut self, remote: &[u8], fd: RawFd, progress: Option<Progress<'_>>) -> Result<u64> {
+        // SAFETY: lseek on the caller's descriptor, no memory involved.
+        let end = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
+        if end < 0 {
+            return Err(Error::io("seeking the local file", io::Error::last_os_error()));
+        }
+        let rest = (end > 0).then_some(end as u64);
+        self.retrieve_to_fd(remote, fd, rest, progress)
+    }
+
+    /// Resumes an upload from `fd`: asks the remote size, then sends the rest of the local
+    /// file with REST+STOR when the server offers REST STREAM, else with APPE.
+    pub fn resume_upload(&mut self, remote: &[u8], fd: RawFd, progress: Option<Progress<'_>>) -> Result<u64> {
+        self.void("TYPE", Some(b"I"))?;
+        let done = match self.size(remote) {
+            Ok(Some(n)) => n,
+            Ok(None) | Err(Error::Perm(_)) => 0,
+            Err(e) => return Err(e),
+        };
+        // SAFETY: lseek on the caller's descriptor.
+        if unsafe { libc::lseek(fd, done as libc::off_t, libc::SEEK_SET) } < 0 {
+            return Err(Error::io("seeking the local file", io::Error::last_os_error()));
+        }
+        if done == 0 {
+            return self.store_from_fd(remote, fd, None, false, progress);
+        }
+        let rest_stream = self.features()?.iter().any(|(name, value)| name == "REST" && value.eq_ignore_ascii_case("STREAM"));
+        if rest_stream {
+            self.store_from_fd(remote, fd, Some(done), false, progress)
+        } else {
+            self.store_from_fd(remote, fd, None, true, progress)
+        }
+    }
+
+    fn ntransfercmd_raw(&mut self, line: &[u8], rest: Option<u64>) -> Result<DataConnection> {
+        // Built by command::build with the encoding applied: send as bytes.
+        let saved = self.config.encoding;
+        self.config.encoding = crate::Encoding::Bytes;
+        let conn = self.ntransfercmd(line, rest);
+        self.config.encoding = saved;
+        conn
+    }
+}
+
+fn is_local_fd_error(code: i32) -> bool {
+    matches!(code, libc::EBADF | libc::ENOSPC | libc::EFBIG | libc::EDQUOT | libc::EROFS | libc::EISDIR)
+}
+
+/// The bytes left from `fd`'s position to its end, for a regular file.
+fn local_remaining(fd: RawFd) -> Option<u64> {
+    // SAFETY: fstat fills the struct we own; lseek(0, SEEK_CUR) only reads the position.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFREG {
+            return None;
+        }
+        let pos = libc::lseek(fd, 0, libc::SEEK_CUR);
+        (pos >= 0).then(|| (st.st_size as u64).saturating_sub(pos as u64))
+    }
+}
+
+/// A kernel pipe: splice(2) moves socket data to a file through it without copies to user space.
+struct Pipe {
+    read: RawFd,
+    write: RawFd,
+}
+
+impl Pipe {
+    fn new() -> io::Result<Pipe> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into the array we own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // A bigger pipe means fewer system calls per megabyte; failure only costs speed.
+        // SAFETY: fcntl on our own descriptor.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, CHUNK as libc::c_int) };
+        Ok(Pipe { read: fds[0], write: fds[1] })
+    }
+
+    /// Moves up to one chunk from `from` to `to`; 0 at the end of the data.
+    fn splice_from(&mut self, from: RawFd, to: RawFd) -> io::Result<usize> {
+        let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE;
+        // SAFETY: splice between descriptors; no user memory.
+        let n = unsafe { libc::splice(from, std::ptr::null_mut(), self.write, std::ptr::null_mut(), CHUNK, flags) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut left = n as usize;
+        while left > 0 {
+            // SAFETY: as above.
+            let m = unsafe { libc::splice(self.read, std::ptr::null_mut(), to, std::ptr::null_mut(), left, flags) };
+            match m {
+                m if m > 0 => left -= m as usize,
+                0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "the local file took no data")),
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        // Data already read from the socket is lost: report it as a local error.
+                        return Err(io::Error::new(io::ErrorKind::WriteZero, e));
+                    }
+                }
+            }
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // SAFETY: closing the descriptors this pipe owns.
+        unsafe {
+            libc::close(self.read);
+            libc::close(self.write);
+        }
+    }
+}
+
+fn write_all_fd(fd: RawFd, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        // SAFETY: writing from a live slice.
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(io::Error::new(io::ErrorKind::WriteZero, e));
+        }
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "the local file took no data"));
+        }
+        data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+/// One read from the data connection written to `fd` (TLS, or where splice does not apply).
+fn copy_chunk(conn: &mut DataConnection, fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.resize(256 * 1024, 0);
+    let n = conn.read(buf)?;
+    write_all_fd(fd, &buf[..n])?;
+    Ok(n)
+}
+
+fn copy_from_fd(fd: RawFd, conn: &mut DataConnection, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.resize(256 * 1024, 0);
+    // SAFETY: reading into a live buffer of its length.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    conn.write_all(&buf[..n as usize])?;
+    Ok(n as usize)
+}
+
+fn send_file(sock: RawFd, fd: RawFd) -> io::Result<usize> {
+    // SAFETY: sendfile between descriptors, using and advancing fd's own position.
+    let n = unsafe { libc::sendfile(sock, fd, std::ptr::null_mut(), CHUNK) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Splits received text into lines ended by CRLF, LF or a lone CR, with a length cap.
+#[derive(Default)]
+pub(crate) struct LineSplitter {
+    line: Vec<u8>,
+    /// The last byte seen was a CR: a LF right after it belongs to the same line end.
+    after_cr: bool,
+}
+
+impl LineSplitter {
+    pub fn feed(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+        for &b in bytes {
+            if self.after_cr {
+                self.after_cr = false;
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' | b'\n' => {
+                    self.after_cr = b == b'\r';
+                    let flow = deliver(&self.line);
+                    self.line.clear();
+                    if flow.is_break() {
+                        return Ok(flow);
+                    }
+                }
+                _ => {
+                    if self.line.len() >= MAX_LINE {
+                        return Err(Error::LineTooLong(MAX_LINE));
+                    }
+                    self.line.push(b);
+                }
+            }
+        }
+        Ok(Flow::Continue(()))
+    }
+
+    /// The last line, when the data did not end with a line end.
+    pub fn finish(&mut self, deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+        if self.line.is_empty() {
+            return Ok(Flow::Continue(()));
+        }
+        let flow = deliver(&self.line);
+        self.line.clear();
+        Ok(flow)
+    }
+}
+
+/// Reads lines for storlines and gives each with a CRLF end.
+struct LineReader<'a> {
+    source: &'a mut dyn Read,
+    pending: Vec<u8>,
+    eof: bool,
+}
+
+impl LineReader<'_> {
+    fn next_crlf_line(&mut self, out: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                return Ok(Some(self.take(end + 1, out)?));
+            }
+            if self.pending.len() > MAX_LINE {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "line over 8192 bytes"));
+            }
+            if self.eof {
+                return if self.pending.is_empty() { Ok(None) } else { Ok(Some(self.take(self.pending.len(), out)?)) };
+            }
+            let mut chunk = [0u8; 8192];
+            let n = self.source.read(&mut chunk)?;
+            if n == 0 {
+                self.eof = true;
+            }
+            self.pending.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn take(&mut self, len: usize, out: &mut Vec<u8>) -> io::Result<usize> {
+        let mut line: Vec<u8> = self.pending.drain(..len).collect();
+        if line.len() > MAX_LINE + 2 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "line over 8192 bytes"));
+        }
+        // As ftplib: whatever the end (CRLF, LF, CR or none), the line goes out with CRLF.
+        while matches!(line.last(), Some(b'\n' | b'\r')) {
+            line.pop();
+        }
+        line.extend_from_slice(b"\r\n");
+        *out = line;
+        Ok(out.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        let mut s = LineSplitter::default();
+        let mut lines = Vec::new();
+        let mut push = |l: &[u8]| {
+            lines.push(l.to_vec());
+            Flow::Continue(())
+        };
+        for c in chunks {
+            s.feed(c, &mut push)?;
+        }
+        s.finish(&mut push)?;
+        Ok(lines)
+    }
+
+    #[test]
+    fn line_ends() {
+        assert_eq!(split(&[b"a\r\nb\nc\rd"]).unwrap(), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]);
+        // A CRLF split across reads is one line end.
+        assert_eq!(split(&[b"a\r", b"\nb\r\n"]).unwrap(), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(split(&[b"\r\n\r\n"]).unwrap(), vec![b"".to_vec(), b"".to_vec()]);
+        assert!(split(&[b""]).unwrap().is_empty());
+        let long = vec![b'x'; MAX_LINE + 1];
+        assert!(matches!(split(&[&long]), Err(Error::LineTooLong(_))));
+        let max = vec![b'x'; MAX_LINE];
+        assert_eq!(split(&[&max, b"\n"]).unwrap(), vec![max.clone()]);
+    }
+
+    #[test]
+    fn storlines_line_ends() {
+        let mut src: &[u8] = b"a\nb\r\nc\rd";
+        let mut r = LineReader { source: &mut src, pending: Vec::new(), eof: false };
+        let mut out = Vec::new();
+        let mut all = Vec::new();
+        while let Some(n) = r.next_crlf_line(&mut out).unwrap() {
+            all.extend_from_slice(&out[..n]);
+        }
+        // A lone CR inside a line is not a line end for storlines (ftplib reads by LF).
+        assert_eq!(all, b"a\r\nb\r\nc\rd\r\n");
+    }
+}

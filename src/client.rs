@@ -146,6 +146,15 @@ impl Client {
         Ok(client)
     }
 
+    /// Applies the control timeout of the configuration to an open connection.
+    pub fn refresh_timeouts(&mut self) -> Result<()> {
+        let t = self.config.timeout;
+        match &self.ctrl {
+            Some(ctrl) => ctrl.stream.set_timeouts(Some(t), Some(t)),
+            None => Ok(()),
+        }
+    }
+
     pub fn is_connected(&self) -> bool {
         self.ctrl.is_some()
     }

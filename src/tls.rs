@@ -116,6 +116,11 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
 }
 
 impl Client {
+    /// Drops the built context so that changed options apply at the next handshake.
+    pub fn forget_tls_context(&mut self) {
+        self.tls.context = None;
+    }
+
     pub(crate) fn tls_context(&mut self) -> Result<SslContext> {
         if let Some(ctx) = &self.tls.context {
             return Ok(ctx.clone());

@@ -2,7 +2,7 @@
 
 use super::handle::{ftp_client, optional, out_ref, peek, required, to_cstring, utf8, with_client, Fail};
 use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_OK};
-use crate::Encoding;
+use crate::{Client, Encoding};
 use std::ffi::{c_char, c_int, c_void};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -11,7 +11,19 @@ use std::time::Duration;
 /// except when memory is exhausted.
 #[no_mangle]
 pub extern "C" fn ftp_new() -> *mut ftp_client {
-    std::panic::catch_unwind(|| Box::into_raw(Box::new(ftp_client::new()))).unwrap_or(std::ptr::null_mut())
+    new_handle(Client::new)
+}
+
+/// Creates a client handle for explicit FTPS, as ftplib's `FTP_TLS`: `ftp_login` runs
+/// AUTH TLS first, verifies the server's certificate and host name, and then protects the
+/// data connections (PBSZ 0, PROT P) unless `ftp_prot_c` was called. Free with `ftp_free`.
+#[no_mangle]
+pub extern "C" fn ftp_tls_new() -> *mut ftp_client {
+    new_handle(Client::new_tls)
+}
+
+fn new_handle(make: fn() -> Client) -> *mut ftp_client {
+    std::panic::catch_unwind(|| Box::into_raw(Box::new(ftp_client::new(make())))).unwrap_or(std::ptr::null_mut())
 }
 
 /// Frees a handle, closing its connection without sending QUIT. NULL is ignored. The handle
@@ -382,39 +394,49 @@ pub extern "C" fn ftp_set_trace_callback(
     })
 }
 
-macro_rules! timeout_setter {
-    ($(#[$doc:meta])* $name:ident, $field:ident) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub extern "C" fn $name(client: *mut ftp_client, timeout_ms: i64) -> c_int {
-            with_client(client, |inner| {
-                let t = match timeout_arg(timeout_ms)? {
-                    Some(t) => t,
-                    None => crate::Config::default().$field,
-                };
-                inner.client.config_mut().$field = t;
-                Ok(())
-            })
-        }
-    };
+/// Sets one timeout from milliseconds: > 0 that long, 0 the default, < 0 invalid.
+fn set_timeout(client: *mut ftp_client, timeout_ms: i64, field: fn(&mut crate::Config) -> &mut Duration) -> c_int {
+    with_client(client, |inner| {
+        let value = match timeout_arg(timeout_ms)? {
+            Some(t) => t,
+            None => *field(&mut crate::Config::default()),
+        };
+        *field(inner.client.config_mut()) = value;
+        inner.client.refresh_timeouts()?;
+        Ok(())
+    })
 }
 
-timeout_setter!(
-    /// Timeout for each reply and each write on the control connection, in ms (> 0; 0 restores
-    /// the default of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT). Applies from the next connect.
-    ftp_set_timeout_ms, timeout);
-timeout_setter!(
-    /// Timeout to establish the control connection, per address tried (default 30 s).
-    ftp_set_connect_timeout_ms, connect_timeout);
-timeout_setter!(
-    /// Timeout to establish a passive data connection (default 30 s).
-    ftp_set_data_connect_timeout_ms, data_connect_timeout);
-timeout_setter!(
-    /// Timeout for the server to connect to us in active mode (default 30 s).
-    ftp_set_accept_timeout_ms, data_accept_timeout);
-timeout_setter!(
-    /// Timeout for each read and write on a data connection (default 60 s).
-    ftp_set_data_timeout_ms, data_timeout);
+/// Timeout for each reply and each write on the control connection, in ms (> 0; 0 restores
+/// the default of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT). Applies at once.
+#[no_mangle]
+pub extern "C" fn ftp_set_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+    set_timeout(client, timeout_ms, |c| &mut c.timeout)
+}
+
+/// Timeout to establish the control connection, per address tried (default 30 s).
+#[no_mangle]
+pub extern "C" fn ftp_set_connect_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+    set_timeout(client, timeout_ms, |c| &mut c.connect_timeout)
+}
+
+/// Timeout to establish a passive data connection (default 30 s).
+#[no_mangle]
+pub extern "C" fn ftp_set_data_connect_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+    set_timeout(client, timeout_ms, |c| &mut c.data_connect_timeout)
+}
+
+/// Timeout for the server to connect to us in active mode (default 30 s).
+#[no_mangle]
+pub extern "C" fn ftp_set_accept_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+    set_timeout(client, timeout_ms, |c| &mut c.data_accept_timeout)
+}
+
+/// Timeout for each read and write on a data connection (default 60 s).
+#[no_mangle]
+pub extern "C" fn ftp_set_data_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+    set_timeout(client, timeout_ms, |c| &mut c.data_timeout)
+}
 
 /// Passive (non-zero, the default) or active (0) data connections, as ftplib's `set_pasv`.
 #[no_mangle]

@@ -7,12 +7,15 @@ use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
 pub struct ftp_client {
     /// Set while a call runs: a second call (from a callback or another thread) gets BUSY
     /// instead of aliasing the state the first one is changing.
     busy: AtomicBool,
+    /// The client's transfer stop flag, reachable while a call holds the handle.
+    cancel: Arc<AtomicBool>,
     inner: UnsafeCell<Inner>,
 }
 
@@ -29,11 +32,12 @@ pub(crate) struct Inner {
 }
 
 impl ftp_client {
-    pub(crate) fn new() -> ftp_client {
+    pub(crate) fn new(client: Client) -> ftp_client {
         ftp_client {
             busy: AtomicBool::new(false),
+            cancel: client.canceller(),
             inner: UnsafeCell::new(Inner {
-                client: Client::new(),
+                client,
                 poisoned: false,
                 last_error: CString::default(),
                 last_error_code: FTP_OK,
@@ -42,6 +46,15 @@ impl ftp_client {
                 out: None,
             }),
         }
+    }
+
+    /// Asks the transfer running in a call on this handle to stop; false when no call runs.
+    pub(crate) fn request_stop(&self) -> bool {
+        if !self.busy.load(Ordering::Acquire) {
+            return false;
+        }
+        self.cancel.store(true, Ordering::Release);
+        true
     }
 }
 
@@ -194,7 +207,7 @@ mod tests {
 
     #[test]
     fn panic_is_caught_and_poisons() {
-        let handle = ftp_client::new();
+        let handle = ftp_client::new(Client::new());
         let code = with_client(&handle, |_| panic!("boom"));
         assert_eq!(code, FTP_ERR_PANIC);
         let code = with_client(&handle, |_| Ok(()));
@@ -205,7 +218,7 @@ mod tests {
 
     #[test]
     fn reentry_is_busy() {
-        let handle = ftp_client::new();
+        let handle = ftp_client::new(Client::new());
         let ptr: *const ftp_client = &handle;
         let mut inner_code = 0;
         let code = with_client(ptr, |_| {

@@ -6,11 +6,17 @@
 
 mod client;
 mod handle;
+mod listing;
 mod status;
+mod tls;
+mod transfer;
 
 pub use client::*;
 pub use handle::ftp_client;
+pub use listing::*;
 pub use status::*;
+pub use tls::*;
+pub use transfer::*;
 
 use std::ffi::c_char;
 

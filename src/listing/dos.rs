@@ -103,7 +103,9 @@ fn parse_grouped_size(field: &[u8]) -> Option<u64> {
     let (first, rest) = groups.split_first()?;
     let well_formed = (1..=3).contains(&first.len())
         && all_digits(first)
-        && rest.iter().all(|group| group.len() == 3 && all_digits(group));
+        && rest
+            .iter()
+            .all(|group| group.len() == 3 && all_digits(group));
     if !well_formed {
         return None;
     }
@@ -140,7 +142,10 @@ fn split_bracketed_target(name: &[u8]) -> (&[u8], Option<&[u8]>) {
     let Some(inner) = name.strip_suffix(b"]") else {
         return (name, None);
     };
-    let open = inner.windows(2).rposition(|w| w == b" [").filter(|&at| at > 0);
+    let open = inner
+        .windows(2)
+        .rposition(|w| w == b" [")
+        .filter(|&at| at > 0);
     match open {
         Some(at) => (
             inner.get(..at).unwrap_or_default(),
@@ -175,7 +180,11 @@ pub(crate) fn parse_dos_line(line: &[u8]) -> Option<Entry> {
     }
     let (kind, size, (name, link_target)) = match column {
         Column::Dir => (EntryKind::Dir, None, (name_and_target, None)),
-        Column::Link => (EntryKind::Link, None, split_bracketed_target(name_and_target)),
+        Column::Link => (
+            EntryKind::Link,
+            None,
+            split_bracketed_target(name_and_target),
+        ),
         Column::Size(size) => (EntryKind::File, size, (name_and_target, None)),
     };
     Some(Entry {
@@ -237,13 +246,22 @@ mod tests {
 
     fn parse(line: &[u8]) -> Entry {
         let entry = parse_list_line(line, 0).expect("an entry");
-        assert_eq!(entry.format, ListFormat::Dos, "{}", String::from_utf8_lossy(line));
+        assert_eq!(
+            entry.format,
+            ListFormat::Dos,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
         assert_eq!(entry.raw, line);
-        assert_eq!((entry.permissions.as_ref(), entry.mode, entry.owner.as_ref()), (None, None, None));
+        assert_eq!(
+            (entry.permissions.as_ref(), entry.mode, entry.owner.as_ref()),
+            (None, None, None)
+        );
         entry
     }
 
     #[test]
+    #[rustfmt::skip]
     fn real_world_lines() {
         type Row = (&'static [u8], &'static [u8], EntryKind, Option<u64>, Option<i64>);
         let table: [Row; 15] = [
@@ -284,9 +302,15 @@ mod tests {
         let entry = parse(b"01/16/2024  02:12 PM    <JUNCTION>     Application Data [C:\\Users\\a\\AppData\\Roaming]");
         assert_eq!(entry.kind, EntryKind::Link);
         assert_eq!(entry.name, b"Application Data");
-        assert_eq!(entry.link_target.as_deref(), Some(&b"C:\\Users\\a\\AppData\\Roaming"[..]));
+        assert_eq!(
+            entry.link_target.as_deref(),
+            Some(&b"C:\\Users\\a\\AppData\\Roaming"[..])
+        );
         let entry = parse(b"01/16/2024  02:12 PM    <SYMLINKD>     plain");
-        assert_eq!((entry.kind, entry.name.as_slice(), entry.link_target), (EntryKind::Link, &b"plain"[..], None));
+        assert_eq!(
+            (entry.kind, entry.name.as_slice(), entry.link_target),
+            (EntryKind::Link, &b"plain"[..], None)
+        );
     }
 
     #[test]
@@ -313,10 +337,16 @@ mod tests {
         let entry = parse(b"01-16-24  02:12PM 18,446,744,073,709,551,615 max");
         assert_eq!(entry.size, Some(u64::MAX));
         let entry = parse(b"01-16-24  02:12PM 99999999999999999999 huge");
-        assert_eq!((entry.size, entry.name.as_slice(), entry.kind), (None, &b"huge"[..], EntryKind::File));
+        assert_eq!(
+            (entry.size, entry.name.as_slice(), entry.kind),
+            (None, &b"huge"[..], EntryKind::File)
+        );
         // A grouped size that overflows is not a size column.
         let line = b"01-16-24  02:12PM 99,999,999,999,999,999,999 huge";
-        assert_eq!(parse_list_line(line, 0).unwrap().format, ListFormat::Unparsed);
+        assert_eq!(
+            parse_list_line(line, 0).unwrap().format,
+            ListFormat::Unparsed
+        );
     }
 
     #[test]
@@ -347,7 +377,12 @@ mod tests {
             b"01-16.24  02:12PM       <DIR>          mixed-separators",
         ] {
             let entry = parse_list_line(line, 0).expect("kept");
-            assert_eq!(entry.format, ListFormat::Unparsed, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                entry.format,
+                ListFormat::Unparsed,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
             assert_eq!(entry.name, line);
         }
     }

@@ -227,7 +227,8 @@ mod tests {
 
     #[test]
     fn typical_file_line() {
-        let line = b"type=file;size=1234;modify=20240116141230;perm=adfrw;unique=803U1D1; report 2024.pdf";
+        let line =
+            b"type=file;size=1234;modify=20240116141230;perm=adfrw;unique=803U1D1; report 2024.pdf";
         assert_eq!(
             parse(line),
             Entry {
@@ -266,7 +267,10 @@ mod tests {
         assert_eq!(entry.group.as_deref(), Some(&b"staff"[..]));
         assert_eq!(entry.modified, epoch_from_civil(2019, 3, 15, 14, 22, 33));
         assert_eq!(entry.size, None);
-        assert_eq!(entry.facts[5], ("unix.groupname".to_string(), b"staff".to_vec()));
+        assert_eq!(
+            entry.facts[5],
+            ("unix.groupname".to_string(), b"staff".to_vec())
+        );
         assert_eq!(entry.raw, &line[..line.len() - 2]);
     }
 
@@ -285,7 +289,10 @@ mod tests {
 
     #[test]
     fn current_and_parent_directory() {
-        assert_eq!(parse(b"type=cdir;perm=el; /pub").kind, EntryKind::CurrentDir);
+        assert_eq!(
+            parse(b"type=cdir;perm=el; /pub").kind,
+            EntryKind::CurrentDir
+        );
         assert_eq!(parse(b"type=pdir;perm=el; ..").kind, EntryKind::ParentDir);
         assert_eq!(parse(b"Type=CDIR; .").kind, EntryKind::CurrentDir);
     }
@@ -294,7 +301,10 @@ mod tests {
     fn symlink_types() {
         let entry = parse(b"type=OS.unix=slink:/usr/lib/libz.so.1;size=13; libz.so");
         assert_eq!(entry.kind, EntryKind::Link);
-        assert_eq!(entry.link_target.as_deref(), Some(&b"/usr/lib/libz.so.1"[..]));
+        assert_eq!(
+            entry.link_target.as_deref(),
+            Some(&b"/usr/lib/libz.so.1"[..])
+        );
         assert_eq!(entry.name, b"libz.so");
         assert_eq!(entry.size, Some(13));
         assert_eq!(entry.facts[0].1, b"OS.unix=slink:/usr/lib/libz.so.1");
@@ -361,7 +371,10 @@ mod tests {
     fn tolerated_irregularities() {
         // Missing final ';' and empty segments.
         let entry = parse(b"type=file;size=7 f");
-        assert_eq!((entry.kind, entry.size, entry.name.as_slice()), (EntryKind::File, Some(7), &b"f"[..]));
+        assert_eq!(
+            (entry.kind, entry.size, entry.name.as_slice()),
+            (EntryKind::File, Some(7), &b"f"[..])
+        );
         let entry = parse(b";;type=dir;;; d");
         assert_eq!((entry.kind, entry.facts.len()), (EntryKind::Dir, 1));
     }
@@ -396,7 +409,11 @@ mod tests {
             b"just-a-name",
         ] {
             let error = parse_mlsd_line(line).unwrap_err();
-            assert!(!error.message.is_empty(), "{}", String::from_utf8_lossy(line));
+            assert!(
+                !error.message.is_empty(),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -419,8 +436,20 @@ mod tests {
         );
         let parsed = parse(&line);
         assert_eq!(
-            (parsed.kind, parsed.link_target.as_deref(), parsed.size, parsed.modified, parsed.mode),
-            (EntryKind::Link, Some(&b"t"[..]), Some(3), Some(0), Some(0o755))
+            (
+                parsed.kind,
+                parsed.link_target.as_deref(),
+                parsed.size,
+                parsed.modified,
+                parsed.mode
+            ),
+            (
+                EntryKind::Link,
+                Some(&b"t"[..]),
+                Some(3),
+                Some(0),
+                Some(0o755)
+            )
         );
         // An entry with facts is written from them verbatim.
         assert_eq!(format_mlsd_entry(&parsed), line);
@@ -437,7 +466,9 @@ mod tests {
         (
             "[a-zA-Z][a-zA-Z0-9.-]{0,12}",
             proptest::collection::vec(
-                any::<u8>().prop_filter("value byte", |b| !matches!(b, b'\r' | b'\n' | 0 | b';' | b' ')),
+                any::<u8>().prop_filter("value byte", |b| {
+                    !matches!(b, b'\r' | b'\n' | 0 | b';' | b' ')
+                }),
                 0..20,
             ),
         )

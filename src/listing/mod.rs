@@ -317,11 +317,7 @@ mod tests {
 
     #[test]
     fn line_endings_are_stripped_from_raw() {
-        let entry = parse_list_line(
-            b"-rw-r--r--   1 u g 3 Jan 02  2020 a.txt\r\n",
-            now(),
-        )
-        .unwrap();
+        let entry = parse_list_line(b"-rw-r--r--   1 u g 3 Jan 02  2020 a.txt\r\n", now()).unwrap();
         assert_eq!(entry.raw, b"-rw-r--r--   1 u g 3 Jan 02  2020 a.txt");
         assert_eq!(entry.name, b"a.txt");
     }
@@ -366,6 +362,9 @@ mod tests {
     }
 
     proptest! {
+        // Cheap to run, and these are the fuzz-style guards: give them more cases.
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
         #[test]
         fn parse_list_line_never_panics(
             bytes in proptest::collection::vec(any::<u8>(), 0..200),

@@ -244,7 +244,12 @@ mod tests {
             b"+2020101120000",
             b" 20200101120000",
         ] {
-            assert_eq!(parse_time_val(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_time_val(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -218,7 +218,14 @@ fn match_date(line: &[u8], fields: &[Field], index: usize, now: i64) -> Option<D
             if let Some(year) = field_at(index + 3).and_then(parse_four_digit_year) {
                 return Some(DateMatch {
                     last_field: index + 3,
-                    modified: epoch_from_civil(year, month, day, time.hour, time.minute, time.second),
+                    modified: epoch_from_civil(
+                        year,
+                        month,
+                        day,
+                        time.hour,
+                        time.minute,
+                        time.second,
+                    ),
                 });
             }
         }
@@ -350,7 +357,11 @@ fn split_link_target(name: &[u8]) -> (&[u8], Option<&[u8]>) {
 }
 
 fn find_mode_field(line: &[u8], fields: &[Field]) -> Option<(usize, ModeString)> {
-    for (index, &field) in fields.iter().enumerate().take(MAX_LEADING_NUMBER_FIELDS + 1) {
+    for (index, &field) in fields
+        .iter()
+        .enumerate()
+        .take(MAX_LEADING_NUMBER_FIELDS + 1)
+    {
         let bytes = field_bytes(line, field);
         if let Some(mode) = parse_mode_string(bytes) {
             return Some((index, mode));
@@ -431,7 +442,8 @@ pub fn format_unix_line(entry: &Entry, now: i64) -> Vec<u8> {
     for name in [&entry.owner, &entry.group] {
         let name = name.as_deref().filter(|n| !n.is_empty()).unwrap_or(b"ftp");
         line.extend_from_slice(name);
-        line.extend(std::iter::repeat(b' ').take(9usize.saturating_sub(name.len()).max(1)));
+        let padding = 9usize.saturating_sub(name.len()).max(1);
+        line.resize(line.len() + padding, b' ');
     }
     let size = entry.size.unwrap_or(0);
     line.extend_from_slice(format!("{size:>8} ").as_bytes());
@@ -448,7 +460,9 @@ pub fn format_unix_line(entry: &Entry, now: i64) -> Vec<u8> {
 /// The nine permission characters for `bits`, with s/S/t/T for the specials.
 fn mode_characters(bits: u32) -> String {
     let mut text = String::with_capacity(9);
-    for (class, special_bit, special_char) in [(2u32, 0o4000, 's'), (1, 0o2000, 's'), (0, 0o1000, 't')] {
+    for (class, special_bit, special_char) in
+        [(2u32, 0o4000, 's'), (1, 0o2000, 's'), (0, 0o1000, 't')]
+    {
         let triplet = (bits >> (3 * class)) & 0o7;
         text.push(if triplet & 0o4 != 0 { 'r' } else { '-' });
         text.push(if triplet & 0o2 != 0 { 'w' } else { '-' });
@@ -509,22 +523,37 @@ mod tests {
 
     fn check(expected: &Expected) {
         let shown = String::from_utf8_lossy(expected.line);
-        let entry = parse_list_line(expected.line, now()).unwrap_or_else(|| panic!("no entry: {shown}"));
+        let entry =
+            parse_list_line(expected.line, now()).unwrap_or_else(|| panic!("no entry: {shown}"));
         assert_eq!(entry.format, ListFormat::Unix, "{shown}");
         assert_eq!(entry.name, expected.name, "name of {shown}");
         assert_eq!(entry.kind, expected.kind, "kind of {shown}");
         assert_eq!(entry.size, expected.size, "size of {shown}");
         assert_eq!(entry.modified, expected.modified, "mtime of {shown}");
-        assert_eq!(entry.permissions.as_deref(), Some(expected.permissions), "{shown}");
-        assert_eq!(entry.mode, Some(expected.mode), "mode of {shown}: {:o}", entry.mode.unwrap_or(0));
+        assert_eq!(
+            entry.permissions.as_deref(),
+            Some(expected.permissions),
+            "{shown}"
+        );
+        assert_eq!(
+            entry.mode,
+            Some(expected.mode),
+            "mode of {shown}: {:o}",
+            entry.mode.unwrap_or(0)
+        );
         assert_eq!(entry.owner.as_deref(), expected.owner, "owner of {shown}");
         assert_eq!(entry.group.as_deref(), expected.group, "group of {shown}");
-        assert_eq!(entry.link_target.as_deref(), expected.target, "target of {shown}");
+        assert_eq!(
+            entry.link_target.as_deref(),
+            expected.target,
+            "target of {shown}"
+        );
         assert_eq!(entry.raw, expected.line, "raw of {shown}");
         assert!(entry.facts.is_empty() && entry.unique.is_none());
     }
 
     #[test]
+    #[rustfmt::skip]
     fn brief_examples() {
         let table = [
             Expected {
@@ -608,6 +637,7 @@ mod tests {
     }
 
     #[test]
+    #[rustfmt::skip]
     fn real_world_servers() {
         let table = [
             Expected {
@@ -793,13 +823,22 @@ mod tests {
     #[test]
     fn links_split_at_the_first_arrow_only() {
         let entry = parse(b"lrwxrwxrwx 1 u g 4 Jan 02  2020 a -> b -> c");
-        assert_eq!((entry.name.as_slice(), entry.link_target.as_deref()), (&b"a"[..], Some(&b"b -> c"[..])));
+        assert_eq!(
+            (entry.name.as_slice(), entry.link_target.as_deref()),
+            (&b"a"[..], Some(&b"b -> c"[..]))
+        );
 
         let entry = parse(b"lrwxrwxrwx 1 u g 4 Jan 02  2020 dangling -> ");
-        assert_eq!((entry.name.as_slice(), entry.link_target), (&b"dangling"[..], None));
+        assert_eq!(
+            (entry.name.as_slice(), entry.link_target),
+            (&b"dangling"[..], None)
+        );
 
         let entry = parse(b"lrwxrwxrwx 1 u g 4 Jan 02  2020 no-arrow");
-        assert_eq!((entry.name.as_slice(), entry.link_target), (&b"no-arrow"[..], None));
+        assert_eq!(
+            (entry.name.as_slice(), entry.link_target),
+            (&b"no-arrow"[..], None)
+        );
         assert_eq!(entry.kind, EntryKind::Link);
     }
 
@@ -839,9 +878,15 @@ mod tests {
     fn month_names_are_case_insensitive() {
         for month in ["jan", "JAN", "Jan", "jAN"] {
             let line = format!("-rw-r--r-- 1 u g 3 {month} 02  2020 m");
-            assert_eq!(parse(line.as_bytes()).modified, at(2020, 1, 2, 0, 0, 0), "{month}");
+            assert_eq!(
+                parse(line.as_bytes()).modified,
+                at(2020, 1, 2, 0, 0, 0),
+                "{month}"
+            );
         }
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         for (index, month) in months.iter().enumerate() {
             let line = format!("-rw-r--r-- 1 u g 3 {month} 10  2001 m");
             let expected = at(2001, index as u32 + 1, 10, 0, 0, 0);
@@ -851,8 +896,14 @@ mod tests {
 
     #[test]
     fn february_29_with_and_without_year() {
-        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Feb 29  2024 leap").modified, at(2024, 2, 29, 0, 0, 0));
-        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Feb 29  2000 leap").modified, at(2000, 2, 29, 0, 0, 0));
+        assert_eq!(
+            parse(b"-rw-r--r-- 1 u g 3 Feb 29  2024 leap").modified,
+            at(2024, 2, 29, 0, 0, 0)
+        );
+        assert_eq!(
+            parse(b"-rw-r--r-- 1 u g 3 Feb 29  2000 leap").modified,
+            at(2000, 2, 29, 0, 0, 0)
+        );
         // Impossible dates keep the entry but have no time.
         for line in [
             &b"-rw-r--r-- 1 u g 3 Feb 29  2019 common"[..],
@@ -873,16 +924,29 @@ mod tests {
 
     #[test]
     fn years_1970_and_2100() {
-        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Jan  1  1970 epoch").modified, Some(0));
-        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Dec 31  1969 before").modified, Some(-86_400));
-        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Jan  1  2100 future").modified, Some(4_102_444_800));
-        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Mar  1  2100 future").modified, Some(4_107_542_400));
+        assert_eq!(
+            parse(b"-rw-r--r-- 1 u g 3 Jan  1  1970 epoch").modified,
+            Some(0)
+        );
+        assert_eq!(
+            parse(b"-rw-r--r-- 1 u g 3 Dec 31  1969 before").modified,
+            Some(-86_400)
+        );
+        assert_eq!(
+            parse(b"-rw-r--r-- 1 u g 3 Jan  1  2100 future").modified,
+            Some(4_102_444_800)
+        );
+        assert_eq!(
+            parse(b"-rw-r--r-- 1 u g 3 Mar  1  2100 future").modified,
+            Some(4_107_542_400)
+        );
     }
 
     #[test]
     fn year_inference_around_new_year() {
         let new_years_eve = epoch_from_civil(2026, 12, 31, 23, 0, 0).unwrap();
-        let entry = parse_list_line(b"-rw-r--r-- 1 u g 3 Jan 01 00:30 tz-ahead", new_years_eve).unwrap();
+        let entry =
+            parse_list_line(b"-rw-r--r-- 1 u g 3 Jan 01 00:30 tz-ahead", new_years_eve).unwrap();
         assert_eq!(entry.modified, at(2027, 1, 1, 0, 30, 0));
         let january = epoch_from_civil(2027, 1, 2, 0, 0, 0).unwrap();
         let entry = parse_list_line(b"-rw-r--r-- 1 u g 3 Dec 31 23:30 last-year", january).unwrap();
@@ -932,7 +996,12 @@ mod tests {
             b"-rw-r--r-- 1 u g Jan 02  2020 no-size",
         ] {
             let entry = parse(line);
-            assert_eq!(entry.format, ListFormat::Unparsed, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                entry.format,
+                ListFormat::Unparsed,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
             assert_eq!(entry.kind, EntryKind::Unknown);
             assert_eq!(entry.name, line);
         }
@@ -951,12 +1020,15 @@ mod tests {
         };
         assert_eq!(
             String::from_utf8(format_unix_line(&entry, now())).unwrap(),
-            "-rw-r--r--    1 alice     staff         1234 Nov 20 09:05 notes.txt"
+            "-rw-r--r--    1 alice    staff        1234 Nov 20 09:05 notes.txt"
         );
-        let old = Entry { modified: at(2019, 3, 5, 9, 5, 0), ..entry.clone() };
+        let old = Entry {
+            modified: at(2019, 3, 5, 9, 5, 0),
+            ..entry.clone()
+        };
         assert_eq!(
             String::from_utf8(format_unix_line(&old, now())).unwrap(),
-            "-rw-r--r--    1 alice     staff         1234 Mar  5  2019 notes.txt"
+            "-rw-r--r--    1 alice    staff        1234 Mar  5  2019 notes.txt"
         );
         let link = Entry {
             name: b"l".to_vec(),
@@ -967,7 +1039,7 @@ mod tests {
         };
         assert_eq!(
             String::from_utf8(format_unix_line(&link, now())).unwrap(),
-            "lrwsrwsrwt    1 ftp       ftp              0 Jan  1  1970 l -> /t"
+            "lrwsrwsrwt    1 ftp      ftp             0 Jan  1  1970 l -> /t"
         );
     }
 
@@ -982,9 +1054,12 @@ mod tests {
     }
 
     fn name_strategy() -> impl Strategy<Value = Vec<u8>> {
-        proptest::collection::vec(any::<u8>().prop_filter("no CR/LF/NUL", |b| !matches!(b, b'\r' | b'\n' | 0)), 1..40)
-            .prop_filter("no leading space", |n| n.first() != Some(&b' '))
-            .prop_filter("no arrow", |n| !n.windows(4).any(|w| w == b" -> "))
+        proptest::collection::vec(
+            any::<u8>().prop_filter("no CR/LF/NUL", |b| !matches!(b, b'\r' | b'\n' | 0)),
+            1..40,
+        )
+        .prop_filter("no leading space", |n| n.first() != Some(&b' '))
+        .prop_filter("no arrow", |n| !n.windows(4).any(|w| w == b" -> "))
     }
 
     fn account_strategy() -> impl Strategy<Value = Vec<u8>> {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Fail (showing a diff) when the committed include/ftpc.h differs from what
+# scripts/gen-header.sh generates from the current src/capi/.
+#
+# Usage: scripts/check-header.sh
+# Needs the pinned cbindgen (see gen-header.sh); CBINDGEN is honoured.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+committed=$root/include/ftpc.h
+
+if [ ! -f "$committed" ]; then
+    echo "check-header: error: $committed does not exist; run scripts/gen-header.sh and commit it" >&2
+    exit 1
+fi
+
+tmpdir=$(mktemp -d)
+trap 'rm -rf "$tmpdir"' EXIT
+
+"$root/scripts/gen-header.sh" --output "$tmpdir/ftpc.h"
+
+if diff -u --label "include/ftpc.h (committed)" --label "include/ftpc.h (generated)" \
+        "$committed" "$tmpdir/ftpc.h"; then
+    echo "check-header: include/ftpc.h is up to date"
+else
+    echo "check-header: error: include/ftpc.h is stale; run scripts/gen-header.sh and commit the result" >&2
+    exit 1
+fi

@@ -1,0 +1,349 @@
+//! Exported listing functions: NLST and LIST lines, structured entries from MLSD, MLST and
+//! LIST, FEAT and MDTM.
+
+use super::handle::{ftp_client, optional, out_ref, required, with_client, Fail};
+use super::status::FTP_ERR_ENCODING;
+use super::transfer::ftp_line_callback;
+use crate::listing::{Entry, EntryKind, ListFormat};
+use std::ffi::{c_char, c_int, c_void};
+
+/// A list of directory entries. Free with `ftp_listing_free`.
+pub struct ftp_listing {
+    entries: Vec<ftp_entry>,
+}
+
+/// One directory entry, owned by its `ftp_listing`.
+pub struct ftp_entry {
+    entry: Entry,
+    /// NUL-terminated copies of the byte fields, for C.
+    name: Vec<u8>,
+    link_target: Option<Vec<u8>>,
+    permissions: Option<Vec<u8>>,
+    unique: Option<Vec<u8>>,
+    raw: Vec<u8>,
+    facts: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bytes.len() + 1);
+    v.extend_from_slice(bytes);
+    v.push(0);
+    v
+}
+
+impl ftp_entry {
+    fn new(entry: Entry) -> ftp_entry {
+        ftp_entry {
+            name: nul_terminated(&entry.name),
+            link_target: entry.link_target.as_deref().map(nul_terminated),
+            permissions: entry.permissions.as_deref().map(|p| nul_terminated(p.as_bytes())),
+            unique: entry.unique.as_deref().map(nul_terminated),
+            raw: nul_terminated(&entry.raw),
+            facts: entry.facts.iter().map(|(k, v)| (nul_terminated(k.as_bytes()), nul_terminated(v))).collect(),
+            entry,
+        }
+    }
+}
+
+fn into_listing(entries: Vec<Entry>) -> *mut ftp_listing {
+    Box::into_raw(Box::new(ftp_listing { entries: entries.into_iter().map(ftp_entry::new).collect() }))
+}
+
+/// NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
+/// (NULL: printed to stdout).
+#[no_mangle]
+pub extern "C" fn ftp_nlst(client: *mut ftp_client, arg: *const c_char, callback: ftp_line_callback, userdata: *mut c_void) -> c_int {
+    with_client(client, |inner| {
+        let cmd = listing_cmd("NLST", optional(arg));
+        let mut deliver = super::transfer::line_deliverer(callback, userdata);
+        inner.client.retrlines(&cmd, &mut deliver)?;
+        Ok(())
+    })
+}
+
+/// ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
+/// (NULL: printed to stdout, as ftplib does).
+#[no_mangle]
+pub extern "C" fn ftp_dir(client: *mut ftp_client, arg: *const c_char, callback: ftp_line_callback, userdata: *mut c_void) -> c_int {
+    with_client(client, |inner| {
+        let cmd = listing_cmd("LIST", optional(arg));
+        let mut deliver = super::transfer::line_deliverer(callback, userdata);
+        inner.client.retrlines(&cmd, &mut deliver)?;
+        Ok(())
+    })
+}
+
+fn listing_cmd(verb: &str, arg: Option<&[u8]>) -> Vec<u8> {
+    let mut cmd = verb.as_bytes().to_vec();
+    if let Some(arg) = arg.filter(|a| !a.is_empty()) {
+        cmd.push(b' ');
+        cmd.extend_from_slice(arg);
+    }
+    cmd
+}
+
+/// MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
+/// "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
+/// has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
+#[no_mangle]
+pub extern "C" fn ftp_mlsd(client: *mut ftp_client, path: *const c_char, facts: *const c_char, out: *mut *mut ftp_listing) -> c_int {
+    with_client(client, |inner| {
+        let out = out_ref(out, "out")?;
+        let facts = match optional(facts) {
+            None => Vec::new(),
+            Some(f) => std::str::from_utf8(f)
+                .map_err(|_| Fail::Status(FTP_ERR_ENCODING, "facts is not valid UTF-8".into()))?
+                .split(';')
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect(),
+        };
+        let facts: Vec<&str> = facts.iter().map(String::as_str).collect();
+        let entries = inner.client.mlsd(optional(path), &facts)?;
+        *out = into_listing(entries);
+        Ok(())
+    })
+}
+
+/// MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
+#[no_mangle]
+pub extern "C" fn ftp_mlst(client: *mut ftp_client, path: *const c_char, out: *mut *mut ftp_listing) -> c_int {
+    with_client(client, |inner| {
+        let out = out_ref(out, "out")?;
+        let entry = inner.client.mlst(optional(path))?;
+        *out = into_listing(vec![entry]);
+        Ok(())
+    })
+}
+
+/// LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
+/// lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
+/// with its raw text.
+#[no_mangle]
+pub extern "C" fn ftp_list(client: *mut ftp_client, path: *const c_char, out: *mut *mut ftp_listing) -> c_int {
+    with_client(client, |inner| {
+        let out = out_ref(out, "out")?;
+        let entries = inner.client.list_entries(optional(path))?;
+        *out = into_listing(entries);
+        Ok(())
+    })
+}
+
+/// Frees a listing and its entries. NULL is ignored.
+#[no_mangle]
+pub extern "C" fn ftp_listing_free(listing: *mut ftp_listing) {
+    if !listing.is_null() {
+        // SAFETY: the pointer came from a listing function and is freed once.
+        drop(unsafe { Box::from_raw(listing) });
+    }
+}
+
+/// The number of entries (0 for NULL).
+#[no_mangle]
+pub extern "C" fn ftp_listing_count(listing: *const ftp_listing) -> usize {
+    // SAFETY: NULL or a live listing.
+    unsafe { listing.as_ref() }.map_or(0, |l| l.entries.len())
+}
+
+/// Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
+#[no_mangle]
+pub extern "C" fn ftp_listing_get(listing: *const ftp_listing, index: usize) -> *const ftp_entry {
+    // SAFETY: NULL or a live listing.
+    unsafe { listing.as_ref() }.and_then(|l| l.entries.get(index)).map_or(std::ptr::null(), |e| e as *const ftp_entry)
+}
+
+/// Entry types.
+pub const FTP_ENTRY_UNKNOWN: c_int = 0;
+pub const FTP_ENTRY_FILE: c_int = 1;
+pub const FTP_ENTRY_DIR: c_int = 2;
+pub const FTP_ENTRY_LINK: c_int = 3;
+/// MLSD `cdir`: the listed directory itself.
+pub const FTP_ENTRY_CDIR: c_int = 4;
+/// MLSD `pdir`: its parent.
+pub const FTP_ENTRY_PDIR: c_int = 5;
+/// Devices, FIFOs, sockets, other MLSD types.
+pub const FTP_ENTRY_OTHER: c_int = 6;
+
+/// Listing line formats.
+pub const FTP_FORMAT_UNPARSED: c_int = 0;
+pub const FTP_FORMAT_MLSD: c_int = 1;
+pub const FTP_FORMAT_UNIX: c_int = 2;
+pub const FTP_FORMAT_DOS: c_int = 3;
+
+fn entry<'a>(e: *const ftp_entry) -> Option<&'a ftp_entry> {
+    // SAFETY: NULL or an entry of a live listing.
+    unsafe { e.as_ref() }
+}
+
+/// Writes a length when asked and returns the NUL-terminated bytes, or NULL.
+fn bytes_out(bytes: Option<&Vec<u8>>, len: *mut usize) -> *const c_char {
+    match bytes {
+        Some(b) => {
+            if !len.is_null() {
+                // SAFETY: a writable size_t from the caller.
+                unsafe { len.write(b.len() - 1) };
+            }
+            b.as_ptr().cast()
+        }
+        None => std::ptr::null(),
+    }
+}
+
+/// The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
+/// be UTF-8), NUL-terminated; `*len` (if `len` is not NULL) gets its length. Borrowed from
+/// the listing. NULL for a NULL entry.
+#[no_mangle]
+pub extern "C" fn ftp_entry_name(e: *const ftp_entry, len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).map(|e| &e.name), len)
+}
+
+/// FTP_ENTRY_* type.
+#[no_mangle]
+pub extern "C" fn ftp_entry_type(e: *const ftp_entry) -> c_int {
+    entry(e).map_or(FTP_ENTRY_UNKNOWN, |e| match e.entry.kind {
+        EntryKind::File => FTP_ENTRY_FILE,
+        EntryKind::Dir => FTP_ENTRY_DIR,
+        EntryKind::Link => FTP_ENTRY_LINK,
+        EntryKind::CurrentDir => FTP_ENTRY_CDIR,
+        EntryKind::ParentDir => FTP_ENTRY_PDIR,
+        EntryKind::Other => FTP_ENTRY_OTHER,
+        EntryKind::Unknown => FTP_ENTRY_UNKNOWN,
+    })
+}
+
+/// FTP_FORMAT_* format of the line the entry came from.
+#[no_mangle]
+pub extern "C" fn ftp_entry_format(e: *const ftp_entry) -> c_int {
+    entry(e).map_or(FTP_FORMAT_UNPARSED, |e| match e.entry.format {
+        ListFormat::Mlsd => FTP_FORMAT_MLSD,
+        ListFormat::Unix => FTP_FORMAT_UNIX,
+        ListFormat::Dos => FTP_FORMAT_DOS,
+        ListFormat::Unparsed => FTP_FORMAT_UNPARSED,
+    })
+}
+
+/// The size in bytes, or -1 when unknown.
+#[no_mangle]
+pub extern "C" fn ftp_entry_size(e: *const ftp_entry) -> i64 {
+    entry(e).and_then(|e| e.entry.size).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
+}
+
+/// Whether the modification time is known (1) or not (0); when known, `*out` gets it in
+/// seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
+#[no_mangle]
+pub extern "C" fn ftp_entry_mtime(e: *const ftp_entry, out: *mut i64) -> c_int {
+    match entry(e).and_then(|e| e.entry.modified) {
+        Some(t) if !out.is_null() => {
+            // SAFETY: a writable int64_t from the caller.
+            unsafe { out.write(t) };
+            1
+        }
+        _ => 0,
+    }
+}
+
+/// Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
+/// MLSD), NUL-terminated and borrowed; NULL when unknown.
+#[no_mangle]
+pub extern "C" fn ftp_entry_permissions(e: *const ftp_entry) -> *const c_char {
+    bytes_out(entry(e).and_then(|e| e.permissions.as_ref()), std::ptr::null_mut())
+}
+
+/// Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
+#[no_mangle]
+pub extern "C" fn ftp_entry_mode(e: *const ftp_entry) -> i32 {
+    entry(e).and_then(|e| e.entry.mode).map_or(-1, |m| m as i32)
+}
+
+/// A symbolic link's target, NUL-terminated and borrowed; NULL when not a link or unknown.
+#[no_mangle]
+pub extern "C" fn ftp_entry_link_target(e: *const ftp_entry, len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).and_then(|e| e.link_target.as_ref()), len)
+}
+
+/// The MLSD `unique` fact, NUL-terminated and borrowed; NULL when absent.
+#[no_mangle]
+pub extern "C" fn ftp_entry_unique(e: *const ftp_entry, len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).and_then(|e| e.unique.as_ref()), len)
+}
+
+/// The listing line as received, without its line end, NUL-terminated and borrowed.
+#[no_mangle]
+pub extern "C" fn ftp_entry_raw(e: *const ftp_entry, len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).map(|e| &e.raw), len)
+}
+
+/// The number of MLSD facts (0 for LIST entries).
+#[no_mangle]
+pub extern "C" fn ftp_entry_fact_count(e: *const ftp_entry) -> usize {
+    entry(e).map_or(0, |e| e.facts.len())
+}
+
+/// Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
+/// borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
+#[no_mangle]
+pub extern "C" fn ftp_entry_fact_at(
+    e: *const ftp_entry,
+    index: usize,
+    name: *mut *const c_char,
+    value: *mut *const c_char,
+) -> c_int {
+    let Some((k, v)) = entry(e).and_then(|e| e.facts.get(index)) else { return 0 };
+    if !name.is_null() {
+        // SAFETY: writable pointers from the caller.
+        unsafe { name.write(k.as_ptr().cast()) };
+    }
+    if !value.is_null() {
+        // SAFETY: as above.
+        unsafe { value.write(v.as_ptr().cast()) };
+    }
+    1
+}
+
+/// The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
+/// NULL when absent.
+#[no_mangle]
+pub extern "C" fn ftp_entry_fact(e: *const ftp_entry, name: *const c_char) -> *const c_char {
+    let (Some(e), Some(name)) = (entry(e), optional(name)) else { return std::ptr::null() };
+    e.facts
+        .iter()
+        .find(|(k, _)| k[..k.len() - 1].eq_ignore_ascii_case(name))
+        .map_or(std::ptr::null(), |(_, v)| v.as_ptr().cast())
+}
+
+/// FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
+/// call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
+/// encoding is UTF-8. "" when the server has no FEAT.
+#[no_mangle]
+pub extern "C" fn ftp_feat(client: *mut ftp_client, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let out = out_ref(out, "out")?;
+        let features = inner.client.features()?;
+        let text: Vec<String> =
+            features.iter().map(|(n, v)| if v.is_empty() { n.clone() } else { format!("{n} {v}") }).collect();
+        *out = inner.lend(text.join("\n").into_bytes());
+        Ok(())
+    })
+}
+
+/// Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0.
+#[no_mangle]
+pub extern "C" fn ftp_has_feature(client: *mut ftp_client, name: *const c_char, out: *mut c_int) -> c_int {
+    with_client(client, |inner| {
+        let name = super::handle::utf8(required(name, "name")?, "name")?;
+        let out = out_ref(out, "out")?;
+        *out = c_int::from(inner.client.has_feature(name)?);
+        Ok(())
+    })
+}
+
+/// The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
+#[no_mangle]
+pub extern "C" fn ftp_mdtm(client: *mut ftp_client, filename: *const c_char, out: *mut i64) -> c_int {
+    with_client(client, |inner| {
+        let filename = required(filename, "filename")?;
+        let out = out_ref(out, "out")?;
+        *out = inner.client.mdtm(filename)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,496 @@
+//! Exported transfer functions: callbacks, the data connection handle, whole-file transfers.
+
+use super::handle::{ftp_client, out_ref, required, with_client, Fail};
+use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_OK};
+use crate::transfer::{Flow, StopTransfer};
+use crate::{DataConnection, Error};
+use std::ffi::{c_char, c_int, c_void};
+use std::io::{self, Read, Write};
+
+/// For a `rest` argument: no REST command.
+pub const FTP_NO_REST: i64 = -1;
+
+/// Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
+/// NUL-terminated), or one block just sent by an upload. Return 0 to go on, non-zero to
+/// stop the transfer (the call then returns FTP_ERR_STOPPED).
+pub type ftp_data_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, data: *const u8, len: usize) -> c_int>;
+
+/// Receives one line of a text transfer, without its line end, NUL-terminated (`len` does
+/// not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
+pub type ftp_line_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, line: *const c_char, len: usize) -> c_int>;
+
+/// Supplies upload data: write at most `len` bytes to `buf` and their number to
+/// `*out_len` (0 at the end of the data). Return 0 on success, non-zero to stop the upload.
+pub type ftp_read_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, len: usize, out_len: *mut usize) -> c_int>;
+
+/// Progress of a whole-file transfer: bytes done so far (a resumed transfer counts its
+/// offset), and the total, or -1 when unknown. Return 0 to go on, non-zero to stop.
+pub type ftp_progress_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, done: u64, total: i64) -> c_int>;
+
+fn flow(code: c_int) -> Flow {
+    if code == 0 {
+        Flow::Continue(())
+    } else {
+        Flow::Break(())
+    }
+}
+
+fn rest_arg(rest: i64) -> Result<Option<u64>, Fail> {
+    match rest {
+        FTP_NO_REST => Ok(None),
+        r if r < 0 => Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("rest {r} is negative"))),
+        r => Ok(Some(r as u64)),
+    }
+}
+
+fn null_callback(name: &str) -> Fail {
+    Fail::Status(FTP_ERR_NULL_ARGUMENT, format!("{name} is NULL"))
+}
+
+/// Upload data pulled from a C read callback.
+struct CallbackReader {
+    callback: unsafe extern "C" fn(*mut c_void, *mut u8, usize, *mut usize) -> c_int,
+    userdata: *mut c_void,
+}
+
+impl Read for CallbackReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0usize;
+        // SAFETY: the caller's callback with its userdata, a writable buffer of `buf.len()`
+        // bytes and a valid pointer for the count.
+        let code = unsafe { (self.callback)(self.userdata, buf.as_mut_ptr(), buf.len(), &mut n) };
+        if code != 0 {
+            return Err(io::Error::other(StopTransfer));
+        }
+        if n > buf.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("read callback claimed {n} bytes in a buffer of {}", buf.len()),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. "RETR name"), each block of at most
+/// `blocksize` bytes (0: 64 KiB; at most 16 MiB) handed to `callback`. `rest` >= 0 sends
+/// REST first; FTP_NO_REST does not. A download shorter than the size the server announced
+/// is FTP_ERR_TRUNCATED; one the server or the network cut short is an error, never FTP_OK.
+#[no_mangle]
+pub extern "C" fn ftp_retrbinary(
+    client: *mut ftp_client,
+    cmd: *const c_char,
+    callback: ftp_data_callback,
+    userdata: *mut c_void,
+    blocksize: usize,
+    rest: i64,
+) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let callback = callback.ok_or_else(|| null_callback("callback"))?;
+        let rest = rest_arg(rest)?;
+        let mut deliver = |block: &[u8]| {
+            // SAFETY: the caller's callback with its userdata and a borrowed block.
+            flow(unsafe { callback(userdata, block.as_ptr(), block.len()) })
+        };
+        inner.client.retrbinary(cmd, &mut deliver, blocksize, rest)?;
+        Ok(())
+    })
+}
+
+/// ftplib's `retrlines`: TYPE A, then `cmd` (e.g. "LIST", "NLST", "RETR name"); each line,
+/// ended by CRLF, LF or a bare CR, handed to `callback` without its end. A NULL callback
+/// prints each line to stdout. A line over 8192 bytes aborts the transfer with
+/// FTP_ERR_LINE_TOO_LONG and leaves the connection usable.
+#[no_mangle]
+pub extern "C" fn ftp_retrlines(
+    client: *mut ftp_client,
+    cmd: *const c_char,
+    callback: ftp_line_callback,
+    userdata: *mut c_void,
+) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let mut deliver = line_deliverer(callback, userdata);
+        inner.client.retrlines(cmd, &mut deliver)?;
+        Ok(())
+    })
+}
+
+/// Lines to a C callback (NUL-terminated copy), or to stdout without one.
+pub(crate) fn line_deliverer(callback: ftp_line_callback, userdata: *mut c_void) -> impl FnMut(&[u8]) -> Flow {
+    let mut owned = Vec::new();
+    move |line: &[u8]| match callback {
+        Some(callback) => {
+            owned.clear();
+            owned.extend_from_slice(line);
+            owned.push(0);
+            // SAFETY: the caller's callback with a NUL-terminated line of `len` bytes.
+            flow(unsafe { callback(userdata, owned.as_ptr().cast(), line.len()) })
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(line).and_then(|_| out.write_all(b"\n"));
+            Flow::Continue(())
+        }
+    }
+}
+
+/// ftplib's `storbinary`: TYPE I, then `cmd` (e.g. "STOR name", "APPE name"); blocks of at
+/// most `blocksize` bytes (0: 64 KiB) pulled from `read_callback` until it gives 0 bytes,
+/// each then passed to `callback` (may be NULL). `rest` as in `ftp_retrbinary`.
+#[no_mangle]
+pub extern "C" fn ftp_storbinary(
+    client: *mut ftp_client,
+    cmd: *const c_char,
+    read_callback: ftp_read_callback,
+    userdata: *mut c_void,
+    blocksize: usize,
+    callback: ftp_data_callback,
+    rest: i64,
+) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let read = read_callback.ok_or_else(|| null_callback("read_callback"))?;
+        let rest = rest_arg(rest)?;
+        let mut source = CallbackReader { callback: read, userdata };
+        let mut sent = callback.map(|cb| {
+            move |block: &[u8]| {
+                // SAFETY: the caller's callback with its userdata and the block just sent.
+                flow(unsafe { cb(userdata, block.as_ptr(), block.len()) })
+            }
+        });
+        let sent = sent.as_mut().map(|f| f as &mut dyn FnMut(&[u8]) -> Flow);
+        inner.client.storbinary(cmd, &mut source, blocksize, sent, rest)?;
+        Ok(())
+    })
+}
+
+/// ftplib's `storlines`: TYPE A, then `cmd`; lines pulled from `read_callback`, each sent
+/// with a CRLF end whatever end it had; `callback` (may be NULL) sees each line sent.
+#[no_mangle]
+pub extern "C" fn ftp_storlines(
+    client: *mut ftp_client,
+    cmd: *const c_char,
+    read_callback: ftp_read_callback,
+    userdata: *mut c_void,
+    callback: ftp_data_callback,
+) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let read = read_callback.ok_or_else(|| null_callback("read_callback"))?;
+        let mut source = CallbackReader { callback: read, userdata };
+        let mut sent = callback.map(|cb| {
+            move |block: &[u8]| {
+                // SAFETY: as in ftp_storbinary.
+                flow(unsafe { cb(userdata, block.as_ptr(), block.len()) })
+            }
+        });
+        let sent = sent.as_mut().map(|f| f as &mut dyn FnMut(&[u8]) -> Flow);
+        inner.client.storlines(cmd, &mut source, sent)?;
+        Ok(())
+    })
+}
+
+/// Stops a transfer. Called from another thread while a transfer runs on `client`, it asks
+/// that transfer to stop at its next block (the transfer's call then returns
+/// FTP_ERR_STOPPED) and returns FTP_OK at once. Otherwise it is ftplib's `abort`: sends ABOR
+/// and reads the reply, which must be 426, 225 or 226 (else FTP_ERR_PROTO).
+#[no_mangle]
+pub extern "C" fn ftp_abort(client: *mut ftp_client) -> c_int {
+    // SAFETY: NULL or a live handle, as for every function.
+    if let Some(handle) = unsafe { client.as_ref() } {
+        if handle.request_stop() {
+            return FTP_OK;
+        }
+    }
+    with_client(client, |inner| {
+        inner.client.abort()?;
+        Ok(())
+    })
+}
+
+fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option<impl FnMut(u64, Option<u64>) -> Flow> {
+    callback.map(|cb| {
+        move |done: u64, total: Option<u64>| {
+            let total = total.and_then(|t| i64::try_from(t).ok()).unwrap_or(-1);
+            // SAFETY: the caller's callback with its userdata.
+            flow(unsafe { cb(userdata, done, total) })
+        }
+    })
+}
+
+/// Downloads `remote` into the open descriptor `fd` (written from its current position),
+/// starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
+/// data with splice(2), without copies through user space. `progress` may be NULL.
+/// `out_bytes` (may be NULL) receives the bytes received. The descriptor stays open.
+#[no_mangle]
+pub extern "C" fn ftp_retrieve_to_fd(
+    client: *mut ftp_client,
+    remote: *const c_char,
+    fd: c_int,
+    rest: i64,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+    out_bytes: *mut u64,
+) -> c_int {
+    with_client(client, |inner| {
+        let remote = required(remote, "remote")?;
+        let rest = rest_arg(rest)?;
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        let n = inner.client.retrieve_to_fd(remote, fd, rest, progress)?;
+        if !out_bytes.is_null() {
+            *out_ref(out_bytes, "out_bytes")? = n;
+        }
+        Ok(())
+    })
+}
+
+/// Uploads from the open descriptor `fd` (from its current position to its end) to
+/// `remote` with STOR, or APPE when `append` is non-zero; `rest` >= 0 sends REST first.
+/// Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent.
+#[no_mangle]
+pub extern "C" fn ftp_store_from_fd(
+    client: *mut ftp_client,
+    remote: *const c_char,
+    fd: c_int,
+    rest: i64,
+    append: c_int,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+    out_bytes: *mut u64,
+) -> c_int {
+    with_client(client, |inner| {
+        let remote = required(remote, "remote")?;
+        let rest = rest_arg(rest)?;
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        let n = inner.client.store_from_fd(remote, fd, rest, append != 0, progress)?;
+        if !out_bytes.is_null() {
+            *out_ref(out_bytes, "out_bytes")? = n;
+        }
+        Ok(())
+    })
+}
+
+/// Resumes a download into `fd`: appends to it from the remote offset equal to its size
+/// (REST), so a file cut short completes. `out_bytes` (may be NULL): bytes received now.
+#[no_mangle]
+pub extern "C" fn ftp_resume_download(
+    client: *mut ftp_client,
+    remote: *const c_char,
+    fd: c_int,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+    out_bytes: *mut u64,
+) -> c_int {
+    with_client(client, |inner| {
+        let remote = required(remote, "remote")?;
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        let n = inner.client.resume_download(remote, fd, progress)?;
+        if !out_bytes.is_null() {
+            *out_ref(out_bytes, "out_bytes")? = n;
+        }
+        Ok(())
+    })
+}
+
+/// Resumes an upload from `fd`: asks the remote size (SIZE), then sends the rest of the
+/// local file with REST+STOR when the server offers REST STREAM, else with APPE.
+/// `out_bytes` (may be NULL): bytes sent now.
+#[no_mangle]
+pub extern "C" fn ftp_resume_upload(
+    client: *mut ftp_client,
+    remote: *const c_char,
+    fd: c_int,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+    out_bytes: *mut u64,
+) -> c_int {
+    with_client(client, |inner| {
+        let remote = required(remote, "remote")?;
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        let n = inner.client.resume_upload(remote, fd, progress)?;
+        if !out_bytes.is_null() {
+            *out_ref(out_bytes, "out_bytes")? = n;
+        }
+        Ok(())
+    })
+}
+
+/// An open data connection from `ftp_transfercmd`. Read or write it, then end it with
+/// `ftp_data_close` (or `ftp_data_abort`), which also frees it.
+pub struct ftp_data {
+    client: *mut ftp_client,
+    conn: Option<DataConnection>,
+}
+
+/// ftplib's `ntransfercmd`: opens a data connection for `cmd` (REST `rest` first when
+/// `rest` >= 0) and returns it in `*out`. The caller sets the type first (e.g.
+/// `ftp_voidcmd(c, "TYPE I", NULL)`). `client` must outlive the data handle; other calls on
+/// `client` may be made while it is open (e.g. `ftp_abort`).
+#[no_mangle]
+pub extern "C" fn ftp_transfercmd(
+    client: *mut ftp_client,
+    cmd: *const c_char,
+    rest: i64,
+    out: *mut *mut ftp_data,
+) -> c_int {
+    with_client(client, |inner| {
+        let cmd = required(cmd, "cmd")?;
+        let out = out_ref(out, "out")?;
+        let rest = rest_arg(rest)?;
+        let conn = inner.client.ntransfercmd(cmd, rest)?;
+        *out = Box::into_raw(Box::new(ftp_data { client, conn: Some(conn) }));
+        Ok(())
+    })
+}
+
+/// The size the server announced in its `150 ... (N bytes)` reply, or -1.
+#[no_mangle]
+pub extern "C" fn ftp_data_size(data: *const ftp_data) -> i64 {
+    // SAFETY: NULL or a live data handle.
+    let Some(data) = (unsafe { data.as_ref() }) else { return -1 };
+    data.conn.as_ref().and_then(|c| c.size()).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
+}
+
+/// Runs `body` on the data connection through its client's entry helper, so errors are
+/// recorded on the client and panics are caught.
+fn with_data(data: *mut ftp_data, body: impl FnOnce(&mut DataConnection) -> io::Result<usize>, out: *mut usize) -> c_int {
+    // SAFETY: NULL or a live data handle, used by one thread at a time.
+    let Some(data) = (unsafe { data.as_mut() }) else { return FTP_ERR_NULL_ARGUMENT };
+    let client = data.client;
+    let conn = &mut data.conn;
+    with_client(client, |_| {
+        let out = out_ref(out, "out")?;
+        let conn = conn.as_mut().ok_or_else(|| Error::WrongState("the data connection is closed".into()))?;
+        *out = body(conn).map_err(|e| Error::Io { context: "on the data connection", source: e })?;
+        Ok(())
+    })
+}
+
+/// Reads at most `len` bytes into `buf`; `*out` is the number read, 0 at the end of the data.
+#[no_mangle]
+pub extern "C" fn ftp_data_read(data: *mut ftp_data, buf: *mut u8, len: usize, out: *mut usize) -> c_int {
+    if buf.is_null() && len > 0 {
+        return FTP_ERR_NULL_ARGUMENT;
+    }
+    with_data(
+        data,
+        |conn| {
+            if len == 0 {
+                return Ok(0);
+            }
+            // SAFETY: the caller's writable buffer of `len` bytes.
+            let buf = unsafe { std::slice::from_raw_parts_mut(buf, len) };
+            conn.read(buf)
+        },
+        out,
+    )
+}
+
+/// Writes at most `len` bytes from `buf`; `*out` is the number written.
+#[no_mangle]
+pub extern "C" fn ftp_data_write(data: *mut ftp_data, buf: *const u8, len: usize, out: *mut usize) -> c_int {
+    if buf.is_null() && len > 0 {
+        return FTP_ERR_NULL_ARGUMENT;
+    }
+    with_data(
+        data,
+        |conn| {
+            if len == 0 {
+                return Ok(0);
+            }
+            // SAFETY: the caller's readable buffer of `len` bytes.
+            let buf = unsafe { std::slice::from_raw_parts(buf, len) };
+            conn.write(buf)
+        },
+        out,
+    )
+}
+
+fn end_data(data: *mut ftp_data, abort: bool) -> c_int {
+    if data.is_null() {
+        return FTP_ERR_NULL_ARGUMENT;
+    }
+    // SAFETY: the pointer came from ftp_transfercmd and is freed here, once.
+    let mut data = unsafe { Box::from_raw(data) };
+    let conn = data.conn.take();
+    with_client(data.client, |inner| {
+        let Some(conn) = conn else { return Ok(()) };
+        if abort {
+            inner.client.abort_transfer(conn)?;
+        } else {
+            inner.client.finish_transfer(conn, false)?;
+        }
+        Ok(())
+    })
+}
+
+/// Closes the data connection (TLS close_notify first), reads the final reply (which must
+/// be 2xx) and frees the handle, whatever the result.
+#[no_mangle]
+pub extern "C" fn ftp_data_close(data: *mut ftp_data) -> c_int {
+    end_data(data, false)
+}
+
+/// Ends the transfer early with ABOR, reads the replies that follow, and frees the handle.
+#[no_mangle]
+pub extern "C" fn ftp_data_abort(data: *mut ftp_data) -> c_int {
+    end_data(data, true)
+}
+
+/// Path arguments for local files.
+pub(crate) fn local_path(ptr: *const c_char, name: &str) -> Result<std::path::PathBuf, Fail> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(required(ptr, name)?)))
+}
+
+/// Downloads `remote` to the local file `local_path` (created or truncated, mode 0666 less
+/// the umask). On failure the partial file is left for `ftp_resume_download`.
+#[no_mangle]
+pub extern "C" fn ftp_retrieve_file(
+    client: *mut ftp_client,
+    remote: *const c_char,
+    local_path: *const c_char,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+) -> c_int {
+    with_client(client, |inner| {
+        let remote = required(remote, "remote")?;
+        let path = self::local_path(local_path, "local_path")?;
+        let file = std::fs::File::create(&path).map_err(|e| Error::io("creating the local file", e))?;
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        use std::os::fd::AsRawFd;
+        inner.client.retrieve_to_fd(remote, file.as_raw_fd(), None, progress)?;
+        file.sync_data().map_err(|e| Error::io("writing the local file", e))?;
+        Ok(())
+    })
+}
+
+/// Uploads the local file `local_path` to `remote` (STOR).
+#[no_mangle]
+pub extern "C" fn ftp_store_file(
+    client: *mut ftp_client,
+    local_path: *const c_char,
+    remote: *const c_char,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+) -> c_int {
+    with_client(client, |inner| {
+        let path = self::local_path(local_path, "local_path")?;
+        let remote = required(remote, "remote")?;
+        let file = std::fs::File::open(&path).map_err(|e| Error::io("opening the local file", e))?;
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        use std::os::fd::AsRawFd;
+        inner.client.store_from_fd(remote, file.as_raw_fd(), None, false, progress)?;
+        Ok(())
+    })
+}

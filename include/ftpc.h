@@ -520,6 +520,36 @@ int ftp_set_active_address(struct ftp_client *client, const char *address);
 int ftp_set_active_port_range(struct ftp_client *client, uint16_t first, uint16_t last);
 
 /**
+ * Sends one command line without reading a reply (ftplib's `putcmd`/`putline`); follow it
+ * with `ftp_getresp` or `ftp_voidresp`.
+ */
+int ftp_putcmd(struct ftp_client *client, const char *line);
+
+/**
+ * Reads one reply (ftplib's `getresp`): 1xx-3xx are FTP_OK, 4xx FTP_ERR_TEMP, 5xx
+ * FTP_ERR_PERM. `out` (may be NULL) receives the text, borrowed until the next call.
+ */
+int ftp_getresp(struct ftp_client *client, const char **out);
+
+/**
+ * Reads one reply that must be 2xx (ftplib's `voidresp`); else FTP_ERR_REPLY (1xx/3xx).
+ */
+int ftp_voidresp(struct ftp_client *client, const char **out);
+
+/**
+ * ftplib's `makepasv`: EPSV (or PASV once EPSV was refused) and the address to connect
+ * to: `*host_out` (borrowed until the next call) and `*port_out`. The host is the
+ * control connection's peer unless `ftp_set_trust_server_pasv_address` was turned on.
+ */
+int ftp_makepasv(struct ftp_client *client, const char **host_out, uint16_t *port_out);
+
+/**
+ * ftplib's `sendport`/`sendeprt`: tells the server to connect to `host`:`port` for the
+ * next transfer, with EPRT (or PORT for IPv4 when `use_port` is non-zero).
+ */
+int ftp_sendport(struct ftp_client *client, const char *host, uint16_t port, int use_port);
+
+/**
  * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
  * (NULL: printed to stdout).
  */

@@ -128,6 +128,17 @@ impl Client {
         Ok(listener)
     }
 
+    /// ftplib's `sendport` (PORT, IPv4 only) and `sendeprt` (EPRT).
+    pub fn sendport(&mut self, addr: SocketAddr, use_port: bool) -> Result<Reply> {
+        if use_port {
+            let arg = port_argument(addr)
+                .ok_or_else(|| Error::InvalidArgument("PORT takes an IPv4 address; use EPRT".into()))?;
+            self.void("PORT", Some(arg.as_bytes()))
+        } else {
+            self.void("EPRT", Some(eprt_argument(addr).as_bytes()))
+        }
+    }
+
     fn listen_on(&self, ip: IpAddr) -> Result<TcpListener> {
         let context = "listening for the data connection";
         let Some((first, last)) = self.config.active_port_range else {
@@ -180,12 +191,36 @@ impl Client {
         } else {
             let listener = self.makeport()?;
             let reply = self.send_transfer_command(cmd, rest)?;
-            (self.accept_from_server(&listener)?, reply)
+            let accepted = self.accept_from_server(&listener);
+            drop(listener);
+            match accepted {
+                Ok(tcp) => (tcp, reply),
+                Err(e) => return Err(self.abandon_transfer(e)),
+            }
         };
-        let stream = self.wrap_data(tcp)?;
-        stream.set_timeouts(Some(self.config.data_timeout), Some(self.config.data_timeout))?;
+        // Bounded from the start: a TLS handshake on the data connection reads and writes too.
+        let timeout = Some(self.config.data_timeout);
+        if let Err(e) = tcp.set_read_timeout(timeout).and_then(|()| tcp.set_write_timeout(timeout)) {
+            drop(tcp);
+            return Err(self.abandon_transfer(Error::io("setting a timeout", e)));
+        }
+        let stream = match self.wrap_data(tcp) {
+            Ok(stream) => stream,
+            Err(e) => return Err(self.abandon_transfer(e)),
+        };
         self.trace(2, || format!("*data* connection open, {}", if stream.is_tls() { "TLS" } else { "plain" }));
         Ok(DataConnection { stream, size: parse150(&preliminary), bytes: 0, preliminary })
+    }
+
+    /// The server answered the transfer command with 1xx but no usable data connection came
+    /// of it (no connection from the server in time, failed TLS handshake): ABOR, so the
+    /// server's final reply is read here rather than taken as the answer to the next command.
+    /// A connection that cannot be brought back in step is dropped.
+    fn abandon_transfer(&mut self, error: Error) -> Error {
+        if self.is_connected() && self.send_abor().and_then(|()| self.read_abor_replies()).is_err() {
+            self.drop_connection();
+        }
+        error
     }
 
     /// ftplib's `transfercmd`: `ntransfercmd` without the size.
@@ -226,8 +261,10 @@ impl Client {
     }
 
     /// After an error on the data connection: drop it, then read the final reply so the
-    /// control connection stays in step. The server's 4xx/5xx wins over the local error;
-    /// a success reply never turns the failed transfer into a success.
+    /// control connection stays in step. The server's 4xx/5xx wins over the local error
+    /// (it says why the server broke the connection), except over a local timeout: then the
+    /// reply only reports the reset that followed our giving up. A success reply never turns
+    /// the failed transfer into a success.
     pub(crate) fn fail_transfer(&mut self, conn: DataConnection, error: Error) -> Error {
         reset(conn.tcp());
         drop(conn);
@@ -235,6 +272,7 @@ impl Client {
             return error;
         }
         match self.getresp() {
+            Err(Error::Temp(_) | Error::Perm(_)) if matches!(error, Error::Timeout(_)) => error,
             Err(e @ (Error::Temp(_) | Error::Perm(_))) => e,
             _ => error,
         }

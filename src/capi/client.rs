@@ -508,3 +508,67 @@ pub extern "C" fn ftp_set_active_port_range(client: *mut ftp_client, first: u16,
         Ok(())
     })
 }
+
+/// Sends one command line without reading a reply (ftplib's `putcmd`/`putline`); follow it
+/// with `ftp_getresp` or `ftp_voidresp`.
+#[no_mangle]
+pub extern "C" fn ftp_putcmd(client: *mut ftp_client, line: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        inner.client.putcmd(required(line, "line")?)?;
+        Ok(())
+    })
+}
+
+/// Reads one reply (ftplib's `getresp`): 1xx-3xx are FTP_OK, 4xx FTP_ERR_TEMP, 5xx
+/// FTP_ERR_PERM. `out` (may be NULL) receives the text, borrowed until the next call.
+#[no_mangle]
+pub extern "C" fn ftp_getresp(client: *mut ftp_client, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let reply = inner.client.getresp()?;
+        if !out.is_null() {
+            *out_ref(out, "out")? = inner.lend(reply.text);
+        }
+        Ok(())
+    })
+}
+
+/// Reads one reply that must be 2xx (ftplib's `voidresp`); else FTP_ERR_REPLY (1xx/3xx).
+#[no_mangle]
+pub extern "C" fn ftp_voidresp(client: *mut ftp_client, out: *mut *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let reply = inner.client.voidresp()?;
+        if !out.is_null() {
+            *out_ref(out, "out")? = inner.lend(reply.text);
+        }
+        Ok(())
+    })
+}
+
+/// ftplib's `makepasv`: EPSV (or PASV once EPSV was refused) and the address to connect
+/// to: `*host_out` (borrowed until the next call) and `*port_out`. The host is the
+/// control connection's peer unless `ftp_set_trust_server_pasv_address` was turned on.
+#[no_mangle]
+pub extern "C" fn ftp_makepasv(client: *mut ftp_client, host_out: *mut *const c_char, port_out: *mut u16) -> c_int {
+    with_client(client, |inner| {
+        let host_out = out_ref(host_out, "host_out")?;
+        let port_out = out_ref(port_out, "port_out")?;
+        let addr = inner.client.makepasv()?;
+        *host_out = inner.lend(addr.ip().to_string().into_bytes());
+        *port_out = addr.port();
+        Ok(())
+    })
+}
+
+/// ftplib's `sendport`/`sendeprt`: tells the server to connect to `host`:`port` for the
+/// next transfer, with EPRT (or PORT for IPv4 when `use_port` is non-zero).
+#[no_mangle]
+pub extern "C" fn ftp_sendport(client: *mut ftp_client, host: *const c_char, port: u16, use_port: c_int) -> c_int {
+    with_client(client, |inner| {
+        let host = utf8(required(host, "host")?, "host")?;
+        let ip: IpAddr = host.parse().map_err(|_| {
+            Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("{host:?} is not an IP address"))
+        })?;
+        inner.client.sendport(SocketAddr::new(ip, port), use_port != 0)?;
+        Ok(())
+    })
+}

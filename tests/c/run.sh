@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds every C test and example through pkg-config with warnings as errors, as C11 and
+# as C++17 (and C++20), against the shared and the static library, then runs them against
+# the servers in $FTPC_SERVERS_STATE: plainly, under AddressSanitizer + UBSan (the C side),
+# and under valgrind memcheck.
+#
+# Usage: tests/c/run.sh PREFIX   (where scripts/install.sh installed ftpc)
+set -euo pipefail
+prefix=$(realpath "${1:?usage: tests/c/run.sh PREFIX}")
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+out=$repo/target/ctest
+mkdir -p "$out"
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+: "${FTPC_SERVERS_STATE:?source target/ftp-servers/env first}"
+
+warn=(-Wall -Wextra -Wpedantic -Werror)
+cflags=$(pkg-config --cflags ftpc)
+libs=$(pkg-config --libs ftpc)
+static_libs="$prefix/lib/libftpc.a $(pkg-config --static --libs-only-l ftpc | sed 's/-lftpc//')"
+
+tests=()
+for src in "$repo"/tests/c/test_*.c; do tests+=("$(basename "$src" .c)"); done
+
+build() { # NAME SRC LIBS COMPILER-AND-FLAGS...
+    local name=$1 src=$2 link=$3; shift 3
+    echo "build $name"
+    # shellcheck disable=SC2086 # LIBS is a list of words
+    "$@" "$src" -o "$out/$name" $link
+}
+
+for t in "${tests[@]}"; do
+    src=$repo/tests/c/$t.c
+    build "$t" "$src" "$libs" cc -std=c11 "${warn[@]}" $cflags -pthread
+    build "$t.cpp17" "$src" "$libs" c++ -x c++ -std=c++17 "${warn[@]}" $cflags -pthread
+    build "$t.static" "$src" "$static_libs" cc -std=c11 "${warn[@]}" $cflags -pthread
+    build "$t.asan" "$src" "$libs" cc -std=c11 -g -fsanitize=address,undefined -fno-omit-frame-pointer "${warn[@]}" $cflags -pthread
+done
+for ex in "$repo"/examples-c/*.c; do
+    name=example-$(basename "$ex" .c)
+    build "$name" "$ex" "$libs" cc -std=c11 "${warn[@]}" $cflags
+    build "$name.static" "$ex" "$static_libs" cc -std=c11 "${warn[@]}" $cflags
+done
+for ex in "$repo"/examples-c/*.cpp; do
+    [ -e "$ex" ] || continue
+    for std in c++17 c++20; do
+        build "example-$(basename "$ex" .cpp).$std" "$ex" "$libs" c++ -std=$std "${warn[@]}" $cflags
+    done
+done
+# The header alone, as C and C++ in every standard it claims.
+for std in c99 c11 c17; do
+    echo '#include <ftpc.h>
+int main(void) { return ftp_version() == 0; }' | cc -x c -std=$std "${warn[@]}" $cflags - $libs -o "$out/header-$std"
+done
+for std in c++11 c++17 c++20; do
+    echo '#include <ftpc.h>
+int main() { return ftp_version() == nullptr; }' | c++ -x c++ -std=$std "${warn[@]}" $cflags - $libs -o "$out/header-$std"
+done
+
+run() {
+    echo "== $*"
+    timeout 600 "$@"
+}
+for t in "${tests[@]}"; do
+    run "$out/$t"
+    run "$out/$t.cpp17"
+    run "$out/$t.static"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run "$out/$t.asan"
+    run valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$out/$t"
+done
+run "$out/example-demo" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
+run "$out/example-demo.static" "$FTPC_TEST_HOST" "$FTPC_PUREFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
+for ex in "$out"/example-*.c++*; do
+    [ -e "$ex" ] || continue
+    run "$ex" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
+done
+echo "C tests: all passed"

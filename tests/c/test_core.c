@@ -1,0 +1,211 @@
+/* The core C API against real servers (vsftpd, pure-ftpd, IPv4 and IPv6) and bad input. */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void test_version_and_strerror(void)
+{
+    char expect[64];
+    snprintf(expect, sizeof expect, "%d.%d.%d", FTPC_VERSION_MAJOR, FTPC_VERSION_MINOR, FTPC_VERSION_PATCH);
+    CHECK(strcmp(expect, ftp_version()) == 0);
+    CHECK(strcmp(FTPC_VERSION_STRING, ftp_version()) == 0);
+    for (int code = -40; code <= 1; code++)
+        CHECK(ftp_strerror(code) != NULL);
+    CHECK(strcmp(ftp_strerror(FTP_ERR_TEMP), ftp_strerror(FTP_ERR_PERM)) != 0);
+    CHECK(strcmp(ftp_strerror(-999), "unknown status code") == 0);
+    CHECK(FTP_OK == 0 && FTP_ERR_REPLY < 0 && FTP_ERR_NETRC < 0);
+}
+
+static void test_null_and_state(void)
+{
+    ftp_free(NULL);
+    CHECK_RC(NULL, ftp_connect(NULL, "127.0.0.1", 21, 0, NULL), FTP_ERR_NULL_ARGUMENT);
+    CHECK_RC(NULL, ftp_login(NULL, "u", "p", NULL), FTP_ERR_NULL_ARGUMENT);
+    CHECK(ftp_getwelcome(NULL) == NULL);
+    CHECK(ftp_last_reply_code(NULL) == 0);
+
+    ftp_client *ftp = ftp_new();
+    CHECK(ftp != NULL);
+    CHECK_RC(ftp, ftp_connect(ftp, NULL, 21, 0, NULL), FTP_ERR_NULL_ARGUMENT);
+    CHECK(strstr(ftp_last_error(ftp), "host") != NULL);
+    CHECK(ftp_last_error_code(ftp) == FTP_ERR_NULL_ARGUMENT);
+    CHECK(ftp_getwelcome(ftp) == NULL);
+    const char *out = "untouched";
+    CHECK_RC(ftp, ftp_pwd(ftp, &out), FTP_ERR_WRONG_STATE);
+    CHECK(strcmp(out, "untouched") == 0);
+    CHECK_RC(ftp, ftp_pwd(ftp, NULL), FTP_ERR_NULL_ARGUMENT);
+    CHECK_RC(ftp, ftp_cwd(ftp, NULL), FTP_ERR_NULL_ARGUMENT);
+    CHECK_RC(ftp, ftp_rename(ftp, "a", NULL), FTP_ERR_NULL_ARGUMENT);
+    CHECK_RC(ftp, ftp_connect(ftp, "127.0.0.1", 21, -5, NULL), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_set_timeout_ms(ftp, -1), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_set_timeout_ms(ftp, 0), FTP_OK);
+    CHECK_RC(ftp, ftp_set_encoding(ftp, "koi8-r"), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_set_debuglevel(ftp, -1), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_connect(ftp, "127.0.0.1", 21, 1000, "not-an-ip"), FTP_ERR_INVALID_ARGUMENT);
+    /* Nothing listens on port 1: connection refused is an I/O error. */
+    CHECK_RC(ftp, ftp_connect(ftp, "127.0.0.1", 1, 2000, NULL), FTP_ERR_IO);
+    CHECK(ftp_is_connected(ftp) == 0);
+    CHECK_RC(ftp, ftp_close(ftp), FTP_OK);
+    CHECK_RC(ftp, ftp_quit(ftp), FTP_ERR_WRONG_STATE);
+    ftp_free(ftp);
+}
+
+struct trace { char text[8192]; size_t len; int busy_rc; ftp_client *ftp; };
+
+static void on_trace(void *userdata, const char *line)
+{
+    struct trace *t = (struct trace *)userdata;
+    size_t n = strlen(line);
+    if (t->len + n + 2 < sizeof t->text) {
+        memcpy(t->text + t->len, line, n);
+        t->len += n;
+        t->text[t->len++] = '\n';
+        t->text[t->len] = 0;
+    }
+    /* Calling back into the handle from its own callback must be refused, not deadlock. */
+    const char *cwd = NULL;
+    t->busy_rc = ftp_pwd(t->ftp, &cwd);
+}
+
+static void session(const char *host, uint16_t port, const char *name, int full_paths)
+{
+    const char *user = env_or("FTPC_TEST_USER", "ftpc");
+    const char *pass = env_or("FTPC_TEST_PASS", "ftpc-pass");
+    printf("-- %s (%s port %u)\n", name, host, port);
+    ftp_client *ftp = ftp_new();
+    struct trace trace;
+    memset(&trace, 0, sizeof trace);
+    trace.ftp = ftp;
+    CHECK_RC(ftp, ftp_set_trace_callback(ftp, on_trace, &trace), FTP_OK);
+    CHECK_RC(ftp, ftp_set_debuglevel(ftp, 1), FTP_OK);
+
+    CHECK_RC(ftp, ftp_connect(ftp, host, port, 10000, NULL), FTP_OK);
+    CHECK(ftp_getwelcome(ftp) != NULL && strncmp(ftp_getwelcome(ftp), "220", 3) == 0);
+    CHECK(ftp_last_reply_code(ftp) == 220);
+    CHECK(trace.busy_rc == FTP_ERR_BUSY);
+
+    /* A wrong password is a 5xx: error_perm. */
+    CHECK_RC(ftp, ftp_login(ftp, user, "wrong-password", NULL), FTP_ERR_PERM);
+    CHECK(ftp_last_reply_code(ftp) == 530);
+    ftp_close(ftp);
+    CHECK_RC(ftp, ftp_connect(ftp, host, port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 230);
+    CHECK(strstr(trace.text, pass) == NULL);
+    CHECK(strstr(trace.text, "PASS *********") != NULL);
+    ftp_set_debuglevel(ftp, 0);
+
+    const char *home = NULL;
+    CHECK_RC(ftp, ftp_pwd(ftp, &home), FTP_OK);
+    char home_copy[4096];
+    snprintf(home_copy, sizeof home_copy, "%s", home ? home : "");
+    CHECK(home_copy[0] == '/');
+
+    /* Clean up what an earlier failed run may have left. */
+    ftp_rmd(ftp, "ftpc dir");
+    ftp_rmd(ftp, "ftpc dir 2");
+
+    const char *made = NULL;
+    CHECK_RC(ftp, ftp_mkd(ftp, "ftpc dir", &made), FTP_OK);
+    CHECK(made != NULL && strstr(made, "ftpc dir") != NULL);
+    CHECK_RC(ftp, ftp_mkd(ftp, "ftpc dir", NULL), FTP_ERR_PERM);
+    CHECK_RC(ftp, ftp_cwd(ftp, "ftpc dir"), FTP_OK);
+    const char *cwd = NULL;
+    CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    CHECK(cwd != NULL && strstr(cwd, "ftpc dir") != NULL);
+    if (full_paths) {
+        char want[4200];
+        snprintf(want, sizeof want, "%s/ftpc dir", strcmp(home_copy, "/") == 0 ? "" : home_copy);
+        CHECK(strcmp(cwd, want) == 0);
+    }
+    CHECK_RC(ftp, ftp_cwd(ftp, ".."), FTP_OK);
+    CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    CHECK(strcmp(cwd, home_copy) == 0);
+    CHECK_RC(ftp, ftp_cwd(ftp, "no such dir"), FTP_ERR_PERM);
+    CHECK(ftp_last_reply_code(ftp) == 550);
+
+    CHECK_RC(ftp, ftp_rename(ftp, "ftpc dir", "ftpc dir 2"), FTP_OK);
+    CHECK_RC(ftp, ftp_rename(ftp, "ftpc dir", "x"), FTP_ERR_PERM);
+
+    int64_t size = 12345;
+    CHECK_RC(ftp, ftp_voidcmd(ftp, "TYPE I", NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_size(ftp, "hello.txt", &size), FTP_OK);
+    CHECK(size > 10 && size < 40);
+    size = 777;
+    CHECK_RC(ftp, ftp_size(ftp, "missing.txt", &size), FTP_ERR_PERM);
+    CHECK(size == 777);
+    CHECK_RC(ftp, ftp_delete(ftp, "missing.txt"), FTP_ERR_PERM);
+
+    /* Bad input from the caller: refused before anything is sent. */
+    CHECK_RC(ftp, ftp_cwd(ftp, "a\r\nDELE hello.txt"), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_sendcmd(ftp, "NOOP\n", NULL), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_cwd(ftp, "\xff\xfe"), FTP_ERR_ENCODING);
+    CHECK_RC(ftp, ftp_size(ftp, "hello.txt", &size), FTP_OK);
+
+    const char *reply = NULL;
+    CHECK_RC(ftp, ftp_sendcmd(ftp, "NOOP", &reply), FTP_OK);
+    CHECK(reply != NULL && strncmp(reply, "200", 3) == 0);
+    CHECK_RC(ftp, ftp_voidcmd(ftp, "HELP", NULL), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 214);
+    CHECK_RC(ftp, ftp_sendcmd(ftp, "XYZZY", NULL), FTP_ERR_PERM);
+    CHECK(ftp_last_reply_code(ftp) >= 500);
+
+    CHECK_RC(ftp, ftp_rmd(ftp, "ftpc dir 2"), FTP_OK);
+    CHECK_RC(ftp, ftp_rmd(ftp, "ftpc dir 2"), FTP_ERR_PERM);
+    CHECK_RC(ftp, ftp_quit(ftp), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 221);
+    CHECK(ftp_is_connected(ftp) == 0);
+    ftp_free(ftp);
+}
+
+static void test_open_and_netrc(const char *host, uint16_t port)
+{
+    const char *user = env_or("FTPC_TEST_USER", "ftpc");
+    const char *pass = env_or("FTPC_TEST_PASS", "ftpc-pass");
+    ftp_client *ftp = ftp_new();
+    /* ftp_open connects to port 21: use ftp_connect for the test port, then login_netrc. */
+    char path[] = "/tmp/ftpc-netrc-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    char text[512];
+    int n = snprintf(text, sizeof text, "machine %s\n  login %s\n  password %s\n", host, user, pass);
+    CHECK(write(fd, text, (size_t)n) == n);
+    close(fd);
+    CHECK(chmod(path, 0600) == 0);
+    CHECK_RC(ftp, ftp_connect(ftp, host, port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login_netrc(ftp, path), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 230);
+    CHECK_RC(ftp, ftp_quit(ftp), FTP_OK);
+    CHECK(chmod(path, 0644) == 0);
+    CHECK_RC(ftp, ftp_connect(ftp, host, port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login_netrc(ftp, path), FTP_ERR_NETRC);
+    CHECK(strstr(ftp_last_error(ftp), "chmod 600") != NULL);
+    unlink(path);
+    CHECK_RC(ftp, ftp_login_netrc(ftp, path), FTP_ERR_NETRC);
+    ftp_free(ftp);
+
+    /* ftp_open: port 21 is not ours, so expect a refusal, with the handle still usable. */
+    ftp = ftp_new();
+    CHECK_RC(ftp, ftp_open(ftp, host, user, pass, NULL, 2000, NULL, "latin-1"), FTP_ERR_IO);
+    CHECK_RC(ftp, ftp_open(ftp, host, user, pass, NULL, 2000, NULL, "ebcdic"), FTP_ERR_INVALID_ARGUMENT);
+    ftp_free(ftp);
+}
+
+int main(void)
+{
+    const char *host = env_or("FTPC_TEST_HOST", "127.0.0.1");
+    test_version_and_strerror();
+    test_null_and_state();
+    session(host, env_port("FTPC_VSFTPD_PORT"), "vsftpd", 1);
+    session("localhost", env_port("FTPC_VSFTPD_PORT"), "vsftpd by name", 1);
+    if (getenv("FTPC_TEST_IPV6") && strcmp(getenv("FTPC_TEST_IPV6"), "1") == 0) {
+        session("::1", env_port("FTPC_VSFTPD6_PORT"), "vsftpd IPv6", 1);
+        session("::1", env_port("FTPC_PUREFTPD_PORT"), "pure-ftpd IPv6", 0);
+    }
+    session(host, env_port("FTPC_PUREFTPD_PORT"), "pure-ftpd", 0);
+    test_open_and_netrc(host, env_port("FTPC_VSFTPD_PORT"));
+    return check_report("test_core");
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Installs what ftpc's build, tests, demo and benchmarks need on Debian 12.
+# Run as root; no stdin needed (CI=true).  Idempotent: a second run only
+# checks and prints one line.
+#
+#  - Debian packages (toolchain, OpenSSL, clients for manual checks, the
+#    shared libraries of the FTP servers, Go/Ruby for the bindings)
+#  - vsftpd 3.0.3 and pure-ftpd 1.0.50 unpacked under /opt/ftpc-deps: the two
+#    Debian packages conflict, and we only want the binaries, not services
+#  - cbindgen (pinned) through cargo
+#  - the system user the test servers log in as (ftpc / ftpc-pass)
+set -euo pipefail
+
+DEPS=/opt/ftpc-deps
+CBINDGEN_VERSION=0.27.0
+FTP_USER=ftpc
+FTP_PASS=ftpc-pass
+FTP_HOME=/home/ftpc
+
+export DEBIAN_FRONTEND=noninteractive
+say() { echo "setup.sh: $*"; }
+die() { echo "setup.sh: error: $*" >&2; exit 1; }
+
+[[ $(id -u) == 0 ]] || die "must run as root"
+
+APT_PACKAGES=(
+    build-essential pkg-config libssl-dev openssl ca-certificates clang
+    valgrind curl lftp python3 iproute2 procps util-linux passwd
+    # runtime libraries of the unpacked vsftpd / pure-ftpd (checked with ldd below)
+    libpam0g libpam-modules libpam-runtime libcap2 libsodium23 libwrap0 libssl3 libcrypt1
+    # later bindings
+    golang-go ruby ruby-ffi
+)
+
+# Run a command quietly; show its output only if it fails.
+quiet() {
+    local log rc=0
+    log=$(mktemp)
+    "$@" >"$log" 2>&1 || rc=$?
+    if ((rc)); then cat "$log" >&2; fi
+    rm -f "$log"
+    return "$rc"
+}
+
+apt_updated=0
+apt_update_once() {
+    if [[ $apt_updated == 0 ]]; then
+        quiet apt-get update
+        apt_updated=1
+    fi
+}
+
+# --- Debian packages --------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    # "ii " = installed and configured; anything else gets (re)installed
+    [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == "ii " ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    apt_update_once
+    quiet apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# --- vsftpd / pure-ftpd binaries ---------------------------------------------
+# Unpack a .deb into $DEPS/<pkg>.  The marker records the version so a stale
+# or half-finished extraction is redone.
+extract_pkg() {  # package binary-relative-path...
+    local pkg=$1; shift
+    local dest=$DEPS/$pkg marker=$DEPS/$pkg/.ftpc-extracted b ok=1
+    if [[ -f $marker ]]; then
+        for b in "$@"; do [[ -x $dest/$b ]] || ok=0; done
+        [[ $ok == 1 ]] && return 0
+    fi
+    say "unpacking $pkg into $dest"
+    local tmp; tmp=$(mktemp -d)
+    # apt-get download runs as _apt: give it a directory it may write to
+    if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+    # A fresh machine may have no package lists yet: update and retry once.
+    if ! (cd "$tmp" && apt-get download -qq "$pkg" >/dev/null 2>&1); then
+        apt_update_once
+        (cd "$tmp" && quiet apt-get download "$pkg") || die "apt-get download $pkg failed"
+    fi
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    dpkg-deb -x "$tmp"/"$pkg"_*.deb "$dest"
+    dpkg-deb -f "$tmp"/"$pkg"_*.deb Version > "$marker"
+    rm -rf "$tmp"
+}
+extract_pkg vsftpd usr/sbin/vsftpd
+extract_pkg pure-ftpd usr/sbin/pure-ftpd usr/bin/pure-pw
+
+for b in "$DEPS/vsftpd/usr/sbin/vsftpd" "$DEPS/pure-ftpd/usr/sbin/pure-ftpd" "$DEPS/pure-ftpd/usr/bin/pure-pw"; do
+    if ldd "$b" | grep -q 'not found'; then
+        ldd "$b" >&2
+        die "$b has unresolved shared libraries (add the package to APT_PACKAGES)"
+    fi
+done
+
+# --- cbindgen ----------------------------------------------------------------
+CARGO_BIN=${CARGO_HOME:-${HOME:-/root}/.cargo}/bin
+export PATH="$CARGO_BIN:$PATH"
+if [[ $(cbindgen --version 2>/dev/null) != "cbindgen $CBINDGEN_VERSION" ]]; then
+    command -v cargo >/dev/null || die "cargo not found (a Rust toolchain is expected on this machine)"
+    say "installing cbindgen $CBINDGEN_VERSION (takes a few minutes)"
+    quiet cargo install cbindgen --version "$CBINDGEN_VERSION" --locked --force ||
+        die "cargo install cbindgen $CBINDGEN_VERSION failed"
+    [[ $(cbindgen --version) == "cbindgen $CBINDGEN_VERSION" ]] || die "cbindgen version mismatch after install"
+fi
+
+# --- test user -----------------------------------------------------------------
+# vsftpd authenticates it through PAM (pam_unix); pure-ftpd maps its virtual
+# user onto this uid.  /bin/bash must be in /etc/shells for FTP daemons that
+# check the login shell.
+grep -qx /bin/bash /etc/shells || echo /bin/bash >> /etc/shells
+if ! id "$FTP_USER" >/dev/null 2>&1; then
+    say "creating user $FTP_USER"
+    useradd --create-home --home-dir "$FTP_HOME" --shell /bin/bash "$FTP_USER"
+fi
+[[ $(getent passwd "$FTP_USER" | cut -d: -f7) == /bin/bash ]] || usermod -s /bin/bash "$FTP_USER"
+[[ $(getent passwd "$FTP_USER" | cut -d: -f6) == "$FTP_HOME" ]] || usermod -d "$FTP_HOME" "$FTP_USER"
+if [[ ! -d $FTP_HOME ]]; then
+    mkdir -p "$FTP_HOME"
+    chown "$FTP_USER:" "$FTP_HOME"
+fi
+# Cheap and quiet; rewriting the hash also clears a lock ("!") someone set.
+echo "$FTP_USER:$FTP_PASS" | chpasswd
+# An expired account would make PAM's account check (pam_unix) fail.
+chage -E -1 -M -1 "$FTP_USER"
+
+say "ok (vsftpd $(cat "$DEPS/vsftpd/.ftpc-extracted"), pure-ftpd $(cat "$DEPS/pure-ftpd/.ftpc-extracted"), $(cbindgen --version))"

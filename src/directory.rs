@@ -56,7 +56,8 @@ impl Client {
     }
 
     /// MLSD of `path` (None: the current directory). When `facts` is not empty, OPTS MLST
-    /// asks for those facts first. A server without MLSD gives `Unsupported`.
+    /// asks for those facts first (a 5xx refusal is not an error). A server without MLSD
+    /// gives `Unsupported`.
     pub fn mlsd(&mut self, path: Option<&[u8]>, facts: &[&str]) -> Result<Vec<Entry>> {
         if !facts.is_empty() {
             let mut arg = Vec::new();
@@ -64,7 +65,12 @@ impl Client {
                 arg.extend_from_slice(fact.as_bytes());
                 arg.push(b';');
             }
-            self.cmd("OPTS", Some(&[b"MLST ".as_slice(), &arg].concat()))?;
+            // Only a wish: a server that refuses it (vsftpd: 501) still answers MLSD with its
+            // default facts, or with 500 when it has no MLSD at all (then `Unsupported`).
+            match self.cmd("OPTS", Some(&[b"MLST ".as_slice(), &arg].concat())) {
+                Ok(_) | Err(Error::Perm(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut entries = Vec::new();
         let mut bad = None;

@@ -579,10 +579,13 @@ impl LineReader<'_> {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "line over 8192 bytes"));
         }
         // As ftplib: whatever the end (CRLF, LF, CR or none), the line goes out with CRLF.
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
+        // Only the end is replaced: CRs before it are data ("a\r\r\n" stays as it is).
+        if !line.ends_with(b"\r\n") {
+            if matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            line.extend_from_slice(b"\r\n");
         }
-        line.extend_from_slice(b"\r\n");
         *out = line;
         Ok(out.len())
     }
@@ -600,9 +603,9 @@ mod tests {
             Flow::Continue(())
         };
         for c in chunks {
-            s.feed(c, &mut push)?;
+            let _ = s.feed(c, &mut push)?;
         }
-        s.finish(&mut push)?;
+        let _ = s.finish(&mut push)?;
         Ok(lines)
     }
 

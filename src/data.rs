@@ -305,26 +305,21 @@ impl Client {
     /// The first reply is waited for as any other; later ones only briefly, since servers
     /// differ in how many they send.
     fn read_abor_replies(&mut self) -> Result<()> {
-        let first = match self.getresp() {
-            Ok(r) => r,
-            Err(Error::Temp(r) | Error::Perm(r)) => r,
-            Err(e) => return Err(e),
-        };
-        let mut last = first;
-        for _ in 0..2 {
-            if last.class() == 2 && !self.reply_waiting(Duration::from_millis(300))? {
-                break;
-            }
-            last = match self.getresp() {
-                Ok(r) => r,
-                Err(Error::Temp(r) | Error::Perm(r)) => r,
+        let mut replies = 0;
+        loop {
+            match self.getresp() {
+                Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => {
+                    replies += 1;
+                    // Servers send 426 then 226, or 226 alone, or a single 451 that answers
+                    // both the transfer and ABOR (pure-ftpd): wait briefly for a second one.
+                    let grace = if r.class() == 2 { 300 } else { 1000 };
+                    if replies == 3 || !self.reply_waiting(Duration::from_millis(grace))? {
+                        return Ok(());
+                    }
+                }
                 Err(e) => return Err(e),
-            };
+            }
         }
-        if !matches!(last.code, 225 | 226) && last.class() != 2 {
-            return Err(Error::Proto(format!("unexpected reply to ABOR: {last}")));
-        }
-        Ok(())
     }
 
     /// Whether a reply arrives within `wait`, without consuming it.

@@ -16,8 +16,9 @@ export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 warn=(-Wall -Wextra -Wpedantic -Werror)
 cflags=$(pkg-config --cflags ftpc)
-libs=$(pkg-config --libs ftpc)
-static_libs="$prefix/lib/libftpc.a $(pkg-config --static --libs-only-l ftpc | sed 's/-lftpc//')"
+# The TLS test builds its own SSL_CTX with OpenSSL's API.
+libs="$(pkg-config --libs ftpc) $(pkg-config --libs openssl)"
+static_libs="$prefix/lib/libftpc.a $(pkg-config --static --libs-only-l ftpc | sed 's/-lftpc//') $(pkg-config --libs openssl)"
 
 tests=()
 for src in "$repo"/tests/c/test_*.c; do tests+=("$(basename "$src" .c)"); done

@@ -1,0 +1,225 @@
+/* FTPS through the C API: explicit (vsftpd with require_ssl_reuse, pure-ftpd), implicit,
+ * verification failures, PROT C, CCC, and a caller's own SSL_CTX built with OpenSSL. */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <unistd.h>
+
+struct sink { size_t len; unsigned long sum; };
+
+static int count(void *userdata, const uint8_t *data, size_t len)
+{
+    struct sink *s = (struct sink *)userdata;
+    for (size_t i = 0; i < len; i++)
+        s->sum = s->sum * 31 + data[i];
+    s->len += len;
+    return 0;
+}
+
+struct source { size_t len, pos; };
+
+static int produce(void *userdata, uint8_t *buf, size_t len, size_t *out_len)
+{
+    struct source *s = (struct source *)userdata;
+    size_t n = s->len - s->pos < len ? s->len - s->pos : len;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)((s->pos + i) * 7 + 3);
+    s->pos += n;
+    *out_len = n;
+    return 0;
+}
+
+static char trace[16384];
+static void on_trace(void *userdata, const char *line)
+{
+    (void)userdata;
+    if (strlen(trace) + strlen(line) + 2 < sizeof trace) {
+        strcat(trace, line);
+        strcat(trace, "\n");
+    }
+}
+
+/* Upload then download 2 MiB over PROT P and compare. */
+static void round_trip(ftp_client *ftp, const char *name)
+{
+    struct source src = {2u << 20, 0};
+    CHECK_RC(ftp, ftp_storbinary(ftp, "STOR tls.bin", produce, &src, 0, NULL, FTP_NO_REST), FTP_OK);
+    struct sink a = {0, 0}, b = {0, 0};
+    CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR tls.bin", count, &a, 0, FTP_NO_REST), FTP_OK);
+    src.pos = 0;
+    uint8_t buf[65536];
+    size_t n = 0;
+    while (produce(&src, buf, sizeof buf, &n) == 0 && n > 0)
+        count(&b, buf, n);
+    CHECK(a.len == (2u << 20) && a.sum == b.sum);
+    CHECK_RC(ftp, ftp_delete(ftp, "tls.bin"), FTP_OK);
+    printf("   %s: 2 MiB round trip ok\n", name);
+}
+
+static ftp_client *tls_client(const char *ca)
+{
+    ftp_client *ftp = ftp_tls_new();
+    CHECK_RC(ftp, ftp_set_tls_ca_file(ftp, ca), FTP_OK);
+    return ftp;
+}
+
+int main(void)
+{
+    const char *host = env_or("FTPC_TEST_HOST", "127.0.0.1");
+    const char *user = env_or("FTPC_TEST_USER", "ftpc");
+    const char *pass = env_or("FTPC_TEST_PASS", "ftpc-pass");
+    const char *ca = env_or("FTPC_TEST_CA", "");
+    const char *certs = env_or("FTPC_TEST_CERTS", "");
+    uint16_t explicit_port = env_port("FTPC_VSFTPD_TLS_PORT");
+    uint16_t implicit_port = env_port("FTPC_VSFTPD_IMPLICIT_PORT");
+    uint16_t pure_port = env_port("FTPC_PUREFTPD_PORT");
+
+    /* vsftpd, explicit, require_ssl_reuse=YES: login runs AUTH TLS then PROT P. */
+    printf("-- vsftpd explicit FTPS\n");
+    ftp_client *ftp = tls_client(ca);
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK(ftp_is_tls(ftp) == 0);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    CHECK(ftp_is_tls(ftp) == 1);
+    CHECK_RC(ftp, ftp_auth(ftp), FTP_ERR_WRONG_STATE);
+    round_trip(ftp, "vsftpd PROT P passive");
+    CHECK_RC(ftp, ftp_set_pasv(ftp, 0), FTP_OK);
+    round_trip(ftp, "vsftpd PROT P active");
+    CHECK_RC(ftp, ftp_set_pasv(ftp, 1), FTP_OK);
+    CHECK_RC(ftp, ftp_prot_c(ftp), FTP_OK);
+    round_trip(ftp, "vsftpd PROT C");
+    CHECK_RC(ftp, ftp_prot_p(ftp), FTP_OK);
+    ftp_listing *listing = NULL;
+    CHECK_RC(ftp, ftp_list(ftp, NULL, &listing), FTP_OK);
+    CHECK(ftp_listing_count(listing) >= 1);
+    ftp_listing_free(listing);
+    CHECK_RC(ftp, ftp_quit(ftp), FTP_OK);
+    ftp_free(ftp);
+
+    /* Explicit AUTH before login, PROT C chosen before login stays. */
+    ftp = tls_client(ca);
+    CHECK_RC(ftp, ftp_connect(ftp, "localhost", explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_auth(ftp), FTP_OK);
+    CHECK_RC(ftp, ftp_prot_c(ftp), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    round_trip(ftp, "vsftpd by name, PROT C before login");
+    ftp_quit(ftp);
+    ftp_free(ftp);
+
+    /* TLS 1.2 and 1.3 forced in turn: data connections must resume the session. */
+    for (int v = FTP_TLS_VERSION_1_2; v <= FTP_TLS_VERSION_1_3; v++) {
+        ftp = tls_client(ca);
+        CHECK_RC(ftp, ftp_set_tls_min_version(ftp, v), FTP_OK);
+        CHECK_RC(ftp, ftp_set_tls_max_version(ftp, v), FTP_OK);
+        trace[0] = 0;
+        CHECK_RC(ftp, ftp_set_trace_callback(ftp, on_trace, NULL), FTP_OK);
+        CHECK_RC(ftp, ftp_set_debuglevel(ftp, 2), FTP_OK);
+        CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+        CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+        round_trip(ftp, v == FTP_TLS_VERSION_1_2 ? "TLS 1.2" : "TLS 1.3");
+        CHECK(strstr(trace, v == FTP_TLS_VERSION_1_2 ? "TLSv1.2" : "TLSv1.3") != NULL);
+        CHECK(strstr(trace, "session resumed") != NULL);
+        ftp_quit(ftp);
+        ftp_free(ftp);
+    }
+    ftp = ftp_tls_new();
+    CHECK_RC(ftp, ftp_set_tls_min_version(ftp, 11), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_set_tls_mode(ftp, 7), FTP_ERR_INVALID_ARGUMENT);
+    ftp_free(ftp);
+
+    /* Implicit FTPS. */
+    printf("-- vsftpd implicit FTPS\n");
+    ftp = tls_client(ca);
+    CHECK_RC(ftp, ftp_set_tls_mode(ftp, FTP_TLS_IMPLICIT), FTP_OK);
+    CHECK_RC(ftp, ftp_connect(ftp, host, implicit_port, 10000, NULL), FTP_OK);
+    CHECK(ftp_is_tls(ftp) == 1);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    round_trip(ftp, "implicit");
+    ftp_quit(ftp);
+    ftp_free(ftp);
+    CHECK_RC(NULL, ftp_set_tls_mode(NULL, FTP_TLS_IMPLICIT), FTP_ERR_NULL_ARGUMENT);
+
+    /* pure-ftpd with TLS, and CCC where the server allows it. */
+    printf("-- pure-ftpd FTPS\n");
+    ftp = tls_client(ca);
+    CHECK_RC(ftp, ftp_connect(ftp, host, pure_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    round_trip(ftp, "pure-ftpd PROT P");
+    CHECK_RC(ftp, ftp_mlsd(ftp, NULL, NULL, &listing), FTP_OK);
+    ftp_listing_free(listing);
+    int rc = ftp_ccc(ftp);
+    CHECK(rc == FTP_OK || rc == FTP_ERR_PERM);
+    printf("   CCC on pure-ftpd: %s (%d, reply %d)\n", ftp_strerror(rc), rc, ftp_last_reply_code(ftp));
+    if (rc == FTP_OK) {
+        CHECK(ftp_is_tls(ftp) == 0);
+        CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", NULL), FTP_OK);
+    }
+    ftp_quit(ftp);
+    ftp_free(ftp);
+
+    /* Verification: the system store alone does not know the test CA. */
+    printf("-- certificate checks\n");
+    ftp = ftp_tls_new();
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_CERTIFICATE);
+    CHECK(strstr(ftp_last_error(ftp), "certificate") != NULL);
+    CHECK(ftp_is_connected(ftp) == 0);
+    ftp_free(ftp);
+    /* A self-signed certificate as the only trust anchor does not match the server's. */
+    char other[4096];
+    snprintf(other, sizeof other, "%s/selfsigned.pem", certs);
+    ftp = tls_client(other);
+    CHECK_RC(ftp, ftp_set_tls_mode(ftp, FTP_TLS_IMPLICIT), FTP_OK);
+    CHECK_RC(ftp, ftp_connect(ftp, host, implicit_port, 10000, NULL), FTP_ERR_CERTIFICATE);
+    ftp_free(ftp);
+    /* Verification off: works, and the trace says so. */
+    ftp = ftp_tls_new();
+    trace[0] = 0;
+    CHECK_RC(ftp, ftp_set_trace_callback(ftp, on_trace, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_set_debuglevel(ftp, 1), FTP_OK);
+    CHECK_RC(ftp, ftp_set_tls_verify(ftp, 0), FTP_OK);
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    CHECK(strstr(trace, "verification is OFF") != NULL);
+    ftp_quit(ftp);
+    ftp_free(ftp);
+    /* A CA file that does not exist is a TLS error, not a silent fallback. */
+    ftp = tls_client("/nonexistent/ca.pem");
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_TLS);
+    ftp_free(ftp);
+
+    /* The caller's own SSL_CTX, built with OpenSSL's API: used for control and data. */
+    printf("-- caller's SSL_CTX\n");
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    CHECK(ctx != NULL);
+    CHECK(SSL_CTX_load_verify_locations(ctx, ca, NULL) == 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    ftp = ftp_tls_new();
+    CHECK_RC(ftp, ftp_set_ssl_ctx(ftp, ctx), FTP_OK);
+    SSL_CTX_free(ctx); /* the library holds its own reference */
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+    round_trip(ftp, "own SSL_CTX");
+    ftp_quit(ftp);
+    ftp_free(ftp);
+    /* A context that trusts nothing: the certificate check fails. */
+    ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    ftp = ftp_tls_new();
+    CHECK_RC(ftp, ftp_set_ssl_ctx(ftp, ctx), FTP_OK);
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_CERTIFICATE);
+    ftp_free(ftp);
+    SSL_CTX_free(ctx);
+
+    /* A plain client cannot log in where TLS is required: a 5xx, not a silent downgrade. */
+    ftp = ftp_new();
+    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_PERM);
+    CHECK_RC(ftp, ftp_ccc(ftp), FTP_ERR_WRONG_STATE);
+    ftp_free(ftp);
+    return check_report("test_tls");
+}

@@ -56,9 +56,7 @@ impl Client {
     /// A client for explicit FTPS, as ftplib's `FTP_TLS`: `login` runs AUTH TLS first and,
     /// unless `prot_c` was called, protects the data connections (PBSZ 0, PROT P) after it.
     pub fn new_tls() -> Client {
-        let mut config = Config::default();
-        config.tls_mode = TlsMode::Explicit;
-        Client::with_config(config)
+        Client::with_config(Config { tls_mode: TlsMode::Explicit, ..Config::default() })
     }
 
     pub fn with_config(config: Config) -> Client {

@@ -173,7 +173,9 @@ impl Client {
             }
             Err(HandshakeError::Failure(mid)) => {
                 let verify = mid.ssl().verify_result();
-                if verify != X509VerifyResult::OK {
+                // OpenSSL records a verify result even when it was told not to act on it.
+                let verifying = mid.ssl().verify_mode().contains(SslVerifyMode::PEER);
+                if verifying && verify != X509VerifyResult::OK {
                     Err(Error::Certificate(format!("{} ({what}: {})", verify.error_string(), mid.error())))
                 } else {
                     Err(tls_error(&format!("TLS handshake failed ({what})"), mid.error()))
@@ -186,7 +188,8 @@ impl Client {
 
     /// Starts TLS on the control connection (implicit FTPS: before the greeting).
     pub(crate) fn start_control_tls(&mut self) -> Result<()> {
-        let ssl = self.new_ssl()?;
+        // The server now expects a handshake: a connection that cannot have one is useless.
+        let ssl = self.new_ssl().inspect_err(|_| self.drop_connection())?;
         let ctrl = self.ctrl()?;
         // A second descriptor keeps the control connection whole while the handshake owns the first.
         let spare = ctrl.stream.tcp().try_clone().map_err(|e| Error::io("starting TLS", e))?;
@@ -211,6 +214,8 @@ impl Client {
         if self.ctrl()?.stream.is_tls() {
             return Err(Error::WrongState("the control connection is already TLS".into()));
         }
+        // Options that cannot make a context (CA or key files) fail before anything is sent.
+        self.tls_context()?;
         let reply = match self.void("AUTH", Some(b"TLS")) {
             Ok(r) if r.code == 234 => r,
             Ok(r) | Err(Error::Reply(r) | Error::Temp(r) | Error::Perm(r)) => {
@@ -261,6 +266,9 @@ impl Client {
             shutdown_tls(&mut tls, timeout.min(Duration::from_secs(5)));
             // Dropping the TLS stream closes its descriptor only; the clone keeps the socket.
         }
+        // The shutdown's bounded wait set the read timeout of the socket, which the clear-text
+        // stream shares: give the control connection its reply timeout back.
+        self.refresh_timeouts()?;
         Ok(reply)
     }
 

@@ -45,6 +45,9 @@ fn blocksize_arg(blocksize: usize) -> Result<usize> {
     }
 }
 
+/// Sees each block of an upload after it was sent.
+pub type BlockCallback<'a> = &'a mut dyn FnMut(&[u8]) -> Flow;
+
 /// Progress of a whole-file transfer: bytes done (including any resumed offset) and the
 /// total when known.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>) -> Flow;
@@ -155,7 +158,7 @@ impl Client {
         cmd: &[u8],
         source: &mut dyn Read,
         blocksize: usize,
-        callback: Option<&mut dyn FnMut(&[u8]) -> Flow>,
+        callback: Option<BlockCallback<'_>>,
         rest: Option<u64>,
     ) -> Result<Reply> {
         let blocksize = blocksize_arg(blocksize)?;
@@ -175,7 +178,7 @@ impl Client {
         &mut self,
         cmd: &[u8],
         source: &mut dyn Read,
-        callback: Option<&mut dyn FnMut(&[u8]) -> Flow>,
+        callback: Option<BlockCallback<'_>>,
     ) -> Result<Reply> {
         self.void("TYPE", Some(b"A"))?;
         let conn = self.ntransfercmd(cmd, None)?;

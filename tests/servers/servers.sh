@@ -37,11 +37,15 @@ FTP_USER=ftpc
 FTP_PASS=ftpc-pass
 PAM_SERVICE=ftpc-vsftpd
 
-PORT_VSFTPD=2121
-PORT_VSFTPD6=2122
-PORT_VSFTPD_TLS=2123
-PORT_VSFTPD_IMPLICIT=2990
-PORT_PUREFTPD=2124
+# FTPC_SERVERS_PORT_OFFSET shifts every port (control and passive) so that a second set of
+# servers (a fresh clone's test run, the benchmarks) can run beside the first.
+off=${FTPC_SERVERS_PORT_OFFSET:-0}
+PORT_VSFTPD=$((2121 + off))
+PORT_VSFTPD6=$((2122 + off))
+PORT_VSFTPD_TLS=$((2123 + off))
+PORT_VSFTPD_IMPLICIT=$((2990 + off))
+PORT_PUREFTPD=$((2124 + off))
+PASV=$((30000 + off))
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -297,20 +301,20 @@ start_all() {
     if have_ipv6; then ipv6=1; else say "warning: no ::1 on lo; IPv6 instances not started"; fi
 
     # vsftpd: one process per listener (3.0.3 serves a single socket each).
-    vsftpd_conf vsftpd $PORT_VSFTPD 30000 30099 <<EOF
+    vsftpd_conf vsftpd $PORT_VSFTPD $PASV $((PASV + 99)) <<EOF
 listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
 EOF
-    vsftpd_conf vsftpd6 $PORT_VSFTPD6 30100 30199 <<EOF
+    vsftpd_conf vsftpd6 $PORT_VSFTPD6 $((PASV + 100)) $((PASV + 199)) <<EOF
 listen=NO
 listen_ipv6=YES
 listen_address6=::1
 EOF
     { printf 'listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\n'; tls_lines; } |
-        vsftpd_conf vsftpd-tls $PORT_VSFTPD_TLS 30200 30299
+        vsftpd_conf vsftpd-tls $PORT_VSFTPD_TLS $((PASV + 200)) $((PASV + 299))
     { printf 'listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nimplicit_ssl=YES\n'; tls_lines; } |
-        vsftpd_conf vsftpd-implicit $PORT_VSFTPD_IMPLICIT 30300 30399
+        vsftpd_conf vsftpd-implicit $PORT_VSFTPD_IMPLICIT $((PASV + 300)) $((PASV + 399))
 
     # pure-ftpd virtual user mapped onto the ftpc uid, chrooted to its home.
     local pdir=$STATE/pureftpd uid gid
@@ -336,8 +340,8 @@ EOF
         -H               # don't resolve client names
         -Y 1             # TLS optional
         -2 "$STATE/certs/server-combined.pem"
-        -p 30400:30499
-        -c 50            # the most -p 30400:30499 allows
+        -p $((PASV + 400)):$((PASV + 499))
+        -c 50            # the most a range of 100 passive ports allows
         -f none          # no syslog in the sandbox; errors go to the log file
     )
 

@@ -898,11 +898,14 @@ int64_t ftp_data_size(const struct ftp_data *data);
 
 /**
  * Reads at most `len` bytes into `buf`; `*out` is the number read, 0 at the end of the data.
+ * A `len` above PTRDIFF_MAX (no buffer is that large, e.g. SIZE_MAX) is
+ * FTP_ERR_INVALID_ARGUMENT and reads nothing.
  */
 int ftp_data_read(struct ftp_data *data, uint8_t *buf, size_t len, size_t *out);
 
 /**
- * Writes at most `len` bytes from `buf`; `*out` is the number written.
+ * Writes at most `len` bytes from `buf`; `*out` is the number written. A `len` above
+ * PTRDIFF_MAX is FTP_ERR_INVALID_ARGUMENT and writes nothing.
  */
 int ftp_data_write(struct ftp_data *data, const uint8_t *buf, size_t len, size_t *out);
 
@@ -919,7 +922,8 @@ int ftp_data_abort(struct ftp_data *data);
 
 /**
  * Downloads `remote` to the local file `local_path` (created or truncated, mode 0666 less
- * the umask). On failure the partial file is left for `ftp_resume_download`.
+ * the umask). On failure the partial file is left for `ftp_resume_download`; a bad
+ * `remote` or an unconnected `client` fails before the local file is touched.
  */
 int ftp_retrieve_file(struct ftp_client *client,
                       const char *remote,

@@ -111,9 +111,35 @@ impl Client {
         self.host = host.to_string();
         self.port = port;
         self.source_address = source_address;
+        let ctrl = Control::new(tcp, self.config.timeout)?;
+        self.start(ctrl)
+    }
+
+    /// Runs the client over an already connected stream socket instead of a TCP connection
+    /// it makes itself: any `AF_UNIX`/`AF_INET` stream socket, e.g. one end of a
+    /// `socketpair(2)` whose other end plays the server, in memory (the whole-session fuzz
+    /// target). `peer` and `local` stand in for the addresses a TCP connection would have.
+    /// Reads the greeting as `connect` does.
+    #[doc(hidden)]
+    pub fn connect_socket(
+        &mut self,
+        socket: std::os::fd::OwnedFd,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<Reply> {
+        self.close();
+        self.host = peer.ip().to_string();
+        self.port = peer.port();
+        self.source_address = None;
+        let ctrl = Control::with_addrs(socket.into(), peer, local, self.config.timeout)?;
+        self.start(ctrl)
+    }
+
+    /// Takes a fresh control connection into use and reads the greeting.
+    fn start(&mut self, ctrl: Control) -> Result<Reply> {
         self.session = Session::default();
         self.tls = TlsSession::default();
-        self.ctrl = Some(Control::new(tcp, self.config.timeout)?);
+        self.ctrl = Some(ctrl);
         if self.config.tls_mode == TlsMode::Implicit {
             self.start_control_tls()?;
         }

@@ -21,6 +21,12 @@ impl Control {
         tcp.set_nodelay(true).map_err(|e| Error::io("setting TCP_NODELAY", e))?;
         let peer = tcp.peer_addr().map_err(|e| Error::io("reading the peer address", e))?;
         let local = tcp.local_addr().map_err(|e| Error::io("reading the local address", e))?;
+        Control::with_addrs(tcp, peer, local, timeout)
+    }
+
+    /// A control connection over a connected socket whose addresses are given rather than
+    /// asked (for `Client::connect_socket`: any stream socket, e.g. one end of a socketpair).
+    pub fn with_addrs(tcp: TcpStream, peer: SocketAddr, local: SocketAddr, timeout: Duration) -> Result<Control> {
         let stream = Stream::Plain(tcp);
         stream.set_timeouts(Some(timeout), Some(timeout))?;
         Ok(Control { stream, lines: LineBuffer::new(MAX_LINE), parser: ReplyParser::new(), peer, local })

@@ -65,12 +65,15 @@ impl fmt::Display for Reply {
 pub struct LineBuffer {
     buf: Vec<u8>,
     start: usize,
+    /// How many pending bytes are known to hold no LF: a line that arrives a few bytes at a
+    /// time is searched once, not again from its start after every read.
+    scanned: usize,
     max_line: usize,
 }
 
 impl LineBuffer {
     pub fn new(max_line: usize) -> LineBuffer {
-        LineBuffer { buf: Vec::with_capacity(4096), start: 0, max_line }
+        LineBuffer { buf: Vec::with_capacity(4096), start: 0, scanned: 0, max_line }
     }
 
     /// Bytes received but not yet returned as lines.
@@ -105,7 +108,8 @@ impl LineBuffer {
     /// or an error when the line already exceeds the limit.
     pub fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
         let pending = &self.buf[self.start..];
-        match pending.iter().position(|&b| b == b'\n') {
+        let searched = self.scanned.min(pending.len());
+        match pending[searched..].iter().position(|&b| b == b'\n').map(|i| searched + i) {
             Some(end) => {
                 let mut line = &pending[..end];
                 if line.last() == Some(&b'\r') {
@@ -116,11 +120,15 @@ impl LineBuffer {
                 }
                 let line = line.to_vec();
                 self.start += end + 1;
+                self.scanned = 0;
                 Ok(Some(line))
             }
             // +1 leaves room for the CR of a line of exactly max_line bytes.
             None if pending.len() > self.max_line + 1 => Err(Error::LineTooLong(self.max_line)),
-            None => Ok(None),
+            None => {
+                self.scanned = pending.len();
+                Ok(None)
+            }
         }
     }
 }
@@ -327,6 +335,39 @@ mod tests {
         let mut lb = LineBuffer::new(16);
         lb.push(&[b'x'; 18]);
         assert!(matches!(lb.next_line(), Err(Error::LineTooLong(16))));
+    }
+
+    /// Lines read a byte at a time (a server trickling its reply) come out as from one read;
+    /// the buffer remembers how far it searched, so each byte is looked at once.
+    #[test]
+    fn trickled_bytes_give_the_same_lines() {
+        fn trickle(wire: &[u8], max: usize) -> (Vec<Vec<u8>>, Option<Error>) {
+            let mut lb = LineBuffer::new(max);
+            let mut lines = Vec::new();
+            for &b in wire {
+                lb.push(&[b]);
+                loop {
+                    match lb.next_line() {
+                        Ok(Some(line)) => lines.push(line),
+                        Ok(None) => break,
+                        Err(e) => return (lines, Some(e)),
+                    }
+                }
+            }
+            (lines, None)
+        }
+        let wire = b"220-a\r\n220 b\r\n\n331 pw\n\r\r\n";
+        let (lines, err) = trickle(wire, MAX_LINE);
+        assert!(err.is_none());
+        assert_eq!(lines, [&b"220-a"[..], b"220 b", b"", b"331 pw", b"\r"]);
+        let mut at_limit = vec![b'x'; MAX_LINE];
+        at_limit.extend_from_slice(b"\r\n");
+        let (lines, err) = trickle(&at_limit, MAX_LINE);
+        assert!(err.is_none());
+        assert_eq!(lines, [vec![b'x'; MAX_LINE]]);
+        // One byte more is refused as soon as it cannot be a line any more.
+        let (lines, err) = trickle(&[b'x'; 20], 16);
+        assert!(lines.is_empty() && matches!(err, Some(Error::LineTooLong(16))));
     }
 
     #[test]

@@ -361,12 +361,27 @@ pub extern "C" fn ftp_data_size(data: *const ftp_data) -> i64 {
 
 /// Runs `body` on the data connection through its client's entry helper, so errors are
 /// recorded on the client and panics are caught.
-fn with_data(data: *mut ftp_data, body: impl FnOnce(&mut DataConnection) -> io::Result<usize>, out: *mut usize) -> c_int {
+/// `buf` and `len` are the caller's buffer, checked first: NULL with a length, or a length
+/// above PTRDIFF_MAX (no object is that large: a slice of it would be undefined behaviour;
+/// SIZE_MAX is the usual careless value), is refused before anything is read or written.
+fn with_data(
+    data: *mut ftp_data,
+    buf: *const u8,
+    len: usize,
+    body: impl FnOnce(&mut DataConnection) -> io::Result<usize>,
+    out: *mut usize,
+) -> c_int {
     // SAFETY: NULL or a live data handle, used by one thread at a time.
     let Some(data) = (unsafe { data.as_mut() }) else { return FTP_ERR_NULL_ARGUMENT };
     let client = data.client;
     let conn = &mut data.conn;
     with_client(client, |_| {
+        if buf.is_null() && len > 0 {
+            return Err(Fail::Status(FTP_ERR_NULL_ARGUMENT, "buf is NULL".into()));
+        }
+        if isize::try_from(len).is_err() {
+            return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("len {len} is larger than any buffer")));
+        }
         let out = out_ref(out, "out")?;
         let conn = conn.as_mut().ok_or_else(|| Error::WrongState("the data connection is closed".into()))?;
         *out = body(conn).map_err(|e| Error::Io { context: "on the data connection", source: e })?;
@@ -375,13 +390,14 @@ fn with_data(data: *mut ftp_data, body: impl FnOnce(&mut DataConnection) -> io::
 }
 
 /// Reads at most `len` bytes into `buf`; `*out` is the number read, 0 at the end of the data.
+/// A `len` above PTRDIFF_MAX (no buffer is that large, e.g. SIZE_MAX) is
+/// FTP_ERR_INVALID_ARGUMENT and reads nothing.
 #[no_mangle]
 pub extern "C" fn ftp_data_read(data: *mut ftp_data, buf: *mut u8, len: usize, out: *mut usize) -> c_int {
-    if buf.is_null() && len > 0 {
-        return FTP_ERR_NULL_ARGUMENT;
-    }
     with_data(
         data,
+        buf.cast_const(),
+        len,
         |conn| {
             if len == 0 {
                 return Ok(0);
@@ -394,14 +410,14 @@ pub extern "C" fn ftp_data_read(data: *mut ftp_data, buf: *mut u8, len: usize, o
     )
 }
 
-/// Writes at most `len` bytes from `buf`; `*out` is the number written.
+/// Writes at most `len` bytes from `buf`; `*out` is the number written. A `len` above
+/// PTRDIFF_MAX is FTP_ERR_INVALID_ARGUMENT and writes nothing.
 #[no_mangle]
 pub extern "C" fn ftp_data_write(data: *mut ftp_data, buf: *const u8, len: usize, out: *mut usize) -> c_int {
-    if buf.is_null() && len > 0 {
-        return FTP_ERR_NULL_ARGUMENT;
-    }
     with_data(
         data,
+        buf,
+        len,
         |conn| {
             if len == 0 {
                 return Ok(0);
@@ -452,7 +468,8 @@ pub(crate) fn local_path(ptr: *const c_char, name: &str) -> Result<std::path::Pa
 }
 
 /// Downloads `remote` to the local file `local_path` (created or truncated, mode 0666 less
-/// the umask). On failure the partial file is left for `ftp_resume_download`.
+/// the umask). On failure the partial file is left for `ftp_resume_download`; a bad
+/// `remote` or an unconnected `client` fails before the local file is touched.
 #[no_mangle]
 pub extern "C" fn ftp_retrieve_file(
     client: *mut ftp_client,
@@ -464,6 +481,11 @@ pub extern "C" fn ftp_retrieve_file(
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
         let path = self::local_path(local_path, "local_path")?;
+        // Refuse what cannot work before the local file is created, or truncated.
+        crate::command::build("RETR", Some(remote), inner.client.config().encoding)?;
+        if !inner.client.is_connected() {
+            return Err(Error::WrongState("not connected".into()).into());
+        }
         let file = std::fs::File::create(&path).map_err(|e| Error::io("creating the local file", e))?;
         let mut progress = progress_fn(progress, userdata);
         let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);

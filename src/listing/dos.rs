@@ -205,7 +205,8 @@ pub(crate) fn parse_dos_line(line: &[u8]) -> Option<Entry> {
 ///
 /// Directories (including `.`/`..` kinds) get `<DIR>`, links `<SYMLINK>` with
 /// " [target]", everything else a size (default 0). `modified` defaults to
-/// the epoch; years outside 0..=9999 cannot be represented.
+/// the epoch; years outside 0..=9999 cannot be represented, nor a name that
+/// ends in CR or LF (the parser takes those for the line end).
 pub fn format_dos_line(entry: &Entry) -> Vec<u8> {
     let (year, month, day, hour, minute, _) = civil_from_epoch(entry.modified.unwrap_or(0));
     let (hour12, meridiem) = match hour {

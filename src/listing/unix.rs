@@ -422,13 +422,15 @@ pub(crate) fn parse_unix_line(line: &[u8], now: i64) -> Option<Entry> {
 /// back with the same `now`.
 ///
 /// Uses `kind`, `mode` (default 0644 files, 0755 dirs, 0777 links),
-/// `owner`/`group` (default "ftp"; must not contain spaces), `size`
+/// `owner`/`group` (default "ftp"; must not contain spaces, nor read as part of a date:
+/// a month name, an ISO date or a time would be taken for the date), `size`
 /// (default 0), `modified` (default the epoch), `name` and, for links,
 /// `link_target`. `permissions` is not consulted. Dates within the last
 /// half year (up to the one-month future grace) are written "Mon DD HH:MM",
 /// others "Mon DD  YYYY", exactly like `ls`; so the time read back is the
 /// minute, or the day, of `modified`. Kind `Other` is written as a FIFO.
-/// Years outside 0..=9999 cannot be represented.
+/// Years outside 0..=9999 cannot be represented, nor a name (or a link
+/// target) that ends in CR or LF: the parser takes those for the line end.
 pub fn format_unix_line(entry: &Entry, now: i64) -> Vec<u8> {
     let (type_char, default_mode, links) = match entry.kind {
         EntryKind::Dir | EntryKind::CurrentDir | EntryKind::ParentDir => (b'd', 0o755, 2),
@@ -971,6 +973,46 @@ mod tests {
         let entry = parse(b"-rw-r--r-- 1 u g 3 2020-01-02 03:04 +0100 name");
         assert_eq!(entry.name, b"+0100 name");
         assert_eq!(entry.modified, at(2020, 1, 2, 3, 4, 0));
+    }
+
+    /// list_line fuzz target, crash 2: a link whose arrow has nothing after it once the
+    /// line end is gone ("name\r -> \r\n"). The name is what precedes the arrow, byte for
+    /// byte, CR included, and there is no target; `format_unix_line` cannot write such a
+    /// name back (it would end the line: documented there).
+    #[test]
+    fn link_with_an_empty_target_keeps_the_bytes_before_the_arrow() {
+        let entry = parse(b"lrwxrwxrwx 1 Jul  1 09:30 huest \xc2#\n\r\t\r -> \r\r\n\n");
+        assert_eq!(entry.kind, EntryKind::Link);
+        assert_eq!(entry.name, b"huest \xc2#\n\r\t\r");
+        assert_eq!(entry.link_target, None);
+        assert_eq!(entry.raw, b"lrwxrwxrwx 1 Jul  1 09:30 huest \xc2#\n\r\t\r -> ");
+        let line = format_unix_line(&entry, now());
+        assert!(line.ends_with(b"\t\r"));
+        let again = parse_list_line(&line, now()).unwrap();
+        assert_eq!(again.name, b"huest \xc2#\n\r\t", "the last CR is taken for the line end");
+    }
+
+    /// list_line fuzz target, crash 1: an owner and group that read as an ISO date and
+    /// time. Without a link count in front of them (no number: no size) they are owner and
+    /// group, and the date is the later one; `format_unix_line` writes a link count, after
+    /// which they are a size-less date: its round trip needs owners that are not date-like
+    /// (documented there; the fuzz target checks the round trip only for those).
+    #[test]
+    fn date_like_owner_and_group() {
+        let now = 0x6b07_60e2;
+        let line = b"prwxrwxrwx 2024-12-16 14:12:05.1 20 Jan 15  2023 1p0";
+        let entry = parse_list_line(line, now).unwrap();
+        assert_eq!(entry.format, ListFormat::Unix);
+        assert_eq!(entry.kind, EntryKind::Other);
+        assert_eq!(entry.name, b"1p0");
+        assert_eq!(entry.owner.as_deref(), Some(&b"2024-12-16"[..]));
+        assert_eq!(entry.group.as_deref(), Some(&b"14:12:05.1"[..]));
+        assert_eq!(entry.size, Some(20));
+        assert_eq!(entry.modified, at(2023, 1, 15, 0, 0, 0));
+        // With plain owners the same entry round-trips.
+        let plain = Entry { owner: Some(b"ftp".to_vec()), group: Some(b"ftp".to_vec()), ..entry };
+        let again = parse_list_line(&format_unix_line(&plain, now), now).unwrap();
+        assert_eq!((again.name, again.size, again.modified), (plain.name, plain.size, plain.modified));
     }
 
     #[test]

@@ -13,6 +13,8 @@ mkdir -p "$out"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 : "${FTPC_SERVERS_STATE:?source target/ftp-servers/env first}"
+# test_hostile.c's NULL calls (null_calls.inc) must cover every function of the header.
+python3 "$repo/scripts/gen-null-test.py" --check
 
 warn=(-Wall -Wextra -Wpedantic -Werror)
 cflags=$(pkg-config --cflags ftpc)

@@ -1,0 +1,1007 @@
+#!/usr/bin/env python3
+"""ftpc benchmarks against curl, lftp and Python's ftplib, with the machine's limits.
+
+Started by bench/run.sh (which builds and installs the library and the C driver first):
+
+    bench/run.sh            # the full run: 1 GiB transfers, 5 repetitions, docs/BENCHMARKS.md
+    bench/run.sh --quick    # a smoke test: small sizes, 2 repetitions, under 2 minutes
+
+Every measurement is one child process (ftpc_bench, curl, lftp or python3 peer_ftplib.py):
+its wall time from this process, its CPU seconds (user+sys) and peak RSS from wait4(2). The
+server's CPU is the growth of its listener's utime+stime+cutime+cstime (/proc/PID/stat),
+which takes in the session processes once they exit and the listener reaps them. See
+docs/BENCHMARKS.md for the method and the results.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+GiB = 1 << 30
+MiB = 1 << 20
+TICK = os.sysconf("SC_CLK_TCK")
+
+# caps: smaller counts for clients too slow for the full one in that case (rates are per
+# operation, so they stay comparable): curl 7.88.1 stalls for 1 s in its event loop on many
+# of the transfers it makes over a reused control connection; lftp takes ~50 ms per TLS data
+# connection; vsftpd takes ~50-100 ms per login, so 200 connections take ~20 s per run.
+FULL = dict(big=GiB, small_n=500, small_size=4096, rt_n=2000, conn_n=200, list_n=10000, reps=5, warmup=1,
+            tcp_reps=5, ops_reps=10, caps={"many": {"curl": 20}, "many-tls": {"curl": 20, "lftp": 100},
+                              "connect": {"lftp": 50, "curl (1 process each)": 50}})
+QUICK = dict(big=8 * MiB, small_n=20, small_size=4096, rt_n=200, conn_n=5, list_n=1000, reps=2, warmup=1,
+             tcp_reps=2, ops_reps=2, caps={"many": {"curl": 5}, "many-tls": {"curl": 5, "lftp": 10}, "connect": {}})
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return tuple(float(x) for x in f.read().split()[:3])
+
+
+def cpu_jiffies():
+    """(busy, total) jiffies of the whole machine."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    total = sum(v[:8])
+    return total - idle, total
+
+
+def fs_type(path):
+    try:
+        return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+class Servers:
+    """The FTP servers: either a running set described by an env file of
+    tests/servers/servers.sh, or our own set started in a state dir under /dev/shm with a port
+    offset (FTPC_SERVERS_PORT_OFFSET), so that it never touches the default set on the
+    default ports that other test runs use."""
+
+    def __init__(self, args):
+        self.own = False
+        self.args = args
+        default_env = os.path.join(REPO, "target/ftp-servers/env")
+        mode = args.servers
+        if mode == "auto":
+            if os.path.exists(default_env) and fs_type(self.read_env(default_env)["FTPC_VSFTPD_HOME"]) == "tmpfs":
+                mode = "env"
+                args.env = default_env
+                self.why = "the default servers are running and their homes are on tmpfs"
+            else:
+                mode = "own"
+                self.why = ("the default servers are not running" if not os.path.exists(default_env)
+                            else "the default servers' homes are not on tmpfs (%s)" %
+                            fs_type(self.read_env(default_env)["FTPC_VSFTPD_HOME"]))
+        else:
+            self.why = "--servers %s" % mode
+        if mode == "own":
+            self.state = args.state_dir
+            self.offset = args.port_offset
+            env = dict(os.environ, FTPC_SERVERS_PORT_OFFSET=str(self.offset))
+            log("bench: starting our own servers: state dir %s, port offset %d" % (self.state, self.offset))
+            subprocess.run([os.path.join(REPO, "tests/servers/servers.sh"), "start", self.state], env=env,
+                           check=True, stdout=sys.stderr)
+            self.own = True
+            self.env_file = os.path.join(self.state, "env")
+        else:
+            self.env_file = args.env or default_env
+            if not os.path.exists(self.env_file):
+                sys.exit("bench: %s does not exist: start the servers (tests/servers/servers.sh start)" %
+                         self.env_file)
+        e = self.read_env(self.env_file)
+        self.env = e
+        self.state = e["FTPC_SERVERS_STATE"]
+        self.host = e["FTPC_TEST_HOST"]
+        self.user = e["FTPC_TEST_USER"]
+        self.password = e["FTPC_TEST_PASS"]
+        self.ca = e["FTPC_TEST_CA"]
+        # name -> (port, home, pid file)
+        self.inst = {
+            "vsftpd": (int(e["FTPC_VSFTPD_PORT"]), e["FTPC_VSFTPD_HOME"], "vsftpd"),
+            "vsftpd-tls": (int(e["FTPC_VSFTPD_TLS_PORT"]), e["FTPC_VSFTPD_TLS_HOME"], "vsftpd-tls"),
+            "pure-ftpd": (int(e["FTPC_PUREFTPD_PORT"]), e["FTPC_PUREFTPD_HOME"], "pureftpd"),
+        }
+        self.mode = mode
+
+    @staticmethod
+    def read_env(path):
+        out = {}
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("export "):
+                    k, _, v = line[7:].partition("=")
+                    out[k] = shlex.split(v)[0] if v else ""
+        return out
+
+    def port(self, name):
+        return self.inst[name][0]
+
+    def home(self, name):
+        return self.inst[name][1]
+
+    def pid(self, name):
+        with open(os.path.join(self.state, "run", self.inst[name][2] + ".pid")) as f:
+            return int(f.read().strip())
+
+    def cpu_ticks(self, name):
+        """utime+stime+cutime+cstime of the listener: its reaped sessions included."""
+        with open("/proc/%d/stat" % self.pid(name)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15])
+
+    def children(self, name):
+        pid = self.pid(name)
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return f.read().split()
+        except OSError:
+            return []
+
+    def wait_idle(self, name, before, timeout=2.0):
+        """Waits until the sessions started since `before` (the listener's children then) have
+        ended and been reaped, so that their CPU is counted."""
+        end = time.monotonic() + timeout
+        while set(self.children(name)) - set(before) and time.monotonic() < end:
+            time.sleep(0.005)
+
+    def stop(self):
+        if self.own:
+            subprocess.run([os.path.join(REPO, "tests/servers/servers.sh"), "stop", self.state],
+                           stdout=sys.stderr, check=False)
+            if self.state.startswith("/dev/shm/"):
+                shutil.rmtree(self.state, ignore_errors=True)
+                try:
+                    os.rmdir(os.path.dirname(self.state))
+                except OSError:
+                    pass
+
+
+# --- data ------------------------------------------------------------------------------------
+
+class Data:
+    """Random files in the servers' homes under bench-data/, and the local upload source."""
+
+    def __init__(self, servers, cfg, local_dir):
+        self.s = servers
+        self.cfg = cfg
+        self.local = local_dir
+        self.homes = sorted({servers.home(n) for n in servers.inst})
+
+    def make(self):
+        cfg = self.cfg
+        uid = gid = None
+        try:
+            import pwd
+            pw = pwd.getpwnam(self.s.user)
+            uid, gid = pw.pw_uid, pw.pw_gid
+        except KeyError:
+            pass
+        os.makedirs(self.local, exist_ok=True)
+        src = os.path.join(self.local, "big.bin")
+        if not os.path.exists(src) or os.path.getsize(src) != cfg["big"]:
+            log("bench: writing %d random bytes to %s" % (cfg["big"], src))
+            with open(src, "wb") as f:
+                left = cfg["big"]
+                while left:
+                    n = min(left, 4 * MiB)
+                    f.write(os.urandom(n))
+                    left -= n
+        small = os.urandom(cfg["small_size"])
+        for home in self.homes:
+            d = os.path.join(home, "bench-data")
+            if os.path.exists(d):
+                shutil.rmtree(d)
+            os.makedirs(os.path.join(d, "small"))
+            os.makedirs(os.path.join(d, "list"))
+            os.makedirs(os.path.join(d, "up"))
+            big = os.path.join(d, "big.bin")
+            try:
+                os.link(src, big)
+            except OSError:
+                shutil.copyfile(src, big)
+            for i in range(cfg["small_n"]):
+                with open(os.path.join(d, "small", "f%04d" % i), "wb") as f:
+                    f.write(small)
+            for i in range(cfg["list_n"]):
+                # Sizes vary so that the listing has realistic columns.
+                with open(os.path.join(d, "list", "entry-%05d.dat" % i), "wb") as f:
+                    f.truncate(random.randrange(0, 1 << 20))
+            if uid is not None:
+                for root, dirs, files in os.walk(d):
+                    for x in [root] + [os.path.join(root, y) for y in files]:
+                        os.chown(x, uid, gid)
+            os.chmod(d, 0o755)
+        # The upload source is the same random file, read from tmpfs.
+        self.upload_source = src
+        self.fs = fs_type(self.homes[0])
+        log("bench: data ready in %s (fs: %s) and %s (fs: %s)" %
+            (", ".join(self.homes), self.fs, self.local, fs_type(self.local)))
+
+    def up_path(self, server, name):
+        return os.path.join(self.s.home(server), "bench-data", "up", name)
+
+    def remove(self):
+        for home in self.homes:
+            shutil.rmtree(os.path.join(home, "bench-data"), ignore_errors=True)
+        shutil.rmtree(self.local, ignore_errors=True)
+
+
+# --- running one child -------------------------------------------------------------------------
+
+class RunError(Exception):
+    pass
+
+
+RUNNER = None  # set by main(): the bench/runner.c binary
+
+
+def spawn(argv, timeout=900, env=None):
+    """Runs argv through RUNNER (stdin /dev/null, stdout and stderr to files): wall time from
+    here, CPU seconds and peak RSS from the runner's wait4(2) on the client."""
+    out_f = tempfile.TemporaryFile()
+    err_f = tempfile.TemporaryFile()
+    res = tempfile.NamedTemporaryFile(prefix="rusage-", dir="/dev/shm", delete=False)
+    res.close()
+    full = [RUNNER, res.name] + [str(a) for a in argv]
+    try:
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(RUNNER, full, env if env is not None else os.environ,
+                             file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                                           (os.POSIX_SPAWN_DUP2, out_f.fileno(), 1),
+                                           (os.POSIX_SPAWN_DUP2, err_f.fileno(), 2)],
+                             setpgroup=0)
+        wpid, status, _ = _wait4_timeout(pid, t0 + timeout)
+        wall = time.perf_counter() - t0
+        if wpid != pid:
+            os.killpg(pid, signal.SIGKILL)  # the runner leads its own group: it and its client
+            os.wait4(pid, 0)
+            raise RunError("timed out after %ds: %s" % (timeout, " ".join(full)))
+        with open(res.name) as f:
+            fields = f.read().split()
+    finally:
+        os.unlink(res.name)
+    out_f.seek(0)
+    err_f.seek(0)
+    out = out_f.read().decode(errors="replace")
+    err = err_f.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0 or len(fields) != 4:
+        raise RunError("runner failed: %s\n%s" % (" ".join(full), err[-2000:]))
+    code = os.waitstatus_to_exitcode(int(fields[0]))
+    if code != 0:
+        raise RunError("exit %d: %s\n%s%s" % (code, " ".join(map(str, argv)), out[-2000:], err[-2000:]))
+    return dict(wall=wall, user=float(fields[1]), sys=float(fields[2]), maxrss_kb=int(fields[3]), out=out, err=err)
+
+
+def _wait4_timeout(pid, deadline):
+    """Blocks in wait4 until the child ends, or returns (0, 0, None) at the deadline."""
+    # SIGALRM interrupts the blocking wait4 (PEP 475 retries unless the handler raises).
+    class _Alarm(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise _Alarm()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.perf_counter()))
+    try:
+        return os.wait4(pid, 0)
+    except _Alarm:
+        return 0, 0, None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def parse_ok(out):
+    """The 'ok bytes=.. ops=.. entries=.. secs=..' line of ftpc_bench and peer_ftplib.py."""
+    for line in out.splitlines():
+        if line.startswith("ok "):
+            return {k: float(v) for k, v in (x.split("=") for x in line.split()[1:])}
+    raise RunError("no result line in: %r" % out[-500:])
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+class Ctx:
+    """What a client needs to build its command line for one case."""
+
+    def __init__(self, bench, server, tls, count):
+        self.b = bench
+        self.server = server
+        self.tls = tls
+        self.count = count
+        s = bench.servers
+        self.host = s.host
+        self.port = s.port(server)
+        self.user = s.user
+        self.password = s.password
+        self.ca = s.ca
+
+    def url(self, path=""):
+        return "ftp://%s:%s@%s:%d/%s" % (self.user, self.password, self.host, self.port, path)
+
+
+def ftpc_argv(c, cmd, *extra):
+    argv = [c.b.driver, cmd, "--host", c.host, "--port", str(c.port), "--user", c.user, "--pass", c.password]
+    if c.tls:
+        argv += ["--tls", "--ca", c.ca]
+    return argv + [str(x) for x in extra]
+
+
+def ftplib_argv(c, cmd, *extra):
+    argv = [sys.executable, os.path.join(HERE, "peer_ftplib.py"), cmd, "--host", c.host, "--port", str(c.port),
+            "--user", c.user, "--pass", c.password]
+    if c.tls:
+        argv += ["--tls", "--ca", c.ca]
+    return argv + [str(x) for x in extra]
+
+
+def curl_base(c):
+    argv = ["curl", "-sS", "--disable"]
+    if c.tls:
+        argv += ["--ssl-reqd", "--cacert", c.ca]
+    return argv
+
+
+def lftp_script(c, body):
+    """An lftp script file: settings, open, then the body lines."""
+    lines = ["set cmd:interactive false", "set xfer:clobber on", "set xfer:use-temp-file false",
+             "set net:max-retries 1", "set net:timeout 60", "set ftp:passive-mode on"]
+    if c.tls:
+        lines += ["set ftp:ssl-allow yes", "set ftp:ssl-force true", "set ftp:ssl-protect-data true",
+                  "set ftp:ssl-protect-list true", "set ssl:ca-file " + c.ca, "set ssl:verify-certificate yes"]
+    else:
+        lines += ["set ftp:ssl-allow no"]
+    lines += ["open -u %s,%s -p %d ftp://%s" % (c.user, c.password, c.port, c.host)]
+    lines += body
+    path = os.path.join(c.b.tmp, "script-%d.lftp" % random.randrange(1 << 30))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return ["lftp", "-f", path]
+
+
+def curl_config(c, lines):
+    path = os.path.join(c.b.tmp, "curl-%d.cfg" % random.randrange(1 << 30))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+# A client of a case: name, and a function ctx -> list of runs (each a dict with argv and
+# what to check), plus whether it is ftpc.
+
+def transfer_clients(direction, tls, server):
+    """RETR or STOR of bench-data/big.bin."""
+    big = "bench-data/big.bin"
+    out = []
+    if direction == "retr":
+        out.append(("ftpc retr-cb 64K", True, lambda c: ftpc_argv(c, "retr-cb", "--path", big, "--expect", c.b.cfg["big"])))
+        out.append(("ftpc retr-cb 256K", True, lambda c: ftpc_argv(c, "retr-cb", "--path", big, "--blocksize", 262144,
+                                                               "--expect", c.b.cfg["big"])))
+        out.append(("ftpc retr-fd", True, lambda c: ftpc_argv(c, "retr-fd", "--path", big, "--file", "/dev/null",
+                                                          "--expect", c.b.cfg["big"])))
+        out.append(("curl", False, lambda c: curl_base(c) + ["-o", "/dev/null", "-w", "%{size_download}\n", c.url(big)]))
+        out.append(("lftp", False, lambda c: lftp_script(c, ["get %s -o /dev/null" % big])))
+        if not (tls and server.startswith("vsftpd")):
+            out.append(("ftplib 8K", False, lambda c: ftplib_argv(c, "retr", "--path", big, "--blocksize", 8192,
+                                                             "--expect", c.b.cfg["big"])))
+            out.append(("ftplib 256K", False, lambda c: ftplib_argv(c, "retr", "--path", big, "--blocksize", 262144,
+                                                               "--expect", c.b.cfg["big"])))
+    else:
+        def up(c, who):
+            return "bench-data/up/" + who + ".bin"
+        out.append(("ftpc stor-cb 64K", True, lambda c: ftpc_argv(c, "stor-cb", "--path", up(c, "ftpc-cb"),
+                                                              "--file", c.b.data.upload_source)))
+        out.append(("ftpc stor-cb 256K", True, lambda c: ftpc_argv(c, "stor-cb", "--path", up(c, "ftpc-cb"),
+                                                               "--blocksize", 262144, "--file", c.b.data.upload_source)))
+        out.append(("ftpc stor-fd", True, lambda c: ftpc_argv(c, "stor-fd", "--path", up(c, "ftpc-fd"),
+                                                          "--file", c.b.data.upload_source)))
+        out.append(("curl", False, lambda c: curl_base(c) + ["-T", c.b.data.upload_source, c.url(up(c, "curl"))]))
+        out.append(("lftp", False, lambda c: lftp_script(c, ["put %s -o %s" % (c.b.data.upload_source, up(c, "lftp"))])))
+        if not (tls and server.startswith("vsftpd")):
+            out.append(("ftplib 8K", False, lambda c: ftplib_argv(c, "stor", "--path", up(c, "ftplib"), "--blocksize", 8192,
+                                                             "--file", c.b.data.upload_source)))
+            out.append(("ftplib 256K", False, lambda c: ftplib_argv(c, "stor", "--path", up(c, "ftplib"),
+                                                               "--blocksize", 262144, "--file", c.b.data.upload_source)))
+    return out
+
+
+def ops_clients(kind, tls, server):
+    """many / noop / size / connect: each returns argv for a count (0 = the baseline)."""
+    small = "bench-data/small/f%04d"
+    big = "bench-data/big.bin"
+    no_ftplib = tls and server.startswith("vsftpd") and kind == "many"
+    out = []
+    if kind == "many":
+        out.append(("ftpc", True, lambda c, n: ftpc_argv(c, "many", "--path", small, "--count", n)))
+
+        def curl_many(c, n):
+            if n == 0:
+                return curl_base(c) + ["-I", c.url()]
+            lines = []
+            for i in range(n):
+                lines += ['url = "%s"' % c.url(small % i), 'output = "/dev/null"']
+            return curl_base(c) + ["--fail-early", "-K", curl_config(c, lines)]
+        out.append(("curl", False, curl_many))
+        out.append(("lftp", False, lambda c, n: lftp_script(c, ["quote NOOP"] + ["get %s -o /dev/null" % (small % i)
+                                                                                 for i in range(n)])))
+        if not no_ftplib:
+            out.append(("ftplib", False, lambda c, n: ftplib_argv(c, "many", "--path", small, "--count", n)))
+    elif kind in ("noop", "size"):
+        cmd = "NOOP" if kind == "noop" else "SIZE " + big
+        if kind == "noop":
+            out.append(("ftpc", True, lambda c, n: ftpc_argv(c, "noop", "--count", n)))
+        else:
+            out.append(("ftpc", True, lambda c, n: ftpc_argv(c, "size", "--path", big, "--count", n)))
+
+        def curl_rt(c, n):
+            lines = ['quote = "TYPE I"'] + ['quote = "%s"' % cmd] * n
+            return curl_base(c) + ["-I", "-K", curl_config(c, lines), c.url()]
+        out.append(("curl", False, curl_rt))
+        out.append(("lftp", False, lambda c, n: lftp_script(c, ["quote TYPE I"] + ["quote %s" % cmd] * n)))
+        out.append(("ftplib", False, lambda c, n: ftplib_argv(c, kind, "--path", big, "--count", n)))
+    elif kind == "connect":
+        out.append(("ftpc", True, lambda c, n: ftpc_argv(c, "connect", "--count", n)))
+        out.append(("ftplib", False, lambda c, n: ftplib_argv(c, "connect", "--count", n)))
+
+        def lftp_connect(c, n):
+            body = []
+            for i in range(n):
+                if i:
+                    body.append("open -u %s,%s -p %d ftp://%s" % (c.user, c.password, c.port, c.host))
+                body += ["quote NOOP", "close"]
+            return lftp_script(c, body)
+        out.append(("lftp", False, lftp_connect))
+        # curl has no way to open a new control connection per URL within one process:
+        # it runs once per connection (process start included), marked "per process".
+        out.append(("curl (1 process each)", False, "curl-per-process"))
+    return out
+
+
+def listing_clients(kind, server):
+    d = "bench-data/list"
+    out = []
+    if kind == "list":
+        out.append(("ftpc ftp_list", True, lambda c: ftpc_argv(c, "list", "--path", d, "--expect", c.b.cfg["list_n"])))
+        out.append(("curl (raw LIST)", False, lambda c: curl_base(c) + ["-o", "/dev/null", c.url(d + "/")]))
+        out.append(("lftp cls -l", False, lambda c: lftp_script(c, ["set ftp:use-mlsd off", "cls -l %s/" % d])))
+        out.append(("ftplib dir (raw)", False, lambda c: ftplib_argv(c, "list", "--path", d, "--expect", c.b.cfg["list_n"])))
+    else:
+        # pure-ftpd sends at most 10,000 lines per listing (its -L default), cdir and pdir
+        # included: the 10,000-entry MLSD listing holds list_n - 2 files.
+        files = lambda c: c.b.cfg["list_n"] - 2
+        out.append(("ftpc ftp_mlsd", True, lambda c: ftpc_argv(c, "mlsd", "--path", d, "--expect", files(c))))
+        out.append(("curl -X MLSD (raw)", False, lambda c: curl_base(c) + ["-X", "MLSD", "-o", "/dev/null", c.url(d + "/")]))
+        out.append(("lftp cls -l (MLSD)", False, lambda c: lftp_script(c, ["set ftp:use-mlsd on", "cls -l %s/" % d])))
+        out.append(("ftplib mlsd", False, lambda c: ftplib_argv(c, "mlsd", "--path", d, "--expect", files(c))))
+    return out
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args, cfg):
+        self.args = args
+        self.cfg = cfg
+        self.driver = args.driver
+        self.tmp = tempfile.mkdtemp(prefix="ftpc-bench-", dir="/dev/shm")
+        self.results = []  # one dict per case
+        self.failed = {}  # (case, server) -> {client: error}
+        self.loads = [loadavg()]
+        self.servers = None
+        self.data = None
+
+    # One measured run of a client; server CPU and background CPU around it.
+    def measure(self, argv, server):
+        busy0, total0 = cpu_jiffies()
+        s0 = self.servers.cpu_ticks(server) if server else 0
+        before = self.servers.children(server) if server else []
+        r = spawn(argv)
+        if server:
+            self.servers.wait_idle(server, before)
+            r["server_cpu"] = (self.servers.cpu_ticks(server) - s0) / TICK
+        else:
+            r["server_cpu"] = 0.0
+        busy1, total1 = cpu_jiffies()
+        # Whole-machine busy CPUs over the run, less what the client and server used.
+        span = (total1 - total0) / os.cpu_count() or 1
+        r["bg_cpus"] = max(0.0, ((busy1 - busy0) / TICK - r["user"] - r["sys"] - r["server_cpu"]) / (span / TICK))
+        return r
+
+    def order(self, clients, rep):
+        k = rep % len(clients)
+        return clients[k:] + clients[:k]
+
+    def run_case(self, case, server, tls, clients, unit, amount, check=None, after=None):
+        """clients: (name, is_ftpc, ctx -> argv). amount: bytes or ops per run."""
+        if self.args.only and not any(x in case for x in self.args.only):
+            return
+        log("bench: %s [%s%s]" % (case, server, ", TLS" if tls else ""))
+        self.loads.append(loadavg())
+        ctx = Ctx(self, server, tls, None)
+        runs = {name: [] for name, _, _ in clients}
+        failed = self.failed.setdefault((case, server), {})
+        for rep in range(-self.cfg["warmup"], self.cfg["reps"]):
+            for name, is_ftpc, make in self.order(clients, max(rep, 0)):
+                if name in failed:
+                    continue
+                try:
+                    r = self.measure(make(ctx), server)
+                    if check:
+                        check(name, r)
+                    if after:
+                        after(name)
+                except RunError as e:
+                    failed[name] = str(e).splitlines()[0][:200]
+                    log("bench: %s failed: %s" % (name, e))
+                    if after:
+                        try:
+                            after(None)
+                        except RunError:
+                            pass
+                    continue
+                if rep >= 0:
+                    runs[name].append(r)
+        self.results.append(self.summarise(case, server, tls, unit, amount, clients, runs))
+
+    def run_ops_case(self, case, server, tls, clients, n, caps=None):
+        """Each run of N operations is paired with a run of 0 operations of the same client
+        (process start, connect, login, quit): the rate is N / (median wall(N) - median
+        wall(0)), the CPU likewise net. caps: client name -> a smaller N for clients too slow
+        for the full count (the rate is per operation, so it stays comparable)."""
+        if self.args.only and not any(x in case for x in self.args.only):
+            return
+        log("bench: %s [%s%s]" % (case, server, ", TLS" if tls else ""))
+        self.loads.append(loadavg())
+        ctx = Ctx(self, server, tls, None)
+        runs = {name: [] for name, _, _ in clients}
+        failed = self.failed.setdefault((case, server), {})
+        # Round trips are short next to the start of a process: more runs for a stable median.
+        reps = max(self.cfg["reps"], self.cfg["ops_reps"]) if ("NOOP" in case or "SIZE" in case) else self.cfg["reps"]
+        for rep in range(-self.cfg["warmup"], reps):
+            for name, is_ftpc, make in self.order(clients, max(rep, 0)):
+                if name in failed:
+                    continue
+                k = min(n, (caps or {}).get(name, n))
+                try:
+                    if make == "curl-per-process":
+                        r = self.curl_per_process(ctx, k, server)
+                        r["base"] = None
+                    else:
+                        r = self.measure(make(ctx, k), server)
+                        r["base"] = self.measure(make(ctx, 0), server)
+                except RunError as e:
+                    failed[name] = str(e).splitlines()[0][:200]
+                    log("bench: %s failed: %s" % (name, e))
+                    continue
+                r["n"] = k
+                if rep >= 0:
+                    runs[name].append(r)
+        self.results.append(self.summarise(case, server, tls, "ops", n, clients, runs))
+
+    def curl_per_process(self, ctx, n, server):
+        tot = dict(wall=0.0, user=0.0, sys=0.0, maxrss_kb=0, server_cpu=0.0, bg_cpus=0.0)
+        for _ in range(n):
+            r = self.measure(curl_base(ctx) + ["-I", ctx.url()], server)
+            for k in ("wall", "user", "sys", "server_cpu"):
+                tot[k] += r[k]
+            tot["bg_cpus"] += r["bg_cpus"] / n
+            tot["maxrss_kb"] = max(tot["maxrss_kb"], r["maxrss_kb"])
+        return tot
+
+    def summarise(self, case, server, tls, unit, amount, clients, runs):
+        rows = []
+        med = statistics.median
+        for name, is_ftpc, _ in clients:
+            rs = runs[name]
+            if not rs:
+                rows.append(dict(client=name, ftpc=is_ftpc, failed=self.failed.get((case, server), {}).get(name, "no run")))
+                continue
+            if unit == "bytes":
+                rates = [amount / r["wall"] / 1e6 for r in rs]  # MB/s
+                row = dict(rate_median=med(rates), rate_min=min(rates), rate_max=max(rates),
+                           cpu=med([(r["user"] + r["sys"]) * GiB / amount for r in rs]),  # s per GiB
+                           server_cpu=med([r["server_cpu"] * GiB / amount for r in rs]),
+                           client_util=med([(r["user"] + r["sys"]) / r["wall"] for r in rs]),
+                           server_util=med([r["server_cpu"] / r["wall"] for r in rs]))
+            else:
+                n = rs[0].get("n", amount)
+                bases = [r["base"] for r in rs if r.get("base")]
+
+                def net(key, f=lambda r, k: r[k]):
+                    full = med([f(r, key) for r in rs])
+                    return full - (med([f(b, key) for b in bases]) if bases else 0.0)
+                cpu_of = lambda r, k: r["user"] + r["sys"]
+                wall = net("wall")
+                lo_wall = min(r["wall"] for r in rs) - (med([b["wall"] for b in bases]) if bases else 0.0)
+                hi_wall = max(r["wall"] for r in rs) - (med([b["wall"] for b in bases]) if bases else 0.0)
+                rate = (lambda w: n / w if w > 0 else float("inf"))
+                cpu, scpu = net("cpu", cpu_of), net("server_cpu")
+                row = dict(rate_median=rate(wall), rate_min=rate(hi_wall), rate_max=rate(lo_wall),
+                           cpu=cpu / n * 1e6, server_cpu=scpu / n * 1e6,  # µs per op
+                           client_util=cpu / wall if wall > 0 else 0.0,
+                           server_util=scpu / wall if wall > 0 else 0.0,
+                           n=n, base_wall=med([b["wall"] for b in bases]) if bases else 0.0)
+            row.update(client=name, ftpc=is_ftpc,
+                       maxrss_mib=max(r["maxrss_kb"] for r in rs) / 1024,
+                       bg_cpus=med([r["bg_cpus"] for r in rs]),
+                       wall=[r["wall"] for r in rs])
+            rows.append(row)
+        peers = [r for r in rows if not r["ftpc"] and "failed" not in r]
+        best = max(peers, key=lambda r: r["rate_median"]) if peers else None
+        for r in rows:
+            if r["ftpc"] and best and "failed" not in r:
+                r["vs"] = (r["rate_median"] / best["rate_median"], best["client"])
+        return dict(case=case, server=server, tls=tls, unit=unit, amount=amount, rows=rows)
+
+    # --- the cases ---
+
+    def check_stor(self, server):
+        def check(name, r):
+            pass
+
+        def after(name):
+            d = os.path.join(self.servers.home(server), "bench-data", "up")
+            for f in os.listdir(d):
+                p = os.path.join(d, f)
+                size = os.path.getsize(p)
+                os.unlink(p)
+                if name is not None and size != self.cfg["big"]:
+                    raise RunError("%s uploaded %d bytes, not %d" % (name, size, self.cfg["big"]))
+        return check, after
+
+    def check_retr(self, name, r):
+        if name.startswith("curl"):
+            got = int(r["out"].split()[-1])
+            if got != self.cfg["big"]:
+                raise RunError("curl received %d bytes, not %d" % (got, self.cfg["big"]))
+
+    def all_cases(self):
+        cfg = self.cfg
+        size = "%d MiB" % (cfg["big"] // MiB) if cfg["big"] < GiB else "%d GiB" % (cfg["big"] // GiB)
+        plain = [("vsftpd", False), ("pure-ftpd", False)]
+        tls = [("vsftpd-tls", True), ("pure-ftpd", True)]
+        for group in (plain, tls):
+            for server, t in group:
+                self.run_case("RETR %s%s" % (size, " FTPS" if t else ""), server, t,
+                              transfer_clients("retr", t, server), "bytes", cfg["big"], check=self.check_retr)
+                check, after = self.check_stor(server)
+                self.run_case("STOR %s%s" % (size, " FTPS" if t else ""), server, t,
+                              transfer_clients("stor", t, server), "bytes", cfg["big"], check=check, after=after)
+        for server, t in plain + tls:
+            self.run_ops_case("%d x %d B files%s" % (cfg["small_n"], cfg["small_size"], " FTPS" if t else ""), server, t,
+                              ops_clients("many", t, server), cfg["small_n"], cfg["caps"]["many-tls" if t else "many"])
+        for kind in ("noop", "size"):
+            for server, t in plain + tls:
+                self.run_ops_case("%d %s%s" % (cfg["rt_n"], kind.upper(), " FTPS" if t else ""), server, t,
+                                  ops_clients(kind, t, server), cfg["rt_n"])
+        for server, t in plain + tls:
+            self.run_ops_case("%d connect+login+quit%s" % (cfg["conn_n"], " FTPS" if t else ""), server, t,
+                              ops_clients("connect", t, server), cfg["conn_n"], cfg["caps"]["connect"])
+        self.run_case("LIST %d entries" % cfg["list_n"], "vsftpd", False, listing_clients("list", "vsftpd"),
+                      "ops", 1)
+        self.run_case("LIST %d entries" % cfg["list_n"], "pure-ftpd", False, listing_clients("list", "pure-ftpd"),
+                      "ops", 1)
+        self.run_case("MLSD %d entries" % cfg["list_n"], "pure-ftpd", False, listing_clients("mlsd", "pure-ftpd"),
+                      "ops", 1)
+
+    # --- limits ---
+
+    def limits(self):
+        out = {}
+        if self.args.only and "limits" not in self.args.only:
+            return out
+        log("bench: limits")
+        src = self.data.upload_source
+        rs = [self.measure([self.driver, "tcp-copy", "--file", src], None) for _ in range(self.cfg["tcp_reps"])]
+        rates = [self.cfg["big"] / parse_ok(r["out"])["secs"] / 1e6 for r in rs]
+        out["tcp_copy"] = dict(median=statistics.median(rates), min=min(rates), max=max(rates),
+                               what="sendfile(2) -> loopback TCP -> read(2) into 256 KiB, one stream")
+        if shutil.which("iperf3"):
+            port = free_port()
+            rates = []
+            for _ in range(self.cfg["tcp_reps"]):
+                srv = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port), "-B", "127.0.0.1"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.3)
+                try:
+                    r = spawn(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-R", "-P", "1", "-n", str(self.cfg["big"]), "-J"])
+                    j = json.loads(r["out"])
+                    rates.append(j["end"]["sum_received"]["bits_per_second"] / 8 / 1e6)
+                finally:
+                    srv.wait(timeout=30)
+            out["iperf3"] = dict(median=statistics.median(rates), min=min(rates), max=max(rates),
+                                 what="iperf3 -R -P 1 (server write(2)s, client read(2)s), %s" % (
+                                     subprocess.run(["iperf3", "--version"], capture_output=True, text=True)
+                                     .stdout.split("(")[0].strip()))
+        for alg in ("aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"):
+            r = subprocess.run(["openssl", "speed", "-evp", alg, "-bytes", "16384", "-seconds", "2", "-mr"],
+                               capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                if line.startswith("+F:"):
+                    out["openssl " + alg] = dict(median=float(line.split(":")[-1]) / 1e6,
+                                                 what="openssl speed -evp %s, 16 KiB records, one core" % alg)
+        return out
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def fmt_rate(r, unit):
+    if r == float("inf"):
+        return "n/a"
+    if unit == "bytes":
+        return "%.0f" % r
+    return "%.0f" % r if r >= 100 else "%.1f" % r
+
+
+def render(b, limits, meta):
+    L = []
+    L.append("Machine: %s; %s CPUs (`nproc`); kernel %s; %s." % (meta["cpu"], meta["nproc"], meta["kernel"], meta["mem"]))
+    L.append("Date: %s. Command: `%s`. Mode: %s (%d runs per client, NOOP/SIZE %d, after %d warm-up; clients alternated)." %
+             (meta["date"], meta["command"], meta["mode"], b.cfg["reps"], max(b.cfg["reps"], b.cfg["ops_reps"]), b.cfg["warmup"]))
+    L.append("Load average (1/5/15 min): %s at the start, %s at the end; the 1-min figure ranged %.2f-%.2f "
+             "over the cases. Duration %.0f min." % (
+                 "/".join("%.2f" % x for x in meta["load_start"]), "/".join("%.2f" % x for x in meta["load_end"]),
+                 min(x[0] for x in b.loads), max(x[0] for x in b.loads), meta["minutes"]))
+    L.append("Servers: %s (%s); data in %s." % (meta["servers"], meta["servers_why"], meta["data_fs"]))
+    L.append("Versions: %s." % meta["versions"])
+    L.append("")
+    L.append("Columns: rate = median (min-max) over the runs; client CPU = user+sys of the client process "
+             "(wait4), per GiB or per operation; server CPU likewise, from the server's listener (its "
+             "reaped sessions); util = CPU seconds / wall seconds (1.00 = one core busy all along); "
+             "RSS = the client's peak RSS (ru_maxrss); bg = CPUs busy with other work during the runs "
+             "(machine busy time less client and server); vs best peer = ftpc's median / the fastest "
+             "peer's median in the same case.")
+    L.append("")
+    sections = [("Bulk transfers (MB/s = 10^6 bytes/s)", lambda r: r["unit"] == "bytes"),
+                ("Small files, round trips, connections (ops/s net of a 0-operation run of the same client)",
+                 lambda r: r["unit"] == "ops" and r["amount"] > 1),
+                ("Listings (listings/s; fetched and, where said, parsed)", lambda r: r["amount"] == 1)]
+    for title, pred in sections:
+        res = [r for r in b.results if pred(r)]
+        if not res:
+            continue
+        L.append("### " + title)
+        L.append("")
+        bytes_unit = res[0]["unit"] == "bytes"
+        cu = "s/GiB" if bytes_unit else ("ms/listing" if res[0]["amount"] == 1 else "µs/op")
+        rate = "MB/s" if bytes_unit else "ops/s"
+        L.append("| case | server | client | %s median (min-max) | client CPU %s | server CPU %s | util client / server | peak RSS MiB | bg CPUs | vs best peer |" % (rate, cu, cu))
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for res_ in res:
+            first = True
+            for row in res_["rows"]:
+                if "failed" in row:
+                    L.append("| %s | %s | %s | failed: %s | | | | | | |" % (
+                        res_["case"] if first else "", res_["server"] if first else "", row["client"],
+                        row["failed"].replace("|", "/")))
+                    first = False
+                    continue
+                k = 1e-3 if res_["amount"] == 1 and not bytes_unit else 1  # µs -> ms per listing
+                vs = ("**%.2f×** %s" % row["vs"]) if "vs" in row else ""
+                L.append("| %s | %s | %s | %s (%s-%s) | %.3g | %.3g | %.2f / %.2f | %.1f | %.1f | %s |" % (
+                    res_["case"] if first else "", res_["server"] if first else "",
+                    row["client"] + (" (N=%d)" % row["n"] if row.get("n", res_["amount"]) != res_["amount"] else ""),
+                    fmt_rate(row["rate_median"], res_["unit"]), fmt_rate(row["rate_min"], res_["unit"]),
+                    fmt_rate(row["rate_max"], res_["unit"]), row["cpu"] * k, row["server_cpu"] * k,
+                    row["client_util"], row["server_util"], row["maxrss_mib"], row["bg_cpus"], vs))
+                first = False
+        L.append("")
+    if limits:
+        L.append("### Machine limits")
+        L.append("")
+        L.append("| limit | MB/s median (min-max) | what |")
+        L.append("|---|---|---|")
+        for k, v in limits.items():
+            mm = " (%.0f-%.0f)" % (v["min"], v["max"]) if "min" in v else ""
+            L.append("| %s | %.0f%s | %s |" % (k, v["median"], mm, v["what"]))
+        L.append("")
+    L.append("### Targets")
+    L.append("")
+    L += targets(b, limits)
+    return "\n".join(L) + "\n"
+
+
+def targets(b, limits):
+    """The issue's targets, checked against this run's numbers."""
+    L = ["| target | case | result | met |", "|---|---|---|---|"]
+    tcp = limits.get("iperf3", limits.get("tcp_copy", {})).get("median")
+
+    def best(rows, ftpc):
+        rs = [r for r in rows if r["ftpc"] == ftpc and "failed" not in r]
+        return max(rs, key=lambda r: r["rate_median"]) if rs else None
+
+    for res in b.results:
+        f, p = best(res["rows"], True), best(res["rows"], False)
+        if not f or not p:
+            continue
+        case = "%s, %s" % (res["case"], res["server"])
+        curl = next((r for r in res["rows"] if r["client"].startswith("curl") and "failed" not in r), None)
+        if res["unit"] == "bytes" and not res["tls"]:
+            L.append("| plain transfer ≥ fastest peer | %s | %s %.0f vs %s %.0f MB/s | %s |" % (
+                case, f["client"], f["rate_median"], p["client"], p["rate_median"], yes(f["rate_median"] >= p["rate_median"])))
+            if tcp:
+                server_bound = f["server_util"] >= 0.9
+                L.append("| within 10%% of TCP limit (%.0f MB/s) unless server-bound | %s | %.0f MB/s = %.0f%%; server util %.2f, client util %.2f%s | %s |" % (
+                    tcp, case, f["rate_median"], 100 * f["rate_median"] / tcp, f["server_util"], f["client_util"],
+                    " (server-bound)" if server_bound else "",
+                    "n/a (server-bound)" if server_bound else yes(f["rate_median"] >= 0.9 * tcp)))
+            if curl:
+                fcl = min((r for r in res["rows"] if r["ftpc"] and "failed" not in r), key=lambda r: r["cpu"])
+                fc = fcl["cpu"]
+                L.append("| client CPU/GiB ≤ ½ curl's | %s | %s %.3f vs curl %.3f s/GiB (%.0f%%) | %s |" % (
+                    case, fcl["client"], fc, curl["cpu"], 100 * fc / curl["cpu"] if curl["cpu"] else 0,
+                    yes(fc <= 0.5 * curl["cpu"])))
+        if res["unit"] == "bytes" and res["tls"]:
+            L.append("| FTPS bulk ≥ fastest peer | %s | %s %.0f vs %s %.0f MB/s | %s |" % (
+                case, f["client"], f["rate_median"], p["client"], p["rate_median"], yes(f["rate_median"] >= p["rate_median"])))
+        if res["unit"] == "bytes":
+            worst = max(r["maxrss_mib"] for r in res["rows"] if r["ftpc"] and "failed" not in r)
+            L.append("| peak RSS < 10 MiB | %s | ftpc at most %.1f MiB | %s |" % (case, worst, yes(worst < 10)))
+        if "files" in res["case"] and res["tls"] and curl:
+            L.append("| many small files FTPS ≥ 2× curl | %s | ftpc %.0f vs curl %.0f files/s (%.2f×) | %s |" % (
+                case, f["rate_median"], curl["rate_median"], f["rate_median"] / curl["rate_median"],
+                yes(f["rate_median"] >= 2 * curl["rate_median"])))
+        if "NOOP" in res["case"] or "SIZE" in res["case"]:
+            L.append("| round trips ≥ fastest peer | %s | ftpc %.0f vs %s %.0f ops/s | %s |" % (
+                case, f["rate_median"], p["client"], p["rate_median"], yes(f["rate_median"] >= p["rate_median"])))
+    return L
+
+
+def yes(ok):
+    return "yes" if ok else "**no**"
+
+
+def versions(driver):
+    def first(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True)
+            return (r.stdout or r.stderr).splitlines()[0].strip()
+        except (OSError, IndexError):
+            return "?"
+    lib = os.environ.get("FTPC_BENCH_PREFIX", "")
+    return "; ".join([
+        "ftpc %s (release, %s)" % (first(["sh", "-c", "grep -m1 '^version' %s/Cargo.toml | cut -d'\"' -f2" % REPO]),
+                                   first(["git", "-C", REPO, "describe", "--always", "--dirty"])),
+        first(["curl", "--version"]).split(" (")[0] + " " + first(["curl", "--version"]).split(") ")[-1].split(" ")[0],
+        first(["lftp", "--version"]).replace("| ", "").split(" Copyright")[0],
+        "Python %s ftplib" % platform.python_version(),
+        first(["openssl", "version"]),
+        "vsftpd 3.0.3, pure-ftpd 1.0.50",
+    ])
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024 // 1024
+    return dict(cpu=model, nproc=subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+                kernel=platform.release(), mem="%d GiB RAM" % mem)
+
+
+def write_doc(path, text):
+    begin, end = "<!-- BEGIN GENERATED by bench/bench.py -->", "<!-- END GENERATED -->"
+    block = begin + "\n" + text + end + "\n"
+    if os.path.exists(path):
+        with open(path) as f:
+            doc = f.read()
+        if begin in doc and end in doc:
+            doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end) + 1:]
+        else:
+            doc += "\n" + block
+    else:
+        doc = "# Benchmarks\n\n" + block
+    with open(path, "w") as f:
+        f.write(doc)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions")
+    ap.add_argument("--driver", required=True, help="the ftpc_bench binary")
+    ap.add_argument("--runner", required=True, help="the bench/runner.c binary")
+    ap.add_argument("--servers", choices=["auto", "own", "env"], default="auto",
+                    help="auto: the default servers if running with homes on tmpfs, else own; own: start a "
+                         "set in --state-dir with --port-offset; env: the set of --env")
+    ap.add_argument("--env", help="env file of a running server set (default target/ftp-servers/env)")
+    ap.add_argument("--state-dir", default="/dev/shm/ftpc-bench/servers")
+    ap.add_argument("--port-offset", type=int, default=5000)
+    ap.add_argument("--reps", type=int, help="runs per client (default 5, quick 2; NOOP/SIZE at least 10)")
+    ap.add_argument("--only", action="append", help="run only cases whose name contains this (repeatable)")
+    ap.add_argument("--output", help="markdown file to write (default docs/BENCHMARKS.md for a full run, "
+                                     "target/bench/quick.md for --quick)")
+    ap.add_argument("--command", default="bench/run.sh", help="the command line to record")
+    args = ap.parse_args()
+    global RUNNER
+    RUNNER = args.runner
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.reps:
+        cfg["reps"] = cfg["ops_reps"] = args.reps
+    output = args.output or os.path.join(REPO, "target/bench/quick.md" if args.quick else "docs/BENCHMARKS.md")
+
+    b = Bench(args, cfg)
+    t_start = time.time()
+    load_start = loadavg()
+    limits = {}
+    try:
+        b.servers = Servers(args)
+        b.data = Data(b.servers, cfg, os.path.join(b.tmp, "local"))
+        b.data.make()
+        limits = b.limits()
+        try:
+            b.all_cases()
+        except Exception:
+            import traceback
+            traceback.print_exc()
+            log("bench: stopped early; reporting the cases done so far")
+    finally:
+        if b.data:
+            b.data.remove()
+        if b.servers:
+            b.servers.stop()
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    s = b.servers
+    meta = machine()
+    meta.update(date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip(), command=args.command,
+                mode="quick" if args.quick else "full", load_start=load_start, load_end=loadavg(),
+                minutes=(time.time() - t_start) / 60,
+                servers="own set, state dir %s, ports vsftpd %d, vsftpd-tls %d, pure-ftpd %d (offset %d)" % (
+                    args.state_dir, s.port("vsftpd"), s.port("vsftpd-tls"), s.port("pure-ftpd"), args.port_offset)
+                if s.own else "running set of %s, ports vsftpd %d, vsftpd-tls %d, pure-ftpd %d" % (
+                    s.env_file, s.port("vsftpd"), s.port("vsftpd-tls"), s.port("pure-ftpd")),
+                servers_why=s.why, data_fs="%s homes on %s, local files on %s" % (
+                    s.state, getattr(b.data, "fs", "?"), "tmpfs (/dev/shm)"),
+                versions=versions(args.driver))
+    text = render(b, limits, meta)
+    print(text)
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    if output.endswith("BENCHMARKS.md"):
+        write_doc(output, text)
+    else:
+        with open(output, "w") as f:
+            f.write(text)
+    json_path = os.path.join(REPO, "target/bench", "results-quick.json" if args.quick else "results.json")
+    os.makedirs(os.path.dirname(json_path), exist_ok=True)
+    with open(json_path, "w") as f:
+        json.dump(dict(meta=meta, cfg=cfg, limits=limits, results=b.results, loads=b.loads), f, indent=1,
+                  default=str)
+    log("bench: wrote %s" % output)
+
+
+if __name__ == "__main__":
+    main()

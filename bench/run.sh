@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# ftpc benchmarks: ftpc (C driver over the release build) against curl, lftp and Python's
+# ftplib, on vsftpd and pure-ftpd, plain FTP and explicit FTPS, plus the machine's limits.
+#
+# Usage: bench/run.sh [--quick] [bench.py options...]
+#   (no option)   the full run (1 GiB transfers, 5 runs per client after a warm-up, about
+#                 25 min on 2 cores); writes docs/BENCHMARKS.md (between its GENERATED
+#                 markers) and target/bench/results.json
+#   --quick       a smoke test (8 MiB, 20 files, 200 round trips, 5 connects, 1000-entry
+#                 listing, 2 runs): under 2 minutes; writes target/bench/quick.md
+#   --servers auto|own|env, --env FILE, --state-dir DIR, --port-offset N, --only CASE,
+#   --reps N, --output FILE: see `python3 bench/bench.py --help`
+#
+# Servers (--servers auto, the default): the default set of tests/servers/servers.sh
+# (target/ftp-servers, ports 2121-2124) is used only when it runs with its homes on tmpfs;
+# otherwise the benchmark starts its own set with the same script in
+# /dev/shm/ftpc-bench/servers with FTPC_SERVERS_PORT_OFFSET=5000 (vsftpd 7121, vsftpd-tls
+# 7123, pure-ftpd 7124, passive ports 35000-35499), and stops it at the end. Test data (random
+# files, a 10,000-entry directory) goes to bench-data/ in the servers' homes and the local
+# files to /dev/shm; all of it is removed at the end.
+#
+# Needs root (the servers), scripts/setup.sh's packages (curl, lftp, python3, the servers);
+# installs iperf3 with apt when missing (the TCP limit also has a built-in measure).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cd "$repo"
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || die "must run as root (the FTP servers need it)"
+
+if [[ ! -x /opt/ftpc-deps/vsftpd/usr/sbin/vsftpd ]] || ! command -v lftp >/dev/null || ! command -v curl >/dev/null; then
+    scripts/setup.sh
+fi
+if ! command -v iperf3 >/dev/null; then
+    echo "run.sh: installing iperf3" >&2
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null 2>&1; }) ||
+        echo "run.sh: iperf3 not available; only the built-in TCP copy measures the TCP limit" >&2
+fi
+
+# The library: release profile, installed into a prefix of our own.
+prefix=$repo/target/bench-prefix
+scripts/install.sh --prefix "$prefix" --profile release --no-ldconfig >/dev/null 2>"$repo/target/bench-install.log" ||
+    { cat "$repo/target/bench-install.log" >&2; die "scripts/install.sh failed"; }
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+mkdir -p "$repo/target/bench"
+driver=$repo/target/bench/ftpc_bench
+# shellcheck disable=SC2046 # pkg-config output is a list of flags
+cc -O2 -Wall -Wextra -Werror -o "$driver" "$here/ftpc_bench.c" $(pkg-config --cflags --libs ftpc) \
+    -Wl,-rpath,"$prefix/lib"
+
+runner=$repo/target/bench/runner
+cc -O2 -Wall -Wextra -Werror -o "$runner" "$here/runner.c"
+
+cmd="bench/run.sh${*:+ $*}"
+exec python3 "$here/bench.py" --driver "$driver" --runner "$runner" --command "$cmd" "$@"

@@ -1,0 +1,3 @@
+module ftpc
+
+go 1.19

@@ -1,0 +1,982 @@
+"""ftplib's FTP and FTP_TLS on top of ftpc, through ctypes (no compiled extension).
+
+A program written for the standard ``ftplib`` runs by changing its import::
+
+    import ftpc_ftplib as ftplib            # instead of: import ftplib
+    from ftpc_ftplib import FTP, FTP_TLS    # instead of: from ftplib import FTP, FTP_TLS
+
+The exception classes *are* ftplib's (``ftpc_ftplib.error_perm is ftplib.error_perm``), so
+``except ftplib.error_perm`` catches errors from either module.
+
+The shared library is loaded from ``$FTPC_LIBRARY`` when set, else as ``libftpc.so.0.1``
+(its SONAME), ``libftpc.so`` or whatever ``ctypes.util.find_library("ftpc")`` finds, through
+the dynamic linker's search path (``LD_LIBRARY_PATH`` for a private prefix).
+
+Differences from ftplib, all forced by what a C library can be asked for:
+
+- ``FTP_TLS(context=...)``: an ``ssl.SSLContext`` cannot be handed to the C library as an
+  ``SSL_CTX *``. A context is translated: its verify mode, its minimum/maximum TLS version
+  and the CA certificates loaded into it with ``load_verify_locations`` (written to a
+  private temporary PEM file); a context that verifies certificates but not host names
+  cannot be expressed and gives ``ValueError``; client certificates loaded into a context
+  cannot be read back, so pass ``certfile=``/``keyfile=``. Plain options are accepted
+  instead: ``cafile=``, ``capath=``, ``certfile=``, ``keyfile=``, ``verify=``,
+  ``implicit=`` (implicit FTPS).
+- ``FTP_TLS.login`` protects data connections (PBSZ 0 + PROT P) by itself, where ftplib
+  waits for ``prot_p()``; call ``prot_c()`` before ``login`` for clear-text data.
+- ``timeout=None`` (block forever) means the library's defaults: 30 s to connect, 60 s
+  for each reply and each data read or write.
+- ``sock`` is ``None`` when not connected and an opaque stand-in otherwise; there is no
+  socket object to use (``file`` is always ``None``). ``makeport()`` is not available
+  (the C API does not give the control connection's local address); active mode itself
+  works: ``set_pasv(False)``.
+- ``transfercmd``/``ntransfercmd`` return a data-connection object with ``recv``,
+  ``recv_into``, ``send``, ``sendall``, ``makefile('rb'|'wb')``, ``close`` and the context
+  manager, not a socket. Closing it reads the server's final reply; the ``voidresp()`` that
+  ftplib code calls next returns that reply.
+- ``retrlines`` also ends lines at a bare CR (ftplib only at LF).
+- ``abort()`` while a transfer runs (from a callback, or from another thread) stops that
+  transfer after its current block: the transfer's call then raises ``TransferAborted``
+  (an ``error_reply``) and the connection stays usable; ``abort()`` returns ``None`` then.
+  An exception raised by a callback stops the transfer the same way and propagates.
+- Non-reply failures are ``OSError`` (with ``errno`` when the system gave one, so
+  ``ConnectionRefusedError`` and so on), ``TimeoutError``, ``EOFError``, ``ssl.SSLError``
+  / ``ssl.SSLCertVerificationError``, ``ValueError`` (CR/LF in a command, bad arguments),
+  ``UnicodeError``; a download shorter than announced is ``EOFError``.
+"""
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import io
+import os
+import re
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import weakref
+from ftplib import (  # the very classes of ftplib, so that either module's can be caught
+    Error,
+    all_errors,
+    error_perm,
+    error_proto,
+    error_reply,
+    error_temp,
+)
+
+__all__ = ["FTP", "FTP_TLS", "Error", "error_reply", "error_temp", "error_perm",
+           "error_proto", "all_errors", "TransferAborted"]
+
+FTP_PORT = 21
+MAXLINE = 8192
+CRLF = '\r\n'
+B_CRLF = b'\r\n'
+MSG_OOB = 0x1
+
+
+class TransferAborted(error_reply):
+    """A transfer stopped by ``abort()`` while it ran; its argument is the last reply."""
+
+
+# --- the C library ------------------------------------------------------------------------
+
+def _load_library():
+    names = []
+    if os.environ.get("FTPC_LIBRARY"):
+        names.append(os.environ["FTPC_LIBRARY"])
+    names += ["libftpc.so.0.1", "libftpc.so"]
+    found = ctypes.util.find_library("ftpc")
+    if found:
+        names.append(found)
+    errors = []
+    for name in names:
+        try:
+            return ctypes.CDLL(name)
+        except OSError as e:
+            errors.append(str(e))
+    raise ImportError("cannot load the ftpc library (set FTPC_LIBRARY or LD_LIBRARY_PATH): "
+                      + "; ".join(errors))
+
+
+_lib = _load_library()
+
+_c_int, _c_size, _c_i64, _c_u16, _c_p, _c_str = (
+    ctypes.c_int, ctypes.c_size_t, ctypes.c_int64, ctypes.c_uint16, ctypes.c_void_p, ctypes.c_char_p)
+_c_u8p = ctypes.POINTER(ctypes.c_uint8)
+_c_strp = ctypes.POINTER(ctypes.c_char_p)
+
+_TRACE_CB = ctypes.CFUNCTYPE(None, _c_p, _c_str)
+_LINE_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_p, _c_size)
+_DATA_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_u8p, _c_size)
+_READ_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_u8p, _c_size, ctypes.POINTER(_c_size))
+
+_PROTOTYPES = {
+    "ftp_version": (_c_str, []),
+    "ftp_new": (_c_p, []),
+    "ftp_tls_new": (_c_p, []),
+    "ftp_free": (None, [_c_p]),
+    "ftp_connect": (_c_int, [_c_p, _c_str, _c_u16, _c_i64, _c_str]),
+    "ftp_getwelcome": (_c_str, [_c_p]),
+    "ftp_login": (_c_int, [_c_p, _c_str, _c_str, _c_str]),
+    "ftp_acct": (_c_int, [_c_p, _c_str]),
+    "ftp_sendcmd": (_c_int, [_c_p, _c_str, _c_strp]),
+    "ftp_voidcmd": (_c_int, [_c_p, _c_str, _c_strp]),
+    "ftp_putcmd": (_c_int, [_c_p, _c_str]),
+    "ftp_getresp": (_c_int, [_c_p, _c_strp]),
+    "ftp_voidresp": (_c_int, [_c_p, _c_strp]),
+    "ftp_pwd": (_c_int, [_c_p, _c_strp]),
+    "ftp_mkd": (_c_int, [_c_p, _c_str, _c_strp]),
+    "ftp_cwd": (_c_int, [_c_p, _c_str]),
+    "ftp_rmd": (_c_int, [_c_p, _c_str]),
+    "ftp_delete": (_c_int, [_c_p, _c_str]),
+    "ftp_rename": (_c_int, [_c_p, _c_str, _c_str]),
+    "ftp_size": (_c_int, [_c_p, _c_str, ctypes.POINTER(_c_i64)]),
+    "ftp_quit": (_c_int, [_c_p]),
+    "ftp_close": (_c_int, [_c_p]),
+    "ftp_is_connected": (_c_int, [_c_p]),
+    "ftp_last_reply_code": (_c_int, [_c_p]),
+    "ftp_last_reply_text": (_c_str, [_c_p]),
+    "ftp_last_error": (_c_str, [_c_p]),
+    "ftp_last_error_code": (_c_int, [_c_p]),
+    "ftp_set_debuglevel": (_c_int, [_c_p, _c_int]),
+    "ftp_set_trace_callback": (_c_int, [_c_p, _TRACE_CB, _c_p]),
+    "ftp_set_timeout_ms": (_c_int, [_c_p, _c_i64]),
+    "ftp_set_connect_timeout_ms": (_c_int, [_c_p, _c_i64]),
+    "ftp_set_data_connect_timeout_ms": (_c_int, [_c_p, _c_i64]),
+    "ftp_set_accept_timeout_ms": (_c_int, [_c_p, _c_i64]),
+    "ftp_set_data_timeout_ms": (_c_int, [_c_p, _c_i64]),
+    "ftp_set_pasv": (_c_int, [_c_p, _c_int]),
+    "ftp_set_trust_server_pasv_address": (_c_int, [_c_p, _c_int]),
+    "ftp_set_encoding": (_c_int, [_c_p, _c_str]),
+    "ftp_makepasv": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
+    "ftp_sendport": (_c_int, [_c_p, _c_str, _c_u16, _c_int]),
+    "ftp_mlsd": (_c_int, [_c_p, _c_str, _c_str, ctypes.POINTER(_c_p)]),
+    "ftp_listing_free": (None, [_c_p]),
+    "ftp_listing_count": (_c_size, [_c_p]),
+    "ftp_listing_get": (_c_p, [_c_p, _c_size]),
+    "ftp_entry_name": (_c_p, [_c_p, ctypes.POINTER(_c_size)]),
+    "ftp_entry_fact_count": (_c_size, [_c_p]),
+    "ftp_entry_fact_at": (_c_int, [_c_p, _c_size, _c_strp, _c_strp]),
+    "ftp_strerror": (_c_str, [_c_int]),
+    "ftp_set_tls_mode": (_c_int, [_c_p, _c_int]),
+    "ftp_auth": (_c_int, [_c_p]),
+    "ftp_prot_p": (_c_int, [_c_p]),
+    "ftp_prot_c": (_c_int, [_c_p]),
+    "ftp_ccc": (_c_int, [_c_p]),
+    "ftp_is_tls": (_c_int, [_c_p]),
+    "ftp_set_tls_verify": (_c_int, [_c_p, _c_int]),
+    "ftp_set_tls_ca_file": (_c_int, [_c_p, _c_str]),
+    "ftp_set_tls_ca_dir": (_c_int, [_c_p, _c_str]),
+    "ftp_set_tls_client_cert": (_c_int, [_c_p, _c_str, _c_str]),
+    "ftp_set_tls_min_version": (_c_int, [_c_p, _c_int]),
+    "ftp_set_tls_max_version": (_c_int, [_c_p, _c_int]),
+    "ftp_retrbinary": (_c_int, [_c_p, _c_str, _DATA_CB, _c_p, _c_size, _c_i64]),
+    "ftp_retrlines": (_c_int, [_c_p, _c_str, _LINE_CB, _c_p]),
+    "ftp_storbinary": (_c_int, [_c_p, _c_str, _READ_CB, _c_p, _c_size, _DATA_CB, _c_i64]),
+    "ftp_storlines": (_c_int, [_c_p, _c_str, _READ_CB, _c_p, _DATA_CB]),
+    "ftp_abort": (_c_int, [_c_p]),
+    "ftp_transfercmd": (_c_int, [_c_p, _c_str, _c_i64, ctypes.POINTER(_c_p)]),
+    "ftp_data_size": (_c_i64, [_c_p]),
+    "ftp_data_read": (_c_int, [_c_p, _c_p, _c_size, ctypes.POINTER(_c_size)]),
+    "ftp_data_write": (_c_int, [_c_p, _c_p, _c_size, ctypes.POINTER(_c_size)]),
+    "ftp_data_close": (_c_int, [_c_p]),
+    "ftp_data_abort": (_c_int, [_c_p]),
+}
+for _name, (_res, _args) in _PROTOTYPES.items():
+    _f = getattr(_lib, _name)
+    _f.restype, _f.argtypes = _res, _args
+
+# Status codes (ftpc.h; fixed, never renumbered).
+_OK, _REPLY, _TEMP, _PERM, _PROTO, _IO, _EOF, _TIMEOUT, _TLS, _CERT, _INVALID, _LINE_LONG, \
+    _REPLY_LONG, _WRONG_STATE, _ENCODING, _NULL, _STOPPED, _BUSY, _PANIC, _TRUNCATED, \
+    _UNSUPPORTED, _NETRC = range(0, -22, -1)
+_NO_REST = -1
+_TLS_OFF, _TLS_EXPLICIT, _TLS_IMPLICIT = 0, 1, 2
+_TLS_V12, _TLS_V13 = 12, 13
+_REPLY_CLASSES = {_REPLY: error_reply, _TEMP: error_temp, _PERM: error_perm,
+                  _PROTO: error_proto, _UNSUPPORTED: error_perm}
+
+
+def version():
+    """The version of the ftpc library loaded."""
+    return _lib.ftp_version().decode()
+
+
+def print_line(line):
+    """Default retrlines callback: print a line to stdout (as ftplib's)."""
+    print(line)
+
+
+def parse257(resp):
+    """The directory name in a 257 reply (ftplib's ``parse257``)."""
+    if resp[:3] != '257':
+        raise error_reply(resp)
+    if resp[3:5] != ' "':
+        return ''
+    dirname = ''
+    i, n = 5, len(resp)
+    while i < n:
+        c = resp[i]
+        i += 1
+        if c == '"':
+            if i >= n or resp[i] != '"':
+                break
+            i += 1
+        dirname += c
+    return dirname
+
+
+class _Sock:
+    """Stands in for ftplib's ``sock`` while connected: there is no Python socket."""
+
+    def __repr__(self):
+        return "<ftpc control connection>"
+
+
+class _Call:
+    """What a transfer's callbacks share with the call: the first exception one raised."""
+
+    def __init__(self, ftp):
+        self.ftp = ftp
+        self.exc = None
+
+    def guard(self, fn, *args):
+        if self.exc is not None:
+            return 1
+        try:
+            fn(*args)
+        except BaseException as e:  # noqa: B902 - also KeyboardInterrupt: stop, then re-raise
+            self.exc = e
+            return 1
+        return 1 if self.ftp._stop_requested else 0
+
+
+class FTP:
+    """ftplib's FTP client class, on ftpc. See the module docstring for the differences."""
+
+    debugging = 0
+    host = ''
+    port = FTP_PORT
+    maxline = MAXLINE
+    file = None
+    welcome = None
+    passiveserver = True
+    _trust_pasv = False
+    _new = staticmethod(_lib.ftp_new)
+
+    def __init__(self, host='', user='', passwd='', acct='',
+                 timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, *,
+                 encoding='utf-8'):
+        self.encoding = encoding
+        self.source_address = source_address
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self._in_transfer = False
+        self._stop_requested = False
+        self._pending = None      # the final reply read when a data connection was closed
+        self._data = None         # weakref to the open data connection from transfercmd, if any
+        handle = self._new()
+        if not handle:
+            raise MemoryError("ftp_new")
+        self._h = handle
+        self._finalizer = weakref.finalize(self, _lib.ftp_free, handle)
+        # Strings pass through untouched; this module encodes and decodes them with
+        # self.encoding, so every Python codec works, as in ftplib.
+        self._check(_lib.ftp_set_encoding(handle, b"bytes"), "set encoding")
+        me = weakref.ref(self)
+
+        def trace(_userdata, line):
+            ftp = me()
+            if ftp is not None:
+                print(line.decode(ftp.encoding, 'replace'))
+        self._trace_cb = _TRACE_CB(trace)
+        self._check(_lib.ftp_set_trace_callback(handle, self._trace_cb, None), "set trace")
+        if host:
+            self.connect(host)
+            if user:
+                self.login(user, passwd, acct)
+
+    # --- context manager ------------------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        if self.sock is not None:
+            try:
+                self.quit()
+            except (OSError, EOFError):
+                pass
+            finally:
+                if self.sock is not None:
+                    self.close()
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _enc(self, text):
+        if isinstance(text, bytes):
+            return text
+        return str(text).encode(self.encoding)
+
+    def _dec(self, data):
+        return data.decode(self.encoding) if data is not None else None
+
+    def _reply(self):
+        return self._dec(_lib.ftp_last_reply_text(self._h) or b'')
+
+    def _exception(self, rc, what):
+        """The Python exception for status ``rc`` of the call just made on the handle."""
+        message = (_lib.ftp_last_error(self._h) or b'').decode('utf-8', 'replace')
+        if not message:
+            message = _lib.ftp_strerror(rc).decode()
+        if rc in _REPLY_CLASSES and rc != _PROTO:
+            exc = _REPLY_CLASSES[rc](self._reply() or message)
+        elif rc == _PROTO:
+            exc = error_proto(message)
+        elif rc in (_IO, _NETRC):
+            m = re.search(r'\(os error (\d+)\)', message)
+            exc = OSError(int(m.group(1)), message) if m else OSError(message)
+        elif rc == _TIMEOUT:
+            exc = socket.timeout(message)
+        elif rc in (_EOF, _TRUNCATED):
+            exc = EOFError(message)
+        elif rc == _TLS:
+            exc = ssl.SSLError(message)
+        elif rc == _CERT:
+            exc = ssl.SSLCertVerificationError(message)
+        elif rc == _INVALID:
+            exc = ValueError(message)
+        elif rc in (_LINE_LONG, _REPLY_LONG):
+            exc = Error(message)
+        elif rc == _WRONG_STATE:
+            if not _lib.ftp_is_connected(self._h):
+                exc = OSError(_errno.ENOTCONN, message)
+            else:
+                exc = ValueError(message)
+        elif rc == _ENCODING:
+            exc = UnicodeError(message)
+        elif rc == _NULL:
+            exc = TypeError(message)
+        elif rc == _STOPPED:
+            exc = TransferAborted(self._reply() or message)
+        else:  # BUSY, PANIC
+            exc = RuntimeError(message)
+        exc.ftpc_code = rc
+        exc.ftpc_message = message
+        exc.ftpc_operation = what
+        return exc
+
+    def _check(self, rc, what):
+        if rc != _OK:
+            raise self._exception(rc, what)
+
+    def _run(self, what, fn):
+        """Runs ``fn(handle)`` under the lock; raises on failure, else returns the last reply."""
+        with self._lock:
+            self._pending = None
+            self._check(fn(self._h), what)
+            return self._reply()
+
+    def _transfer(self, what, fn):
+        """As _run, for calls whose callbacks may stop them (an exception, or abort())."""
+        call = _Call(self)
+        with self._lock:
+            self._pending = None
+            self._stop_requested = False
+            self._in_transfer = True
+            try:
+                rc = fn(self._h, call)
+            finally:
+                self._in_transfer = False
+            if call.exc is not None:
+                exc, call.exc = call.exc, None
+                raise exc
+            self._check(rc, what)
+            return self._reply()
+
+    def _out(self, what, fn):
+        """Runs ``fn(handle, out)`` where ``out`` is a ``const char **``; returns its string."""
+        out = ctypes.c_char_p()
+        with self._lock:
+            self._pending = None
+            self._check(fn(self._h, ctypes.byref(out)), what)
+            return self._dec(out.value or b'')
+
+    def _set_timeouts(self):
+        if self.timeout is socket._GLOBAL_DEFAULT_TIMEOUT:
+            timeout = socket.getdefaulttimeout()
+        else:
+            timeout = self.timeout
+        ms = 0 if timeout is None else max(1, int(timeout * 1000))
+        for f in (_lib.ftp_set_timeout_ms, _lib.ftp_set_connect_timeout_ms,
+                  _lib.ftp_set_data_connect_timeout_ms, _lib.ftp_set_accept_timeout_ms,
+                  _lib.ftp_set_data_timeout_ms):
+            self._check(f(self._h, ms), "set timeout")
+
+    # --- connection -----------------------------------------------------------------------
+
+    def connect(self, host='', port=0, timeout=-999, source_address=None):
+        """Connects to host:port (default: the ones given before, port 21) and returns the
+        greeting."""
+        if host != '':
+            self.host = host
+        if port > 0:
+            self.port = port
+        if timeout != -999:
+            self.timeout = timeout
+        if self.timeout is not None and not self.timeout:
+            raise ValueError('Non-blocking socket (timeout=0) is not supported')
+        if source_address is not None:
+            self.source_address = source_address
+        sys.audit("ftplib.connect", self, self.host, self.port)
+        source = None
+        if self.source_address is not None:
+            shost, sport = self.source_address
+            shost = shost or ('::' if ':' in self.host else '0.0.0.0')
+            if ':' in shost:
+                shost = '[%s]' % shost
+            source = ('%s:%d' % (shost, sport) if sport else shost).encode()
+        self._set_timeouts()
+        self._run("connect", lambda h: _lib.ftp_connect(h, self.host.encode(), self.port, 0, source))
+        self.welcome = self._dec(_lib.ftp_getwelcome(self._h))
+        return self.welcome
+
+    @property
+    def sock(self):
+        if self._h is None or not _lib.ftp_is_connected(self._h):
+            return None
+        return _Sock()
+
+    def getwelcome(self):
+        if self.debugging:
+            print('*welcome*', self.sanitize(self.welcome))
+        return self.welcome
+
+    def set_debuglevel(self, level):
+        """0: no output; 1: commands and replies; 2: also data connection events."""
+        self.debugging = level
+        self._check(_lib.ftp_set_debuglevel(self._h, max(0, int(level))), "set_debuglevel")
+
+    debug = set_debuglevel
+
+    def set_pasv(self, val):
+        """Passive (true, the default) or active (false) data connections."""
+        self.passiveserver = bool(val)
+        self._check(_lib.ftp_set_pasv(self._h, int(bool(val))), "set_pasv")
+
+    @property
+    def trust_server_pasv_ipv4_address(self):
+        return self._trust_pasv
+
+    @trust_server_pasv_ipv4_address.setter
+    def trust_server_pasv_ipv4_address(self, value):
+        self._check(_lib.ftp_set_trust_server_pasv_address(self._h, int(bool(value))), "trust")
+        self._trust_pasv = bool(value)
+
+    def sanitize(self, s):
+        """repr(s) with a PASS command's argument masked, as in ftplib's debug output."""
+        if s[:5] in {'pass ', 'PASS '}:
+            i = len(s.rstrip('\r\n'))
+            s = s[:5] + '*' * (i - 5) + s[i:]
+        return repr(s)
+
+    # --- commands and replies -------------------------------------------------------------
+
+    def putline(self, line):
+        self.putcmd(line)
+
+    def putcmd(self, line):
+        """Sends a command without reading its reply (follow it with getresp/voidresp)."""
+        self._run("putcmd", lambda h: _lib.ftp_putcmd(h, self._enc(line)))
+
+    def getresp(self):
+        """Reads a reply; 4xx/5xx raise error_temp/error_perm."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                if isinstance(pending, BaseException):
+                    raise pending
+                return pending
+        return self._out("getresp", _lib.ftp_getresp)
+
+    getmultiline = getresp
+
+    def voidresp(self):
+        """Reads a reply that must be 2xx."""
+        resp = self.getresp()
+        if resp[:1] != '2':
+            raise error_reply(resp)
+        return resp
+
+    def sendcmd(self, cmd):
+        """Sends a command and returns the reply (1xx-3xx; 4xx/5xx raise)."""
+        return self._out(cmd, lambda h, out: _lib.ftp_sendcmd(h, self._enc(cmd), out))
+
+    def voidcmd(self, cmd):
+        """Sends a command whose reply must be 2xx, and returns the reply."""
+        return self._out(cmd, lambda h, out: _lib.ftp_voidcmd(h, self._enc(cmd), out))
+
+    def login(self, user='', passwd='', acct=''):
+        """Logs in (anonymous when no user is given) and returns the last reply."""
+        return self._run("login", lambda h: _lib.ftp_login(
+            h, self._enc(user or ''), self._enc(passwd or ''), self._enc(acct or '')))
+
+    def acct(self, password):
+        return self._run("ACCT", lambda h: _lib.ftp_acct(h, self._enc(password)))
+
+    # --- transfers ------------------------------------------------------------------------
+
+    def retrbinary(self, cmd, callback, blocksize=8192, rest=None):
+        """Binary download: ``callback(bytes)`` for each block; returns the final reply."""
+        def run(h, call):
+            cb = _DATA_CB(lambda _u, data, n: call.guard(callback, ctypes.string_at(data, n)))
+            return _lib.ftp_retrbinary(h, self._enc(cmd), cb, None, blocksize, _rest(rest))
+        return self._transfer(cmd, run)
+
+    def retrlines(self, cmd, callback=None):
+        """Text transfer (TYPE A): ``callback(str)`` for each line, without its end
+        (default: print it); returns the final reply."""
+        if callback is None:
+            callback = print_line
+        enc = self.encoding
+
+        def run(h, call):
+            cb = _LINE_CB(lambda _u, line, n: call.guard(
+                lambda: callback(ctypes.string_at(line, n).decode(enc))))
+            return _lib.ftp_retrlines(h, self._enc(cmd), cb, None)
+        return self._transfer(cmd, run)
+
+    def storbinary(self, cmd, fp, blocksize=8192, callback=None, rest=None):
+        """Binary upload of ``fp.read(blocksize)`` blocks until EOF; ``callback(block)``
+        after each block sent; returns the final reply."""
+        leftover = bytearray()
+
+        def read(n):
+            data = leftover[:n] if leftover else fp.read(n)
+            if leftover:
+                del leftover[:n]
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError("storbinary needs a binary file: got %s" % type(data).__name__)
+            data = bytes(data)
+            if len(data) > n:
+                leftover.extend(data[n:])
+                data = data[:n]
+            return data
+        return self._store(cmd, read, callback, blocksize, rest, binary=True)
+
+    def storlines(self, cmd, fp, callback=None):
+        """Text upload (TYPE A) of ``fp.readline()`` lines, each sent with CRLF;
+        ``callback(line)`` after each line sent; returns the final reply."""
+        maxline = self.maxline
+        leftover = bytearray()
+
+        def read(n):
+            if not leftover:
+                line = fp.readline(maxline + 1)
+                if not isinstance(line, (bytes, bytearray)):
+                    raise TypeError("storlines needs a binary file: got %s" % type(line).__name__)
+                if len(line) > maxline:
+                    raise Error("got more than %d bytes" % maxline)
+                leftover.extend(line)
+            data = bytes(leftover[:n])
+            del leftover[:n]
+            return data
+        return self._store(cmd, read, callback, 0, None, binary=False)
+
+    def _store(self, cmd, read, callback, blocksize, rest, binary):
+        def run(h, call):
+            def on_read(_u, buf, n, out):
+                def fill():
+                    data = read(n)
+                    ctypes.memmove(buf, data, len(data))
+                    out[0] = len(data)
+                out[0] = 0
+                return call.guard(fill)
+            rcb = _READ_CB(on_read)
+            dcb = _DATA_CB(lambda _u, data, n: call.guard(callback, ctypes.string_at(data, n))) \
+                if callback is not None else _DATA_CB()
+            if binary:
+                return _lib.ftp_storbinary(h, self._enc(cmd), rcb, None, blocksize, dcb, _rest(rest))
+            return _lib.ftp_storlines(h, self._enc(cmd), rcb, None, dcb)
+        return self._transfer(cmd, run)
+
+    def ntransfercmd(self, cmd, rest=None):
+        """Opens a data connection for ``cmd`` (REST first when ``rest`` is given) and
+        returns ``(connection, expected size or None)``. Set the type first
+        (``voidcmd('TYPE I')``)."""
+        out = ctypes.c_void_p()
+        self._run(cmd, lambda h: _lib.ftp_transfercmd(h, self._enc(cmd), _rest(rest), ctypes.byref(out)))
+        conn = _DataConnection(self, out.value)
+        size = _lib.ftp_data_size(out.value)
+        return conn, (None if size < 0 else size)
+
+    def transfercmd(self, cmd, rest=None):
+        """As ntransfercmd, returning only the connection."""
+        return self.ntransfercmd(cmd, rest)[0]
+
+    def abort(self):
+        """Stops the transfer in progress. From a callback or another thread while a
+        transfer runs: that transfer stops after its current block (and raises
+        TransferAborted); returns None. With a transfercmd connection open: ABOR, then the
+        replies; returns the last. Otherwise ftplib's abort: ABOR, whose reply must be 426,
+        225 or 226 (else error_proto); returns it."""
+        while True:
+            if self._in_transfer:
+                self._stop_requested = True
+                return None
+            if self._lock.acquire(timeout=0.05):
+                break
+        try:
+            if self._in_transfer:  # abort() from this thread's own callback
+                self._stop_requested = True
+                return None
+            self._pending = None
+            data = self._data() if self._data is not None else None
+            self._data = None
+            if data is not None:
+                rc = data._take_abort()
+                self._check(rc, "ABOR")
+                return self._reply()
+            self._check(_lib.ftp_abort(self._h), "ABOR")
+            return self._reply()
+        finally:
+            self._lock.release()
+
+    # --- directory commands ---------------------------------------------------------------
+
+    def nlst(self, *args):
+        """The names NLST gives, as a list."""
+        cmd = 'NLST'
+        for arg in args:
+            cmd = cmd + (' ' + arg)
+        files = []
+        self.retrlines(cmd, files.append)
+        return files
+
+    def dir(self, *args):
+        """LIST, each line to the callback given as the last argument (default: print)."""
+        cmd = 'LIST'
+        func = None
+        if args[-1:] and not isinstance(args[-1], str):
+            args, func = args[:-1], args[-1]
+        for arg in args:
+            if arg:
+                cmd = cmd + (' ' + arg)
+        self.retrlines(cmd, func)
+
+    def mlsd(self, path="", facts=[]):  # noqa: B006 - ftplib's signature
+        """Generates ``(name, facts)`` for each MLSD entry; fact names are lower-cased."""
+        if facts:  # sent here, as ftplib does, so that a refusal raises as in ftplib
+            self.sendcmd("OPTS MLST " + ";".join(facts) + ";")
+        path_arg = self._enc(path) if path else None
+        out = ctypes.c_void_p()
+        self._run("MLSD", lambda h: _lib.ftp_mlsd(h, path_arg, None, ctypes.byref(out)))
+        listing = out.value
+        entries = []
+        try:
+            for i in range(_lib.ftp_listing_count(listing)):
+                e = _lib.ftp_listing_get(listing, i)
+                n = _c_size()
+                name = ctypes.string_at(_lib.ftp_entry_name(e, ctypes.byref(n)), n.value)
+                found = {}
+                k, v = ctypes.c_char_p(), ctypes.c_char_p()
+                for j in range(_lib.ftp_entry_fact_count(e)):
+                    if _lib.ftp_entry_fact_at(e, j, ctypes.byref(k), ctypes.byref(v)):
+                        found[self._dec(k.value)] = self._dec(v.value)
+                entries.append((self._dec(name), found))
+        finally:
+            _lib.ftp_listing_free(listing)
+        yield from entries
+
+    def rename(self, fromname, toname):
+        return self._run("rename", lambda h: _lib.ftp_rename(h, self._enc(fromname), self._enc(toname)))
+
+    def delete(self, filename):
+        return self._run("DELE", lambda h: _lib.ftp_delete(h, self._enc(filename)))
+
+    def cwd(self, dirname):
+        return self._run("CWD", lambda h: _lib.ftp_cwd(h, self._enc(dirname)))
+
+    def size(self, filename):
+        """The size from SIZE's 213 reply, or None."""
+        out = ctypes.c_int64()
+        self._run("SIZE", lambda h: _lib.ftp_size(h, self._enc(filename), ctypes.byref(out)))
+        return None if out.value < 0 else out.value
+
+    def mkd(self, dirname):
+        return self._out("MKD", lambda h, out: _lib.ftp_mkd(h, self._enc(dirname), out))
+
+    def rmd(self, dirname):
+        return self._run("RMD", lambda h: _lib.ftp_rmd(h, self._enc(dirname)))
+
+    def pwd(self):
+        return self._out("PWD", _lib.ftp_pwd)
+
+    def makepasv(self):
+        """EPSV (or PASV) and the (host, port) to connect to."""
+        port = _c_u16()
+        host = self._out("makepasv", lambda h, out: _lib.ftp_makepasv(h, out, ctypes.byref(port)))
+        return host, port.value
+
+    def sendport(self, host, port):
+        """PORT host,port."""
+        return self._run("PORT", lambda h: _lib.ftp_sendport(h, host.encode(), port, 1))
+
+    def sendeprt(self, host, port):
+        """EPRT |af|host|port|."""
+        return self._run("EPRT", lambda h: _lib.ftp_sendport(h, host.encode(), port, 0))
+
+    def makeport(self):
+        raise NotImplementedError(
+            "makeport: ftpc gives no control-connection socket; use set_pasv(False) for active mode")
+
+    def quit(self):
+        """QUIT, then close (even when the reply is an error)."""
+        try:
+            return self._run("QUIT", _lib.ftp_quit)
+        finally:
+            self.close()
+
+    def close(self):
+        """Closes the connection without QUIT. Idempotent."""
+        with self._lock:
+            data = self._data() if self._data is not None else None
+            self._data = None
+            if data is not None:
+                data._drop()
+            if self._h is not None:
+                _lib.ftp_close(self._h)
+
+
+def _rest(rest):
+    if rest is None:
+        return _NO_REST
+    rest = int(rest)
+    if rest < 0:
+        raise ValueError("rest must not be negative")
+    return rest
+
+
+class _DataConnection:
+    """A data connection from transfercmd: enough of a socket for ftplib-style code."""
+
+    def __init__(self, ftp, handle):
+        self._ftp = ftp           # keeps the client (and its handle) alive while this is open
+        self._h = handle
+        ftp._data = weakref.ref(self)
+
+    def _alive(self):
+        if self._h is None:
+            raise OSError(_errno.EBADF, "the data connection is closed")
+        return self._h
+
+    def recv_into(self, buffer, nbytes=0):
+        view = memoryview(buffer).cast('B')
+        n = nbytes or len(view)
+        if n == 0:
+            return 0
+        buf = (ctypes.c_char * n).from_buffer(view) if not view.readonly else None
+        if buf is None:
+            raise TypeError("recv_into needs a writable buffer")
+        got = _c_size()
+        rc = _lib.ftp_data_read(self._alive(), ctypes.addressof(buf), n, ctypes.byref(got))
+        if rc != _OK:
+            raise self._ftp._exception(rc, "data read")
+        return got.value
+
+    def recv(self, bufsize):
+        buf = bytearray(bufsize)
+        n = self.recv_into(buf)
+        return bytes(buf[:n])
+
+    def send(self, data):
+        data = bytes(data)
+        if not data:
+            return 0
+        buf = ctypes.create_string_buffer(data, len(data))
+        done = _c_size()
+        rc = _lib.ftp_data_write(self._alive(), buf, len(data), ctypes.byref(done))
+        if rc != _OK:
+            raise self._ftp._exception(rc, "data write")
+        return done.value
+
+    def sendall(self, data):
+        view = memoryview(bytes(data))
+        while view:
+            view = view[self.send(view):]
+
+    def makefile(self, mode='rb', buffering=io.DEFAULT_BUFFER_SIZE):
+        raw = _DataRaw(self, mode)
+        if 'w' in mode:
+            return io.BufferedWriter(raw, buffering)
+        return io.BufferedReader(raw, buffering)
+
+    def unwrap(self):
+        return self
+
+    def close(self):
+        """Ends the transfer: TLS close_notify, then the server's final reply, which the
+        next getresp()/voidresp() on the FTP object returns (or raises)."""
+        ftp = self._ftp
+        with ftp._lock:
+            if self._h is None:
+                return
+            handle, self._h = self._h, None
+            if ftp._data is not None and ftp._data() is self:
+                ftp._data = None
+            rc = _lib.ftp_data_close(handle)
+            ftp._pending = ftp._reply() if rc == _OK else ftp._exception(rc, "data close")
+
+    def _take_abort(self):
+        handle, self._h = self._h, None
+        return _lib.ftp_data_abort(handle) if handle is not None else _OK
+
+    def _drop(self):
+        """The control connection is going away: abort without caring for the result."""
+        self._take_abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.close()
+
+    def __del__(self):
+        if self._h is not None:
+            try:
+                self._drop()
+            except Exception:
+                pass
+
+
+class _DataRaw(io.RawIOBase):
+    def __init__(self, conn, mode):
+        self._conn = conn
+        self._mode = mode
+
+    def readable(self):
+        return 'r' in self._mode
+
+    def writable(self):
+        return 'w' in self._mode
+
+    def readinto(self, b):
+        return self._conn.recv_into(b)
+
+    def write(self, b):
+        return self._conn.send(b)
+
+
+class FTP_TLS(FTP):
+    """ftplib's FTP_TLS: explicit FTPS (AUTH TLS), on ftpc. Certificates and host names are
+    verified against the system store plus ``cafile``/``capath``; ``verify=False`` turns
+    verification off. ``implicit=True`` speaks TLS from the first byte (port 990 by default)."""
+
+    _new = staticmethod(_lib.ftp_tls_new)
+
+    def __init__(self, host='', user='', passwd='', acct='', keyfile=None, certfile=None,
+                 context=None, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, *,
+                 encoding='utf-8', cafile=None, capath=None, verify=True, implicit=False):
+        self.context = context
+        self.keyfile = keyfile
+        self.certfile = certfile
+        self._ca_tmp = None
+        self._prot = None
+        self._tls_mode = _TLS_IMPLICIT if implicit else _TLS_EXPLICIT
+        super().__init__(timeout=timeout, source_address=source_address, encoding=encoding)
+        h = self._h
+        if implicit:
+            self._check(_lib.ftp_set_tls_mode(h, _TLS_IMPLICIT), "implicit")
+            self.port = 990
+        if context is not None:
+            cafile, verify = self._from_context(context, cafile, verify)
+        if cafile is not None:
+            self._check(_lib.ftp_set_tls_ca_file(h, os.fsencode(cafile)), "cafile")
+        if capath is not None:
+            self._check(_lib.ftp_set_tls_ca_dir(h, os.fsencode(capath)), "capath")
+        if certfile is not None:
+            key = os.fsencode(keyfile) if keyfile is not None else None
+            self._check(_lib.ftp_set_tls_client_cert(h, os.fsencode(certfile), key), "certfile")
+        if not verify:
+            self._check(_lib.ftp_set_tls_verify(h, 0), "verify")
+        if host:
+            self.connect(host)
+            if user:
+                self.login(user, passwd, acct)
+
+    def _from_context(self, ctx, cafile, verify):
+        """What an ssl.SSLContext says that the C library can be told."""
+        if not isinstance(ctx, ssl.SSLContext):
+            raise TypeError("context must be an ssl.SSLContext")
+        if ctx.verify_mode == ssl.CERT_NONE:
+            verify = False
+        elif not ctx.check_hostname:
+            raise ValueError("ftpc verifies host names whenever it verifies certificates: "
+                             "a context with check_hostname=False and verification on "
+                             "cannot be expressed")
+        versions = {ssl.TLSVersion.TLSv1_2: _TLS_V12, ssl.TLSVersion.TLSv1_3: _TLS_V13}
+        if ctx.minimum_version in versions:
+            self._check(_lib.ftp_set_tls_min_version(self._h, versions[ctx.minimum_version]), "min")
+        if ctx.maximum_version in versions:
+            self._check(_lib.ftp_set_tls_max_version(self._h, versions[ctx.maximum_version]), "max")
+        ders = ctx.get_ca_certs(binary_form=True)
+        if ders and cafile is None:
+            fd, path = tempfile.mkstemp(prefix="ftpc-ca-", suffix=".pem")
+            with os.fdopen(fd, "w") as f:
+                for der in ders:
+                    f.write(ssl.DER_cert_to_PEM_cert(der))
+            self._ca_tmp = path
+            weakref.finalize(self, os.unlink, path)
+            cafile = path
+        return cafile, verify
+
+    def connect(self, host='', port=0, timeout=-999, source_address=None):
+        self._prot = None
+        return super().connect(host, port, timeout, source_address)
+
+    def login(self, user='', passwd='', acct='', secure=True):
+        """AUTH TLS (unless already on, or ``secure`` is false), login, then PBSZ 0 +
+        PROT P unless prot_p() or prot_c() was called before. Returns the login's reply."""
+        with self._lock:
+            if secure and not _lib.ftp_is_tls(self._h):
+                self.auth()
+            # ftp_login on a TLS handle would run AUTH and PBSZ/PROT P itself, and PROT P's
+            # reply would then hide the login's, which ftplib returns. So log in with the
+            # handle's TLS mode off (it only steers connect and login), then protect.
+            self._check(_lib.ftp_set_tls_mode(self._h, _TLS_OFF), "login")
+            try:
+                resp = super().login(user, passwd, acct)
+            finally:
+                _lib.ftp_set_tls_mode(self._h, self._tls_mode)
+            if self._prot is None and _lib.ftp_is_tls(self._h):
+                self._check(_lib.ftp_prot_p(self._h), "PROT P")
+                self._prot = 'P'
+            return resp
+
+    def auth(self):
+        """AUTH TLS and the handshake; ValueError when TLS is already on."""
+        with self._lock:
+            if _lib.ftp_is_tls(self._h):
+                raise ValueError("Already using TLS")
+            return self._run("AUTH", _lib.ftp_auth)
+
+    def ccc(self):
+        """Back to clear text on the control connection; ValueError when not TLS."""
+        with self._lock:
+            if not _lib.ftp_is_tls(self._h):
+                raise ValueError("not using TLS")
+            return self._run("CCC", _lib.ftp_ccc)
+
+    def prot_p(self):
+        """PBSZ 0 + PROT P: protected data connections."""
+        resp = self._run("PROT P", _lib.ftp_prot_p)
+        self._prot = 'P'
+        return resp
+
+    def prot_c(self):
+        """PROT C: clear-text data connections (also after login, if called before it)."""
+        resp = self._run("PROT C", _lib.ftp_prot_c)
+        self._prot = 'C'
+        return resp

@@ -1,0 +1,757 @@
+"""Tests of ftpc_ftplib against the real servers of tests/servers/servers.sh.
+
+Run: source target/ftp-servers/env; LD_LIBRARY_PATH=PREFIX/lib python3 -m unittest -v
+(from bindings/python). Modelled on what CPython's Lib/test/test_ftplib.py checks, where
+it applies to real servers, written anew: every plain-FTP test runs against vsftpd and
+pure-ftpd, the FTPS ones against vsftpd (explicit and implicit) and pure-ftpd.
+"""
+
+import contextlib
+import errno
+import ftplib
+import io
+import os
+import random
+import socket
+import ssl
+import threading
+import time
+import unittest
+
+import ftpc_ftplib
+from ftpc_ftplib import FTP, FTP_TLS
+
+ENV = os.environ
+HOST = ENV.get("FTPC_TEST_HOST", "127.0.0.1")
+USER = ENV.get("FTPC_TEST_USER", "ftpc")
+PASSWD = ENV.get("FTPC_TEST_PASS", "ftpc-pass")
+TIMEOUT = 20
+
+
+def setUpModule():
+    if "FTPC_VSFTPD_PORT" not in ENV:
+        raise unittest.SkipTest("source target/ftp-servers/env (tests/servers/servers.sh start) first")
+
+
+def payload(n, seed):
+    return random.Random(seed).randbytes(n)
+
+
+_counter = [0]
+
+
+def names(ftp, *args):
+    """NLST without the "." and ".." that pure-ftpd lists."""
+    return sorted(n for n in ftp.nlst(*args) if n.rsplit("/", 1)[-1] not in (".", ".."))
+
+
+def unique(prefix):
+    _counter[0] += 1
+    return "%s-%d-%d-%d" % (prefix, os.getpid(), _counter[0], time.monotonic_ns() % 1000000)
+
+
+class ServerTest:
+    """Mixed into one TestCase per server: each test gets a logged-in client in a fresh
+    directory, removed afterwards."""
+
+    port_env = None
+    has_mlsd = False
+    stores_crlf = True   # vsftpd keeps the CRLFs of an ASCII upload; pure-ftpd stores LFs
+
+    @property
+    def port(self):
+        return int(ENV[self.port_env])
+
+    def new_client(self, **kw):
+        ftp = FTP(timeout=TIMEOUT, **kw)
+        ftp.connect(HOST, self.port)
+        return ftp
+
+    def setUp(self):
+        self.client = self.new_client()
+        self.client.login(USER, PASSWD)
+        self.dir = unique("py")
+        self.client.mkd(self.dir)
+        self.client.cwd(self.dir)
+
+    def tearDown(self):
+        c = self.client
+        try:
+            if c.sock is None:
+                c.connect(HOST, self.port)
+                c.login(USER, PASSWD)
+                c.cwd(self.dir)
+            for name in names(c):
+                try:
+                    c.delete(name)
+                except ftplib.error_perm:
+                    c.rmd(name)
+            c.cwd("..")
+            c.rmd(self.dir)
+            c.quit()
+        finally:
+            c.close()
+
+    # --- greeting, tracing, errors ---------------------------------------------------------
+
+    def test_getwelcome(self):
+        welcome = self.client.getwelcome()
+        self.assertTrue(welcome.startswith("220"), welcome)
+        self.assertEqual(welcome, self.client.welcome)
+        out = io.StringIO()
+        self.client.set_debuglevel(1)
+        with contextlib.redirect_stdout(out):
+            self.client.getwelcome()
+        self.client.set_debuglevel(0)
+        self.assertIn("*welcome*", out.getvalue())
+
+    def test_sanitize(self):
+        s = self.client.sanitize
+        self.assertEqual(s("foo"), repr("foo"))
+        self.assertEqual(s("pass 12345"), repr("pass *****"))
+        self.assertEqual(s("PASS 12345"), repr("PASS *****"))
+        self.assertEqual(s("PASS ab\r\n"), repr("PASS **\r\n"))
+
+    def test_debug_output_masks_password(self):
+        ftp = self.new_client()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            ftp.set_debuglevel(1)
+            ftp.login(USER, PASSWD)
+            ftp.pwd()
+            ftp.set_debuglevel(0)
+            ftp.pwd()
+        ftp.quit()
+        trace = out.getvalue()
+        self.assertIn("*cmd*", trace)
+        self.assertIn("*resp*", trace)
+        self.assertIn("USER " + USER, trace)
+        self.assertIn("PASS ", trace)
+        self.assertNotIn(PASSWD, trace)
+        self.assertEqual(trace.count("PWD"), 1, trace)  # nothing traced at level 0
+
+    def test_exceptions_by_reply_code(self):
+        c = self.client
+        for bad in ("NOOP\r\nDELE x", "NOOP\nx", "NOOP\rx"):
+            self.assertRaises(ValueError, c.sendcmd, bad)
+        # 4xx: a transfer command with no data connection set up.
+        with self.assertRaises(ftplib.error_temp) as cm:
+            c.sendcmd("RETR ../hello.txt")
+        self.assertTrue(str(cm.exception).startswith("425"), cm.exception)
+        # 5xx: an unknown command.
+        with self.assertRaises(ftplib.error_perm) as cm:
+            c.sendcmd("XYZZY")
+        self.assertTrue(str(cm.exception).startswith("500"), cm.exception)
+        # A 3xx where voidcmd wants 2xx is error_reply, carrying the reply.
+        with self.assertRaises(ftplib.error_reply) as cm:
+            c.voidcmd("RNFR ../" + self.dir)
+        self.assertTrue(str(cm.exception).startswith("350"), cm.exception)
+        c.sendcmd("RNTO ../" + self.dir)  # completes the rename, to the same name
+        self.assertTrue(c.voidcmd("NOOP").startswith("200"))
+        self.assertTrue(c.sendcmd("NOOP").startswith("200"))
+        # The reply classes are ftplib's own.
+        self.assertIs(ftpc_ftplib.error_perm, ftplib.error_perm)
+        self.assertIs(ftpc_ftplib.error_temp, ftplib.error_temp)
+        self.assertIs(ftpc_ftplib.error_reply, ftplib.error_reply)
+        self.assertIs(ftpc_ftplib.error_proto, ftplib.error_proto)
+        self.assertIs(ftpc_ftplib.all_errors, ftplib.all_errors)
+
+    def test_bad_password(self):
+        ftp = self.new_client()
+        with self.assertRaises(ftplib.error_perm) as cm:
+            ftp.login(USER, "not the password")
+        self.assertTrue(str(cm.exception).startswith("530"), cm.exception)
+        ftp.close()
+
+    def test_all_errors(self):
+        for cls in (ftplib.error_reply, ftplib.error_temp, ftplib.error_perm,
+                    ftplib.error_proto, ftplib.Error, OSError, EOFError,
+                    ftpc_ftplib.TransferAborted):
+            try:
+                raise cls("must be in all_errors")
+            except ftpc_ftplib.all_errors:
+                pass
+
+    def test_connect_errors(self):
+        ftp = FTP(timeout=TIMEOUT)
+        with self.assertRaises(ConnectionRefusedError):
+            ftp.connect(HOST, 1)
+        self.assertRaises(ValueError, FTP(timeout=0).connect, HOST, self.port)
+        with self.assertRaises(OSError) as cm:
+            ftp.pwd()
+        self.assertEqual(cm.exception.errno, errno.ENOTCONN)
+
+    # --- binary transfers ------------------------------------------------------------------
+
+    def test_storbinary_retrbinary_round_trip(self):
+        data = payload(300001, 1)
+        sent = []
+        resp = self.client.storbinary("STOR data.bin", io.BytesIO(data), blocksize=1000,
+                                      callback=sent.append)
+        self.assertTrue(resp.startswith("226"), resp)
+        self.assertEqual(b"".join(sent), data)
+        self.assertTrue(all(len(b) <= 1000 for b in sent))
+        self.assertGreaterEqual(len(sent), 301)
+        received = []
+        resp = self.client.retrbinary("RETR data.bin", received.append, blocksize=4096)
+        self.assertTrue(resp.startswith("226"), resp)
+        self.assertTrue(all(len(b) <= 4096 for b in received))
+        self.assertEqual(b"".join(received), data)
+        self.assertEqual(self.client.size("data.bin"), len(data))
+
+    def test_retrbinary_rest(self):
+        data = payload(200000, 2)
+        self.client.storbinary("STOR data.bin", io.BytesIO(data))
+        for rest in (0, 10, 123457, "20"):
+            received = []
+            self.client.retrbinary("RETR data.bin", received.append, rest=rest)
+            self.assertEqual(b"".join(received), data[int(rest):], rest)
+
+    def test_storbinary_rest(self):
+        self.client.storbinary("STOR r.bin", io.BytesIO(b"a" * 100))
+        for rest in (60, "60"):
+            self.client.storbinary("STOR r.bin", io.BytesIO(b"b" * 50), rest=rest)
+            received = []
+            self.client.retrbinary("RETR r.bin", received.append)
+            self.assertEqual(b"".join(received), b"a" * 60 + b"b" * 50)
+
+    def test_empty_file(self):
+        self.client.storbinary("STOR empty", io.BytesIO(b""))
+        received = []
+        self.client.retrbinary("RETR empty", received.append)
+        self.assertEqual(b"".join(received), b"")
+        self.assertEqual(self.client.size("empty"), 0)
+
+    def test_storbinary_text_file_is_type_error(self):
+        self.assertRaises(TypeError, self.client.storbinary, "STOR t", io.StringIO("text"))
+        self.assertTrue(self.client.pwd())
+
+    # --- text transfers --------------------------------------------------------------------
+
+    def test_storlines_retrlines(self):
+        text = b"one\ntwo\r\nthree\nlast"
+        lines_sent = []
+        resp = self.client.storlines("STOR t.txt", io.BytesIO(text), callback=lines_sent.append)
+        self.assertTrue(resp.startswith("226"), resp)
+        self.assertEqual(lines_sent, [b"one\r\n", b"two\r\n", b"three\r\n", b"last\r\n"])
+        got = []
+        resp = self.client.retrlines("RETR t.txt", got.append)
+        self.assertTrue(resp.startswith("226"), resp)
+        self.assertEqual(got, ["one", "two", "three", "last"])
+        raw = []
+        self.client.retrbinary("RETR t.txt", raw.append)
+        end = b"\r\n" if self.stores_crlf else b"\n"
+        self.assertEqual(b"".join(raw), end.join([b"one", b"two", b"three", b"last"]) + end)
+        # retrlines with no callback prints the lines.
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.client.retrlines("RETR t.txt")
+        self.assertEqual(out.getvalue(), "one\ntwo\nthree\nlast\n")
+
+    def test_storlines_errors(self):
+        self.assertRaises(TypeError, self.client.storlines, "STOR t", io.StringIO("a\nb\n"))
+        long_line = b"x" * (ftpc_ftplib.MAXLINE + 10) + b"\n"
+        self.assertRaises(ftplib.Error, self.client.storlines, "STOR t", io.BytesIO(long_line))
+        self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
+
+    def test_retrlines_line_too_long(self):
+        self.client.storbinary("STOR long.txt", io.BytesIO(b"y" * 9000 + b"\r\nok\r\n"))
+        self.assertRaises(ftplib.Error, self.client.retrlines, "RETR long.txt", lambda line: None)
+        self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
+
+    # --- listings --------------------------------------------------------------------------
+
+    def populate(self):
+        self.client.storbinary("STOR a.txt", io.BytesIO(b"aaa"))
+        self.client.storbinary("STOR b.bin", io.BytesIO(b"b" * 1234))
+        self.client.mkd("sub")
+
+    def test_nlst(self):
+        self.populate()
+        self.assertEqual(names(self.client), ["a.txt", "b.bin", "sub"])
+        self.assertEqual(names(self.client, "sub"), [])
+        self.assertEqual(names(self.client, "."), ["./a.txt", "./b.bin", "./sub"]
+                         if any(n.startswith("./") for n in self.client.nlst(".")) else ["a.txt", "b.bin", "sub"])
+
+    def test_dir(self):
+        self.populate()
+        lines = []
+        self.client.dir(lines.append)
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(any(line.endswith(" b.bin") and " 1234 " in line for line in lines), lines)
+        self.assertTrue(any(line.startswith("d") and line.endswith(" sub") for line in lines), lines)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.client.dir()
+        self.assertEqual(out.getvalue().splitlines(), lines)
+        only = []
+        self.client.dir("b.bin", only.append)
+        self.assertEqual(len(only), 1)
+
+    def test_mlsd(self):
+        self.populate()
+        if not self.has_mlsd:
+            with self.assertRaises(ftplib.error_perm) as cm:
+                list(self.client.mlsd())
+            self.assertTrue(str(cm.exception).startswith("500"), cm.exception)
+            return
+        entries = dict(self.client.mlsd())
+        for name in ("a.txt", "b.bin", "sub"):
+            self.assertIn(name, entries)
+        for name, facts in entries.items():
+            self.assertIsInstance(name, str)
+            self.assertIsInstance(facts, dict)
+            self.assertIn("type", facts)
+            self.assertTrue(all(k == k.lower() for k in facts))
+        self.assertEqual(entries["b.bin"]["type"], "file")
+        self.assertEqual(entries["b.bin"]["size"], "1234")
+        self.assertEqual(entries["sub"]["type"], "dir")
+        self.assertEqual(list(self.client.mlsd("sub")) and
+                         [n for n, f in self.client.mlsd("sub") if f["type"] not in ("cdir", "pdir")], [])
+        few = dict(self.client.mlsd(facts=["type", "size"]))
+        self.assertEqual(few["b.bin"]["size"], "1234")
+        # A generator: nothing is sent before the first next().
+        gen = self.client.mlsd()
+        self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
+        self.assertTrue(list(gen))
+
+    # --- directory commands ----------------------------------------------------------------
+
+    def test_mkd_cwd_pwd_rmd(self):
+        here = self.client.pwd()
+        self.assertTrue(here.endswith("/" + self.dir), here)
+        made = self.client.mkd("inner")
+        self.assertTrue(made.endswith("inner"), made)
+        resp = self.client.cwd("inner")
+        self.assertTrue(resp.startswith("250"), resp)
+        self.assertEqual(self.client.pwd(), here.rstrip("/") + "/inner")
+        self.client.cwd("..")
+        self.assertEqual(self.client.pwd(), here)
+        self.assertTrue(self.client.cwd("").startswith("250"))
+        self.assertRaises(ftplib.error_perm, self.client.mkd, "inner")
+        self.assertTrue(self.client.rmd("inner").startswith("250"))
+        self.assertRaises(ftplib.error_perm, self.client.rmd, "inner")
+        self.assertRaises(ftplib.error_perm, self.client.cwd, "no-such-dir")
+
+    def test_rename_delete(self):
+        self.client.storbinary("STOR old", io.BytesIO(b"x" * 10))
+        resp = self.client.rename("old", "new")
+        self.assertTrue(resp.startswith("250"), resp)
+        self.assertEqual(names(self.client), ["new"])
+        self.assertRaises(ftplib.error_perm, self.client.rename, "old", "newer")
+        resp = self.client.delete("new")
+        self.assertTrue(resp.startswith("250"), resp)
+        self.assertRaises(ftplib.error_perm, self.client.delete, "new")
+
+    def test_size(self):
+        self.client.storbinary("STOR s", io.BytesIO(b"z" * 4321))
+        self.client.voidcmd("TYPE I")
+        self.assertEqual(self.client.size("s"), 4321)
+        self.assertRaises(ftplib.error_perm, self.client.size, "no-such-file")
+
+    # --- abort and data connections --------------------------------------------------------
+
+    def test_abort_without_transfer(self):
+        resp = self.client.abort()
+        self.assertIn(resp[:3], {"225", "226"})
+
+    def test_abort_from_callback(self):
+        data = payload(2 << 20, 3)
+        self.client.storbinary("STOR big", io.BytesIO(data))
+        got = []
+
+        def cb(block):
+            got.append(block)
+            if len(got) == 3:
+                self.assertIsNone(self.client.abort())
+        with self.assertRaises(ftpc_ftplib.TransferAborted):
+            self.client.retrbinary("RETR big", cb, blocksize=8192)
+        self.assertEqual(len(got), 3)
+        self.assertTrue(self.client.pwd())
+        again = []
+        self.client.retrbinary("RETR big", again.append)
+        self.assertEqual(b"".join(again), data)
+
+    def test_abort_from_another_thread(self):
+        data = payload(4 << 20, 4)
+        self.client.storbinary("STOR big", io.BytesIO(data))
+        got = []
+
+        def slow(block):
+            got.append(len(block))
+            time.sleep(0.005)
+        timer = threading.Timer(0.3, self.client.abort)
+        timer.start()
+        try:
+            with self.assertRaises(ftpc_ftplib.TransferAborted):
+                self.client.retrbinary("RETR big", slow, blocksize=8192)
+        finally:
+            timer.join()
+        self.assertTrue(0 < sum(got) < len(data))
+        self.assertEqual(self.client.size("big"), len(data))
+
+    def test_callback_exception_propagates(self):
+        self.client.storbinary("STOR big", io.BytesIO(payload(1 << 20, 5)))
+
+        class Stop(Exception):
+            pass
+
+        def cb(block):
+            raise Stop()
+        self.assertRaises(Stop, self.client.retrbinary, "RETR big", cb)
+        self.assertRaises(Stop, self.client.retrlines, "LIST", cb)
+
+        class Reader:
+            def read(self, n):
+                raise Stop()
+        self.assertRaises(Stop, self.client.storbinary, "STOR x", Reader())
+        self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
+
+    def test_transfercmd(self):
+        data = payload(100000, 6)
+        self.client.voidcmd("TYPE I")
+        with self.client.transfercmd("STOR tc.bin") as conn:
+            conn.sendall(data)
+        self.assertTrue(self.client.voidresp().startswith("226"))
+        conn, size = self.client.ntransfercmd("RETR tc.bin")
+        self.assertIn(size, (None, len(data)))
+        chunks = []
+        while True:
+            block = conn.recv(7000)
+            if not block:
+                break
+            chunks.append(block)
+        conn.close()
+        self.assertTrue(self.client.voidresp().startswith("226"))
+        self.assertEqual(b"".join(chunks), data)
+        conn = self.client.transfercmd("RETR tc.bin", rest=1000)
+        with conn.makefile("rb") as f:
+            self.assertEqual(f.read(), data[1000:])
+        conn.close()
+        self.client.voidresp()
+        # abort() with the data connection open: ABOR, and the connection is usable after.
+        conn = self.client.transfercmd("RETR tc.bin")
+        conn.recv(10)
+        resp = self.client.abort()
+        self.assertIn(resp[:3], {"225", "226", "426"})
+        self.assertRaises(OSError, conn.recv, 10)
+        conn.close()
+        self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
+        self.assertRaises(ftplib.error_perm, self.client.transfercmd, "RETR no-such-file")
+
+    # --- modes and lifetime ----------------------------------------------------------------
+
+    def test_set_pasv_false(self):
+        self.assertTrue(self.client.passiveserver)
+        self.client.set_pasv(False)
+        self.assertFalse(self.client.passiveserver)
+        data = payload(150000, 7)
+        self.client.storbinary("STOR act.bin", io.BytesIO(data))
+        got = []
+        self.client.retrbinary("RETR act.bin", got.append)
+        self.assertEqual(b"".join(got), data)
+        self.assertEqual(names(self.client), ["act.bin"])
+        self.client.set_pasv(True)
+        self.assertTrue(self.client.passiveserver)
+        host, port = self.client.makepasv()
+        self.assertEqual(host, HOST)
+        socket.create_connection((host, port), timeout=TIMEOUT).close()
+
+    def test_context_manager(self):
+        with FTP(timeout=TIMEOUT) as ftp:
+            ftp.connect(HOST, self.port)
+            ftp.login(USER, PASSWD)
+            self.assertTrue(ftp.sendcmd("NOOP").startswith("200"))
+            self.assertIsNotNone(ftp.sock)
+        self.assertIsNone(ftp.sock)
+        self.assertRaises((OSError, EOFError), ftp.sendcmd, "NOOP")
+        # QUIT inside the block.
+        with FTP(timeout=TIMEOUT) as ftp:
+            ftp.connect(HOST, self.port)
+            self.assertTrue(ftp.quit().startswith("221"))
+        self.assertIsNone(ftp.sock)
+        # An exception leaves through __exit__, which still closes.
+        with self.assertRaises(KeyError):
+            with FTP(timeout=TIMEOUT) as ftp:
+                ftp.connect(HOST, self.port)
+                raise KeyError
+        self.assertIsNone(ftp.sock)
+
+    def test_constructor_connects_and_logs_in(self):
+        ftp = FTP(HOST, USER, PASSWD, timeout=TIMEOUT) if self.port == 21 else None
+        if ftp is None:  # the servers listen on high ports: connect() takes the port
+            ftp = FTP(timeout=TIMEOUT)
+            ftp.connect(HOST, self.port)
+            ftp.login(USER, PASSWD)
+        self.assertTrue(ftp.pwd())
+        ftp.quit()
+
+    def test_source_address(self):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        ftp = FTP(timeout=TIMEOUT)
+        ftp.connect(HOST, self.port, source_address=(HOST, port))
+        ftp.login(USER, PASSWD)
+        ftp.quit()
+
+    def test_latin1_encoding(self):
+        ftp = self.new_client(encoding="latin-1")
+        ftp.login(USER, PASSWD)
+        ftp.cwd(self.dir)
+        ftp.storbinary("STOR caf\xe9.txt", io.BytesIO(b"x"))
+        self.assertIn("caf\xe9.txt", ftp.nlst())
+        ftp.delete("caf\xe9.txt")
+        ftp.quit()
+
+
+class VsftpdTest(ServerTest, unittest.TestCase):
+    port_env = "FTPC_VSFTPD_PORT"
+    has_mlsd = False
+    stores_crlf = True
+
+
+class PureFtpdTest(ServerTest, unittest.TestCase):
+    port_env = "FTPC_PUREFTPD_PORT"
+    has_mlsd = True
+    stores_crlf = False
+
+
+class TLSTest(unittest.TestCase):
+    ca = ENV.get("FTPC_TEST_CA")
+
+    def session(self, ftp, port):
+        ftp.connect(HOST, port)
+        ftp.login(USER, PASSWD)
+        name = unique("tls") + ".bin"
+        data = payload(500000, 8)
+        ftp.storbinary("STOR " + name, io.BytesIO(data))
+        got = []
+        ftp.retrbinary("RETR " + name, got.append)
+        self.assertEqual(b"".join(got), data)
+        self.assertIn(name, ftp.nlst())
+        ftp.delete(name)
+        return ftp
+
+    def test_explicit_vsftpd(self):
+        ftp = self.session(FTP_TLS(cafile=self.ca, timeout=TIMEOUT), int(ENV["FTPC_VSFTPD_TLS_PORT"]))
+        self.assertRaises(ValueError, ftp.auth)  # already TLS
+        self.assertTrue(ftp.prot_c().startswith("200"))
+        lines = []
+        ftp.retrlines("LIST", lines.append)
+        self.assertTrue(ftp.prot_p().startswith("200"))
+        ftp.retrlines("LIST", lines.append)
+        self.assertTrue(ftp.quit().startswith("221"))
+
+    def test_login_protects_data_unless_prot_c(self):
+        port = int(ENV["FTPC_VSFTPD_TLS_PORT"])
+        for choose_clear in (False, True):
+            ftp = FTP_TLS(cafile=self.ca, timeout=TIMEOUT)
+            ftp.connect(HOST, port)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                ftp.set_debuglevel(1)
+                if choose_clear:
+                    ftp.auth()
+                    ftp.prot_c()
+                resp = ftp.login(USER, PASSWD)
+                ftp.set_debuglevel(0)
+            self.assertTrue(resp.startswith("230"), resp)  # the login's reply, as ftplib
+            self.assertEqual("PROT P" in out.getvalue(), not choose_clear, out.getvalue())
+            self.assertTrue(ftp.nlst() is not None)
+            ftp.quit()
+
+    def test_auth_before_login(self):
+        ftp = FTP_TLS(cafile=self.ca, timeout=TIMEOUT)
+        ftp.connect(HOST, int(ENV["FTPC_VSFTPD_TLS_PORT"]))
+        self.assertTrue(ftp.auth().startswith("234"))
+        self.assertRaises(ValueError, ftp.auth)
+        ftp.login(USER, PASSWD)
+        ftp.prot_p()
+        self.assertTrue(ftp.nlst() is not None)
+        ftp.quit()
+
+    def test_implicit(self):
+        ftp = FTP_TLS(cafile=self.ca, implicit=True, timeout=TIMEOUT)
+        self.session(ftp, int(ENV["FTPC_VSFTPD_IMPLICIT_PORT"])).quit()
+
+    def test_pureftpd_and_ccc(self):
+        ftp = self.session(FTP_TLS(cafile=self.ca, timeout=TIMEOUT), int(ENV["FTPC_PUREFTPD_PORT"]))
+        try:
+            ftp.ccc()
+        except ftplib.error_perm as e:  # pure-ftpd refuses CCC unless configured for it
+            self.assertTrue(str(e).startswith("5"), e)
+        ftp.quit()
+        self.assertRaises(ValueError, FTP_TLS(timeout=TIMEOUT).ccc)  # not TLS
+
+    def test_login_not_secure(self):
+        ftp = FTP_TLS(cafile=self.ca, timeout=TIMEOUT)
+        ftp.connect(HOST, int(ENV["FTPC_PUREFTPD_PORT"]))
+        ftp.login(USER, PASSWD, secure=False)
+        self.assertTrue(ftp.nlst() is not None)
+        ftp.quit()
+
+    def test_context(self):
+        port = int(ENV["FTPC_VSFTPD_TLS_PORT"])
+        ctx = ssl.create_default_context(cafile=self.ca)
+        self.session(FTP_TLS(context=ctx, timeout=TIMEOUT), port).quit()
+        loose = ssl.create_default_context()
+        loose.check_hostname = False
+        loose.verify_mode = ssl.CERT_NONE
+        self.session(FTP_TLS(context=loose, timeout=TIMEOUT), port).quit()
+        half = ssl.create_default_context(cafile=self.ca)
+        half.check_hostname = False
+        self.assertRaises(ValueError, FTP_TLS, context=half)
+        self.assertRaises(TypeError, FTP_TLS, context=object())
+
+    def test_certificate_failure(self):
+        ftp = FTP_TLS(timeout=TIMEOUT)  # the system store does not know the test CA
+        ftp.connect(HOST, int(ENV["FTPC_VSFTPD_TLS_PORT"]))
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            ftp.login(USER, PASSWD)
+        ftp.close()
+        # Verification off is an explicit choice.
+        ftp = FTP_TLS(verify=False, timeout=TIMEOUT)
+        self.session(ftp, int(ENV["FTPC_VSFTPD_TLS_PORT"])).quit()
+
+    def test_plain_login_refused_by_tls_server(self):
+        ftp = FTP(timeout=TIMEOUT)
+        ftp.connect(HOST, int(ENV["FTPC_VSFTPD_TLS_PORT"]))
+        with self.assertRaises(ftplib.error_perm) as cm:
+            ftp.login(USER, PASSWD)
+        self.assertTrue(str(cm.exception).startswith("530"), cm.exception)
+        ftp.close()
+
+
+class SameAsFtplibTest(unittest.TestCase):
+    """The same program, run with the standard ftplib and with ftpc_ftplib against the same
+    server, gets the same return values and exceptions."""
+
+    @staticmethod
+    def scenario(mod, port, tls=False):
+        results = []
+
+        def step(fn, *args, **kw):
+            try:
+                r = fn(*args, **kw)
+            except mod.all_errors as e:
+                r = ("raised", type(e).__name__, str(e))
+            results.append(r)
+            return r
+
+        if tls:
+            ftp = mod.FTP_TLS(context=ssl.create_default_context(cafile=ENV["FTPC_TEST_CA"]), timeout=TIMEOUT)
+        else:
+            ftp = mod.FTP(timeout=TIMEOUT)
+        with ftp:
+            step(ftp.connect, HOST, port)
+            step(ftp.login, USER, "wrong password")
+            step(ftp.login, USER, PASSWD)
+            if tls:
+                step(ftp.prot_p)
+            d = "same-%d" % os.getpid()
+            step(ftp.mkd, d)
+            step(ftp.cwd, d)
+            step(lambda: ftp.pwd().endswith("/" + d))
+            data = payload(70000, 42)
+            step(ftp.storbinary, "STOR f.bin", io.BytesIO(data), 4096)
+            step(ftp.storlines, "STOR t.txt", io.BytesIO(b"a\nb\r\nc"))
+            step(ftp.voidcmd, "TYPE I")
+            step(ftp.size, "f.bin")
+            step(ftp.size, "missing")
+            got = []
+            step(ftp.retrbinary, "RETR f.bin", got.append, 1000, 100)
+            results.append(b"".join(got) == data[100:])
+            lines = []
+            step(ftp.retrlines, "RETR t.txt", lines.append)
+            results.append(lines)
+            results.append(sorted(n for n in ftp.nlst() if n not in (".", "..")))
+            step(ftp.rename, "f.bin", "g.bin")
+            step(ftp.rename, "f.bin", "h.bin")
+            step(ftp.delete, "g.bin")
+            step(ftp.delete, "g.bin")
+            step(ftp.delete, "t.txt")
+            step(ftp.sendcmd, "NOOP")
+            step(ftp.sendcmd, "XYZZY")
+            step(ftp.voidcmd, "RNFR ../hello.txt")
+            step(ftp.sendcmd, "RNTO ../hello.txt")
+            step(ftp.cwd, "..")
+            step(ftp.rmd, d)
+            step(ftp.rmd, d)
+            step(ftp.abort)
+            step(lambda: list(ftp.mlsd(facts=["type"]))[:0])
+        results.append(ftp.sock is None)
+        return results
+
+    @staticmethod
+    def normalize(results):
+        """pure-ftpd puts times and counts in some replies; keep only their codes."""
+        out = []
+        for r in results:
+            if isinstance(r, str) and r[:3] in ("220", "221", "226", "230") and r[3:4] in (" ", "-"):
+                r = r[:3]
+            if isinstance(r, tuple) and r[0] == "raised" and r[2][:3] == "226":
+                r = r[:2] + (r[2][:3],)
+            out.append(r)
+        return out
+
+    def cleanup(self, port, tls):
+        """Removes what a scenario that failed half-way left."""
+        ftp = FTP_TLS(cafile=ENV["FTPC_TEST_CA"], timeout=TIMEOUT) if tls else FTP(timeout=TIMEOUT)
+        with ftp:
+            ftp.connect(HOST, port)
+            ftp.login(USER, PASSWD)
+            d = "same-%d" % os.getpid()
+            if d in ftp.nlst():
+                for name in names(ftp, d):
+                    ftp.delete(name if "/" in name else d + "/" + name)
+                ftp.rmd(d)
+
+    def compare(self, port, tls=False):
+        self.addCleanup(self.cleanup, port, tls)
+        theirs = self.normalize(self.scenario(ftplib, port, tls))
+        ours = self.normalize(self.scenario(ftpc_ftplib, port, tls))
+        self.assertEqual(ours, theirs)
+
+    def test_vsftpd(self):
+        self.compare(int(ENV["FTPC_VSFTPD_PORT"]))
+
+    def test_pureftpd(self):
+        self.compare(int(ENV["FTPC_PUREFTPD_PORT"]))
+
+    def test_pureftpd_tls(self):
+        # Not vsftpd: it requires TLS session reuse on data connections, which the standard
+        # ftplib does not do, so ftplib's transfers fail there (ftpc's succeed).
+        self.compare(int(ENV["FTPC_PUREFTPD_PORT"]), tls=True)
+
+
+class ParallelTest(unittest.TestCase):
+    def test_threads_each_with_a_client(self):
+        ports = [int(ENV["FTPC_VSFTPD_PORT"]), int(ENV["FTPC_PUREFTPD_PORT"])]
+        errors = []
+
+        def work(i):
+            try:
+                with FTP(timeout=TIMEOUT) as ftp:
+                    ftp.connect(HOST, ports[i % 2])
+                    ftp.login(USER, PASSWD)
+                    name = unique("par%d" % i)
+                    data = payload(1 << 20, 100 + i)
+                    ftp.storbinary("STOR " + name, io.BytesIO(data))
+                    got = []
+                    ftp.retrbinary("RETR " + name, got.append)
+                    if b"".join(got) != data:
+                        errors.append("thread %d: data differs" % i)
+                    ftp.delete(name)
+            except Exception as e:  # reported below
+                errors.append("thread %d: %r" % (i, e))
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -34,4 +34,7 @@ scripts/check-symbols.sh "$repo/target/prefix/lib"
 step "C tests"
 tests/c/run.sh "$repo/target/prefix"
 
+step "bindings (Go, Ruby, Python, Clang module)"
+scripts/test-bindings.sh "$repo/target/prefix"
+
 step "all tests passed"

@@ -212,6 +212,23 @@ pub extern "C" fn ftp_abort(client: *mut ftp_client) -> c_int {
     })
 }
 
+/// The common part of the whole-file transfers: the progress callback in, the byte count out.
+fn whole_file(
+    inner: &mut super::handle::Inner,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+    out_bytes: *mut u64,
+    transfer: impl FnOnce(&mut crate::Client, Option<crate::transfer::Progress<'_>>) -> crate::Result<u64>,
+) -> Result<(), Fail> {
+    let mut progress = progress_fn(progress, userdata);
+    let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+    let n = transfer(&mut inner.client, progress)?;
+    if !out_bytes.is_null() {
+        *out_ref(out_bytes, "out_bytes")? = n;
+    }
+    Ok(())
+}
+
 fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option<impl FnMut(u64, Option<u64>) -> Flow> {
     callback.map(|cb| {
         move |done: u64, total: Option<u64>| {
@@ -239,13 +256,7 @@ pub extern "C" fn ftp_retrieve_to_fd(
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
         let rest = rest_arg(rest)?;
-        let mut progress = progress_fn(progress, userdata);
-        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-        let n = inner.client.retrieve_to_fd(remote, fd, rest, progress)?;
-        if !out_bytes.is_null() {
-            *out_ref(out_bytes, "out_bytes")? = n;
-        }
-        Ok(())
+        whole_file(inner, progress, userdata, out_bytes, |c, p| c.retrieve_to_fd(remote, fd, rest, p))
     })
 }
 
@@ -266,13 +277,7 @@ pub extern "C" fn ftp_store_from_fd(
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
         let rest = rest_arg(rest)?;
-        let mut progress = progress_fn(progress, userdata);
-        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-        let n = inner.client.store_from_fd(remote, fd, rest, append != 0, progress)?;
-        if !out_bytes.is_null() {
-            *out_ref(out_bytes, "out_bytes")? = n;
-        }
-        Ok(())
+        whole_file(inner, progress, userdata, out_bytes, |c, p| c.store_from_fd(remote, fd, rest, append != 0, p))
     })
 }
 
@@ -289,13 +294,7 @@ pub extern "C" fn ftp_resume_download(
 ) -> c_int {
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
-        let mut progress = progress_fn(progress, userdata);
-        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-        let n = inner.client.resume_download(remote, fd, progress)?;
-        if !out_bytes.is_null() {
-            *out_ref(out_bytes, "out_bytes")? = n;
-        }
-        Ok(())
+        whole_file(inner, progress, userdata, out_bytes, |c, p| c.resume_download(remote, fd, p))
     })
 }
 
@@ -313,13 +312,7 @@ pub extern "C" fn ftp_resume_upload(
 ) -> c_int {
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
-        let mut progress = progress_fn(progress, userdata);
-        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-        let n = inner.client.resume_upload(remote, fd, progress)?;
-        if !out_bytes.is_null() {
-            *out_ref(out_bytes, "out_bytes")? = n;
-        }
-        Ok(())
+        whole_file(inner, progress, userdata, out_bytes, |c, p| c.resume_upload(remote, fd, p))
     })
 }
 

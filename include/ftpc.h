@@ -425,7 +425,11 @@ int ftp_close(struct ftp_client *client);
 int ftp_is_connected(struct ftp_client *client);
 
 /**
- * The code of the last reply read (100-599), 0 when none yet (or NULL/busy `client`).
+ * The code of the reply to the last command sent (the greeting after a connect), 100-599;
+ * 0 when that command got no reply (a timeout, a dropped connection), before any command,
+ * or for a NULL/busy `client`. A failed call that sent nothing leaves it unchanged; a
+ * successful login on a TLS handle ends with PROT P, whose reply this is (the login's own
+ * reply is what `ftp_login` returns in `out`).
  */
 int ftp_last_reply_code(struct ftp_client *client);
 
@@ -442,7 +446,8 @@ const char *ftp_last_reply_text(struct ftp_client *client);
 const char *ftp_last_error(struct ftp_client *client);
 
 /**
- * The status code the last call returned (FTP_OK after a success).
+ * The status code the last call returned (FTP_OK after a success); FTP_ERR_NULL_ARGUMENT
+ * for a NULL `client`, FTP_ERR_BUSY while a call runs on it.
  */
 int ftp_last_error_code(struct ftp_client *client);
 
@@ -548,6 +553,19 @@ int ftp_makepasv(struct ftp_client *client, const char **host_out, uint16_t *por
  * next transfer, with EPRT (or PORT for IPv4 when `use_port` is non-zero).
  */
 int ftp_sendport(struct ftp_client *client, const char *host, uint16_t port, int use_port);
+
+/**
+ * The server's address on the control connection: `*host_out` (an IPv4 or IPv6 address
+ * without brackets, borrowed until the next call) and `*port_out`. FTP_ERR_WRONG_STATE
+ * when not connected.
+ */
+int ftp_peer_address(struct ftp_client *client, const char **host_out, uint16_t *port_out);
+
+/**
+ * This side's address on the control connection (what active mode advertises unless
+ * `ftp_set_active_address` says otherwise), as `ftp_peer_address`.
+ */
+int ftp_local_address(struct ftp_client *client, const char **host_out, uint16_t *port_out);
 
 /**
  * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
@@ -745,6 +763,13 @@ int ftp_set_tls_verify(struct ftp_client *client, int verify);
 int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
 
 /**
+ * CA certificates to trust, in addition to the system store, from memory: `len` bytes of
+ * PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
+ * with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+ */
+int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
+
+/**
  * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it.
  */
 int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
@@ -820,6 +845,16 @@ int ftp_storlines(struct ftp_client *client,
                   ftp_read_callback read_callback,
                   void *userdata,
                   ftp_data_callback callback);
+
+/**
+ * Asks the call running on `client` (in another thread, or the call whose callback this
+ * is) to stop, without waiting and without any I/O: a transfer stops at its next block and
+ * its call returns FTP_ERR_STOPPED after ABOR, the connection usable. Calls that move no
+ * data (connect, login, commands) are not interrupted: they end by their timeouts. The
+ * request lasts until the running call ends. FTP_OK when a call was running,
+ * FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
+ */
+int ftp_cancel(struct ftp_client *client);
 
 /**
  * Stops a transfer. Called from another thread while a transfer runs on `client`, it asks

@@ -93,7 +93,7 @@ SCALARS = {
 HANDLE_RESULTS = {
     "ftp_is_connected": ("NC_VAL", "0"),
     "ftp_last_reply_code": ("NC_VAL", "0"),
-    "ftp_last_error_code": ("NC_VAL", "FTP_OK"),
+    "ftp_last_error_code": ("NC_VAL", "FTP_ERR_NULL_ARGUMENT"),
     "ftp_is_tls": ("NC_VAL", "0"),
     "ftp_listing_count": ("NC_VAL", "0"),
     "ftp_entry_type": ("NC_VAL", "FTP_ENTRY_UNKNOWN"),
@@ -133,6 +133,7 @@ EXPECT = {
     ("ftp_set_trace_callback", "callback"): OK,
     ("ftp_set_trace_callback", "userdata"): OK,
     ("ftp_set_active_address", "address"): OK,
+    ("ftp_set_tls_ca_pem", "pem"): OK,
     ("ftp_nlst", "arg"): WS,
     ("ftp_nlst", "callback"): WS,
     ("ftp_nlst", "userdata"): WS,

@@ -103,6 +103,7 @@ impl Client {
             self.config.timeout = t;
         }
         self.close();
+        self.forget_replies();
         let port = match (port, self.config.tls_mode) {
             (0, TlsMode::Implicit) => 990,
             (0, _) => 21,
@@ -130,11 +131,18 @@ impl Client {
         local: SocketAddr,
     ) -> Result<Reply> {
         self.close();
+        self.forget_replies();
         self.host = peer.ip().to_string();
         self.port = peer.port();
         self.source_address = None;
         let ctrl = Control::with_addrs(socket.into(), peer, local, self.config.timeout)?;
         self.start(ctrl)
+    }
+
+    /// A new connection starts with no greeting and no reply, even when it fails.
+    fn forget_replies(&mut self) {
+        self.welcome = None;
+        self.last_reply = None;
     }
 
     /// Takes a fresh control connection into use and reads the greeting.
@@ -200,9 +208,21 @@ impl Client {
         self.welcome.as_ref()
     }
 
-    /// The last reply read from the server, whatever its class.
+    /// The reply to the last command sent (the greeting after a connect), whatever its
+    /// class; `None` when that command got no reply (timeout, dropped connection).
     pub fn last_reply(&self) -> Option<&Reply> {
         self.last_reply.as_ref()
+    }
+
+    /// The server's address on the control connection; `None` when not connected.
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ctrl.as_ref().map(|c| c.peer)
+    }
+
+    /// This side's address on the control connection (what active mode advertises unless
+    /// `Config::active_address` says otherwise); `None` when not connected.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ctrl.as_ref().map(|c| c.local)
     }
 
     /// 0: silent; 1: commands and replies; 2: also every line sent and received.
@@ -240,6 +260,8 @@ impl Client {
     }
 
     pub(crate) fn send_line(&mut self, line: &[u8]) -> Result<()> {
+        // From here on the last reply is this command's, or none if it never comes.
+        self.last_reply = None;
         self.trace(1, || format!("*cmd* {:?}", command::sanitize(line)));
         let result = self.ctrl()?.send_line(line);
         result.inspect_err(|_| self.drop_connection())

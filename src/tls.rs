@@ -10,7 +10,7 @@ use openssl::ssl::{
     SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::verify::X509CheckFlags;
-use openssl::x509::X509VerifyResult;
+use openssl::x509::{X509VerifyResult, X509};
 use std::net::{IpAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub struct TlsConfig {
     pub verify: bool,
     pub ca_file: Option<PathBuf>,
     pub ca_dir: Option<PathBuf>,
+    /// CA certificates to trust, in PEM (one or more), for callers that hold them in memory.
+    pub ca_pem: Option<Vec<u8>>,
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
     /// The lowest version accepted; TLS 1.2 when `None`.
@@ -50,6 +52,7 @@ impl Default for TlsConfig {
             verify: true,
             ca_file: None,
             ca_dir: None,
+            ca_pem: None,
             cert_file: None,
             key_file: None,
             min_version: None,
@@ -65,6 +68,7 @@ impl std::fmt::Debug for TlsConfig {
             .field("verify", &self.verify)
             .field("ca_file", &self.ca_file)
             .field("ca_dir", &self.ca_dir)
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
             .field("cert_file", &self.cert_file)
             .field("min_version", &self.min_version)
             .field("max_version", &self.max_version)
@@ -100,6 +104,11 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
         b.load_verify_locations(None, Some(dir))
             .map_err(|e| err(&format!("loading CA directory {}", dir.display()), e))?;
     }
+    if let Some(pem) = &config.ca_pem {
+        for cert in parse_pem_certificates(pem)? {
+            b.cert_store_mut().add_cert(cert).map_err(|e| err("adding a CA certificate from PEM", e))?;
+        }
+    }
     if let Some(cert) = &config.cert_file {
         b.set_certificate_chain_file(cert)
             .map_err(|e| err(&format!("loading client certificate {}", cert.display()), e))?;
@@ -113,6 +122,15 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
         .map_err(|e| err("setting the minimum TLS version", e))?;
     b.set_max_proto_version(config.max_version).map_err(|e| err("setting the maximum TLS version", e))?;
     Ok(b.build())
+}
+
+/// The certificates of a PEM text; an error when it holds none.
+pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<X509>> {
+    let certs = X509::stack_from_pem(pem).map_err(|e| tls_error("reading CA certificates from PEM", e))?;
+    if certs.is_empty() {
+        return Err(Error::InvalidArgument("the PEM text holds no certificate".into()));
+    }
+    Ok(certs)
 }
 
 impl Client {

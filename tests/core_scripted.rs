@@ -256,6 +256,32 @@ fn stalled_server_times_out() {
 }
 
 #[test]
+fn last_reply_is_the_last_commands_or_none() {
+    let server = ScriptedServer::start(vec![
+        Step::send("220 hi\r\n"),
+        Step::Reply("NOOP".into(), b"200 fine\r\n".to_vec()),
+        Step::expect("NOOP"),
+        Step::Stall(Duration::from_secs(3)),
+    ]);
+    let mut c = Client::new();
+    c.connect("127.0.0.1", server.port(), Some(Duration::from_millis(400)), None).unwrap();
+    assert_eq!(c.last_reply().unwrap().code, 220);
+    assert_eq!(c.peer_addr().unwrap().port(), server.port());
+    assert!(c.local_addr().unwrap().ip().is_loopback());
+    c.voidcmd(b"NOOP").unwrap();
+    assert_eq!(c.last_reply().unwrap().code, 200);
+    // The second NOOP gets no reply: the 200 of the first must not pass for its reply.
+    assert!(matches!(c.voidcmd(b"NOOP"), Err(Error::Timeout(_))));
+    assert!(c.last_reply().is_none());
+    assert!(c.peer_addr().is_none() && c.local_addr().is_none());
+    // A failed reconnect leaves no greeting of the earlier connection behind.
+    assert!(c.welcome().is_some());
+    assert!(c.connect("127.0.0.1", 1, Some(Duration::from_millis(400)), None).is_err());
+    assert!(c.welcome().is_none() && c.last_reply().is_none());
+    drop(server);
+}
+
+#[test]
 fn zero_timeout_is_refused() {
     let mut c = Client::new();
     assert!(matches!(c.connect("127.0.0.1", 1, Some(Duration::ZERO), None), Err(Error::InvalidArgument(_))));

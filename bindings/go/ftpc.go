@@ -53,7 +53,10 @@ static int ftpc_go_set_trace(ftp_client *c, uintptr_t h) {
 import "C"
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -224,8 +227,9 @@ func (c *Client) fail(rc C.int, op string) error {
 	if msg := C.ftp_last_error(c.c); msg != nil {
 		e.Message = C.GoString(msg)
 	}
-	// The handle's last reply is not reset by a call that failed before reading one, so it
-	// belongs to this error only for the codes that come from a reply.
+	// The handle's last reply is the reply to the last command sent (none when that command
+	// got no reply); a call refused before sending anything leaves an older one in place,
+	// so it belongs to this error only for the codes that come from a reply.
 	if e.Code.fromReply() {
 		e.ReplyCode = int(C.ftp_last_reply_code(c.c))
 		if t := C.ftp_last_reply_text(c.c); t != nil {
@@ -509,6 +513,67 @@ func (c *Client) Abort() error {
 		return c.fail(rc, "ABOR")
 	}
 	return nil
+}
+
+// RetrContext is Retr that stops (ABOR, the connection stays usable) when ctx is done; the
+// error then wraps ctx.Err(), so errors.Is(err, context.Canceled) holds.
+func (c *Client) RetrContext(ctx context.Context, path string, w io.Writer) error {
+	return c.withContext(ctx, func() error { return c.Retr(path, w) })
+}
+
+// StorContext is Stor that stops (ABOR) when ctx is done, as RetrContext.
+func (c *Client) StorContext(ctx context.Context, path string, r io.Reader) error {
+	return c.withContext(ctx, func() error { return c.Stor(path, r) })
+}
+
+func (c *Client) withContext(ctx context.Context, transfer func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+			// The transfer's callbacks see the flag at their next block.
+			c.stop.Store(true)
+		case <-finished:
+		}
+	}()
+	err := transfer()
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%v: %w", err, ctx.Err())
+	}
+	return err
+}
+
+// PeerAddr is the server's address on the control connection.
+func (c *Client) PeerAddr() (*net.TCPAddr, error) {
+	return c.address("peer address", func(h *C.ftp_client, host **C.char, port *C.uint16_t) C.int {
+		return C.ftp_peer_address(h, host, port)
+	})
+}
+
+// LocalAddr is this side's address on the control connection.
+func (c *Client) LocalAddr() (*net.TCPAddr, error) {
+	return c.address("local address", func(h *C.ftp_client, host **C.char, port *C.uint16_t) C.int {
+		return C.ftp_local_address(h, host, port)
+	})
+}
+
+func (c *Client) address(op string, f func(*C.ftp_client, **C.char, *C.uint16_t) C.int) (*net.TCPAddr, error) {
+	var addr *net.TCPAddr
+	err := c.call(op, func(h *C.ftp_client) C.int {
+		var host *C.char
+		var port C.uint16_t
+		rc := f(h, &host, &port)
+		if rc == C.FTP_OK {
+			// The string is borrowed until the next call on the handle: copy it now.
+			addr = &net.TCPAddr{IP: net.ParseIP(C.GoString(host)), Port: int(port)}
+		}
+		return rc
+	})
+	return addr, err
 }
 
 // IsTLS tells whether the control connection is encrypted.

@@ -2,10 +2,12 @@ package ftpc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -463,6 +465,57 @@ func TestAbort(t *testing.T) {
 				t.Fatalf("after Abort: %d bytes, %v", buf.Len(), err)
 			}
 		})
+	}
+}
+
+// RetrContext stops when its context is done; the error says why.
+func TestRetrContext(t *testing.T) {
+	s := servers(t)[0]
+	c := dial(t, s.port)
+	scratch(t, c, "context")
+	data := pattern(4<<20, 10)
+	if err := c.Stor("big.bin", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	slow := writerFunc(func(p []byte) (int, error) {
+		time.Sleep(5 * time.Millisecond)
+		return len(p), nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.RetrContext(ctx, "big.bin", slow)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("RetrContext past its deadline: %v", err)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Fatalf("stopped after %v", waited)
+	}
+	// A done context starts nothing; the connection is still in step.
+	if err := c.RetrContext(ctx, "big.bin", io.Discard); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("RetrContext with a done context: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := c.RetrContext(context.Background(), "big.bin", &buf); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("after the deadline: %d bytes, %v", buf.Len(), err)
+	}
+}
+
+// The control connection's two ends, as net.TCPAddr.
+func TestAddresses(t *testing.T) {
+	s := servers(t)[0]
+	c := dial(t, s.port)
+	peer, err := c.PeerAddr()
+	if err != nil || peer.Port != s.port || !peer.IP.Equal(net.ParseIP(host(t))) {
+		t.Fatalf("PeerAddr: %v, %v", peer, err)
+	}
+	local, err := c.LocalAddr()
+	if err != nil || local.Port == 0 || !local.IP.IsLoopback() {
+		t.Fatalf("LocalAddr: %v, %v", local, err)
+	}
+	_ = c.Quit()
+	if _, err := c.PeerAddr(); !errors.Is(err, ErrWrongState) {
+		t.Fatalf("PeerAddr after Quit: %v", err)
 	}
 }
 

@@ -16,8 +16,8 @@ Differences from ftplib, all forced by what a C library can be asked for:
 
 - ``FTP_TLS(context=...)``: an ``ssl.SSLContext`` cannot be handed to the C library as an
   ``SSL_CTX *``. A context is translated: its verify mode, its minimum/maximum TLS version
-  and the CA certificates loaded into it with ``load_verify_locations`` (written to a
-  private temporary PEM file); a context that verifies certificates but not host names
+  and the CA certificates loaded into it with ``load_verify_locations`` (handed over as
+  PEM with ``ftp_set_tls_ca_pem``); a context that verifies certificates but not host names
   cannot be expressed and gives ``ValueError``; client certificates loaded into a context
   cannot be read back, so pass ``certfile=``/``keyfile=``. Plain options are accepted
   instead: ``cafile=``, ``capath=``, ``certfile=``, ``keyfile=``, ``verify=``,
@@ -26,10 +26,9 @@ Differences from ftplib, all forced by what a C library can be asked for:
   waits for ``prot_p()``; call ``prot_c()`` before ``login`` for clear-text data.
 - ``timeout=None`` (block forever) means the library's defaults: 30 s to connect, 60 s
   for each reply and each data read or write.
-- ``sock`` is ``None`` when not connected and an opaque stand-in otherwise; there is no
-  socket object to use (``file`` is always ``None``). ``makeport()`` is not available
-  (the C API does not give the control connection's local address); active mode itself
-  works: ``set_pasv(False)``.
+- ``sock`` is ``None`` when not connected and otherwise a stand-in that answers
+  ``getsockname()``, ``getpeername()`` and ``family`` (``ftp_local_address`` /
+  ``ftp_peer_address``); there is no socket to read or write (``file`` is always ``None``).
 - ``transfercmd``/``ntransfercmd`` return a data-connection object with ``recv``,
   ``recv_into``, ``send``, ``sendall``, ``makefile('rb'|'wb')``, ``close`` and the context
   manager, not a socket. Closing it reads the server's final reply; the ``voidresp()`` that
@@ -54,7 +53,6 @@ import re
 import socket
 import ssl
 import sys
-import tempfile
 import threading
 import weakref
 from ftplib import (  # the very classes of ftplib, so that either module's can be caught
@@ -177,6 +175,10 @@ _PROTOTYPES = {
     "ftp_storbinary": (_c_int, [_c_p, _c_str, _READ_CB, _c_p, _c_size, _DATA_CB, _c_i64]),
     "ftp_storlines": (_c_int, [_c_p, _c_str, _READ_CB, _c_p, _DATA_CB]),
     "ftp_abort": (_c_int, [_c_p]),
+    "ftp_cancel": (_c_int, [_c_p]),
+    "ftp_peer_address": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
+    "ftp_local_address": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
+    "ftp_set_tls_ca_pem": (_c_int, [_c_p, _c_str, _c_size]),
     "ftp_transfercmd": (_c_int, [_c_p, _c_str, _c_i64, ctypes.POINTER(_c_p)]),
     "ftp_data_size": (_c_i64, [_c_p]),
     "ftp_data_read": (_c_int, [_c_p, _c_p, _c_size, ctypes.POINTER(_c_size)]),
@@ -229,7 +231,28 @@ def parse257(resp):
 
 
 class _Sock:
-    """Stands in for ftplib's ``sock`` while connected: there is no Python socket."""
+    """Stands in for ftplib's ``sock`` while connected: the control connection's
+    addresses, as a socket would give them; there is no Python socket to use."""
+
+    def __init__(self, ftp):
+        self._ftp = ftp
+
+    def _address(self, fn, what):
+        host, port = ctypes.c_char_p(), _c_u16()
+        with self._ftp._lock:
+            self._ftp._check(fn(self._ftp._h, ctypes.byref(host), ctypes.byref(port)), what)
+            host = host.value.decode()
+        return (host, port.value) if ":" not in host else (host, port.value, 0, 0)
+
+    def getsockname(self):
+        return self._address(_lib.ftp_local_address, "getsockname")
+
+    def getpeername(self):
+        return self._address(_lib.ftp_peer_address, "getpeername")
+
+    @property
+    def family(self):
+        return socket.AF_INET6 if len(self.getpeername()) == 4 else socket.AF_INET
 
     def __repr__(self):
         return "<ftpc control connection>"
@@ -447,7 +470,12 @@ class FTP:
     def sock(self):
         if self._h is None or not _lib.ftp_is_connected(self._h):
             return None
-        return _Sock()
+        return _Sock(self)
+
+    @property
+    def af(self):
+        sock = self.sock
+        return sock.family if sock is not None else socket.AF_INET
 
     def getwelcome(self):
         if self.debugging:
@@ -612,6 +640,12 @@ class FTP:
         size = _lib.ftp_data_size(out.value)
         return conn, (None if size < 0 else size)
 
+    def _request_stop(self):
+        # ftp_cancel reaches the C loop even where no Python callback runs; the flag covers
+        # the moment before the C call starts, when there is nothing to cancel yet.
+        self._stop_requested = True
+        _lib.ftp_cancel(self._h)
+
     def transfercmd(self, cmd, rest=None):
         """As ntransfercmd, returning only the connection."""
         return self.ntransfercmd(cmd, rest)[0]
@@ -624,13 +658,13 @@ class FTP:
         225 or 226 (else error_proto); returns it."""
         while True:
             if self._in_transfer:
-                self._stop_requested = True
+                self._request_stop()
                 return None
             if self._lock.acquire(timeout=0.05):
                 break
         try:
             if self._in_transfer:  # abort() from this thread's own callback
-                self._stop_requested = True
+                self._request_stop()
                 return None
             self._pending = None
             data = self._data() if self._data is not None else None
@@ -729,8 +763,22 @@ class FTP:
         return self._run("EPRT", lambda h: _lib.ftp_sendport(h, host.encode(), port, 0))
 
     def makeport(self):
-        raise NotImplementedError(
-            "makeport: ftpc gives no control-connection socket; use set_pasv(False) for active mode")
+        """ftplib's makeport: a listening socket on the control connection's local address,
+        announced with PORT (IPv4) or EPRT (IPv6); the caller accepts on it."""
+        host = self.sock.getsockname()[0] if self.sock is not None else None
+        if host is None:
+            raise OSError("not connected")
+        af = self.af
+        sock = socket.create_server((host, 0), family=af, backlog=1)
+        try:
+            port = sock.getsockname()[1]
+            (self.sendport if af == socket.AF_INET else self.sendeprt)(host, port)
+            if isinstance(self.timeout, (int, float)) and self.timeout > 0:
+                sock.settimeout(self.timeout)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def quit(self):
         """QUIT, then close (even when the reply is an error)."""
@@ -923,13 +971,8 @@ class FTP_TLS(FTP):
             self._check(_lib.ftp_set_tls_max_version(self._h, versions[ctx.maximum_version]), "max")
         ders = ctx.get_ca_certs(binary_form=True)
         if ders and cafile is None:
-            fd, path = tempfile.mkstemp(prefix="ftpc-ca-", suffix=".pem")
-            with os.fdopen(fd, "w") as f:
-                for der in ders:
-                    f.write(ssl.DER_cert_to_PEM_cert(der))
-            self._ca_tmp = path
-            weakref.finalize(self, os.unlink, path)
-            cafile = path
+            pem = "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders).encode()
+            self._check(_lib.ftp_set_tls_ca_pem(self._h, pem, len(pem)), "cadata")
         return cafile, verify
 
     def connect(self, host='', port=0, timeout=-999, source_address=None):

@@ -390,6 +390,27 @@ class ServerTest:
         self.assertTrue(0 < sum(got) < len(data))
         self.assertEqual(self.client.size("big"), len(data))
 
+    def test_sock_addresses_and_makeport(self):
+        local, peer = self.client.sock.getsockname(), self.client.sock.getpeername()
+        self.assertEqual(peer, (HOST, self.port))
+        self.assertEqual(local[0], HOST)
+        self.assertNotIn(local[1], (0, self.port))
+        self.assertEqual(self.client.af, socket.AF_INET)
+        # ftplib's low-level active mode: makeport, the command, accept, read, voidresp.
+        data = payload(300000, 8)
+        self.client.storbinary("STOR mp", io.BytesIO(data))
+        self.client.voidcmd("TYPE I")
+        listener = self.client.makeport()
+        with listener:
+            self.assertEqual(listener.getsockname()[0], HOST)
+            resp = self.client.sendcmd("RETR mp")
+            self.assertEqual(resp[:3], "150")
+            conn, _ = listener.accept()
+            with conn:
+                got = b"".join(iter(lambda: conn.recv(65536), b""))
+        self.assertEqual(self.client.voidresp()[:3], "226")
+        self.assertEqual(got, data)
+
     def test_callback_exception_propagates(self):
         self.client.storbinary("STOR big", io.BytesIO(payload(1 << 20, 5)))
 
@@ -603,6 +624,10 @@ class TLSTest(unittest.TestCase):
         half.check_hostname = False
         self.assertRaises(ValueError, FTP_TLS, context=half)
         self.assertRaises(TypeError, FTP_TLS, context=object())
+        # CA certificates given as cadata (in memory) reach the library as PEM.
+        with open(self.ca) as f:
+            from_memory = ssl.create_default_context(cadata=f.read())
+        self.session(FTP_TLS(context=from_memory, timeout=TIMEOUT), port).quit()
 
     def test_certificate_failure(self):
         ftp = FTP_TLS(timeout=TIMEOUT)  # the system store does not know the test CA

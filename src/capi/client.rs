@@ -1,7 +1,7 @@
 //! Exported functions of the client handle: connection, login, commands, options.
 
 use super::handle::{ftp_client, optional, out_ref, peek, required, to_cstring, utf8, with_client, Fail};
-use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_OK};
+use super::status::{FTP_ERR_BUSY, FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE};
 use crate::{Client, Encoding};
 use std::ffi::{c_char, c_int, c_void};
 use std::net::{IpAddr, SocketAddr};
@@ -313,7 +313,11 @@ pub extern "C" fn ftp_is_connected(client: *mut ftp_client) -> c_int {
     peek(client, |inner| c_int::from(inner.client.is_connected())).unwrap_or(0)
 }
 
-/// The code of the last reply read (100-599), 0 when none yet (or NULL/busy `client`).
+/// The code of the reply to the last command sent (the greeting after a connect), 100-599;
+/// 0 when that command got no reply (a timeout, a dropped connection), before any command,
+/// or for a NULL/busy `client`. A failed call that sent nothing leaves it unchanged; a
+/// successful login on a TLS handle ends with PROT P, whose reply this is (the login's own
+/// reply is what `ftp_login` returns in `out`).
 #[no_mangle]
 pub extern "C" fn ftp_last_reply_code(client: *mut ftp_client) -> c_int {
     peek(client, |inner| inner.client.last_reply().map_or(0, |r| c_int::from(r.code))).unwrap_or(0)
@@ -337,10 +341,14 @@ pub extern "C" fn ftp_last_error(client: *mut ftp_client) -> *const c_char {
     peek(client, |inner| inner.last_error().1).unwrap_or(std::ptr::null())
 }
 
-/// The status code the last call returned (FTP_OK after a success).
+/// The status code the last call returned (FTP_OK after a success); FTP_ERR_NULL_ARGUMENT
+/// for a NULL `client`, FTP_ERR_BUSY while a call runs on it.
 #[no_mangle]
 pub extern "C" fn ftp_last_error_code(client: *mut ftp_client) -> c_int {
-    peek(client, |inner| inner.last_error().0).unwrap_or(FTP_OK)
+    if client.is_null() {
+        return FTP_ERR_NULL_ARGUMENT;
+    }
+    peek(client, |inner| inner.last_error().0).unwrap_or(FTP_ERR_BUSY)
 }
 
 /// A trace callback: receives one NUL-terminated line of the debug trace, borrowed for the
@@ -570,5 +578,41 @@ pub extern "C" fn ftp_sendport(client: *mut ftp_client, host: *const c_char, por
         })?;
         inner.client.sendport(SocketAddr::new(ip, port), use_port != 0)?;
         Ok(())
+    })
+}
+
+/// Writes `addr` to the two outputs, the host as an IP address text borrowed until the next call.
+fn lend_address(
+    inner: &mut super::handle::Inner,
+    addr: Option<SocketAddr>,
+    host_out: *mut *const c_char,
+    port_out: *mut u16,
+) -> Result<(), Fail> {
+    let host_out = out_ref(host_out, "host_out")?;
+    let port_out = out_ref(port_out, "port_out")?;
+    let addr = addr.ok_or_else(|| Fail::Status(FTP_ERR_WRONG_STATE, "not connected".into()))?;
+    *host_out = inner.lend(addr.ip().to_string().into_bytes());
+    *port_out = addr.port();
+    Ok(())
+}
+
+/// The server's address on the control connection: `*host_out` (an IPv4 or IPv6 address
+/// without brackets, borrowed until the next call) and `*port_out`. FTP_ERR_WRONG_STATE
+/// when not connected.
+#[no_mangle]
+pub extern "C" fn ftp_peer_address(client: *mut ftp_client, host_out: *mut *const c_char, port_out: *mut u16) -> c_int {
+    with_client(client, |inner| {
+        let addr = inner.client.peer_addr();
+        lend_address(inner, addr, host_out, port_out)
+    })
+}
+
+/// This side's address on the control connection (what active mode advertises unless
+/// `ftp_set_active_address` says otherwise), as `ftp_peer_address`.
+#[no_mangle]
+pub extern "C" fn ftp_local_address(client: *mut ftp_client, host_out: *mut *const c_char, port_out: *mut u16) -> c_int {
+    with_client(client, |inner| {
+        let addr = inner.client.local_addr();
+        lend_address(inner, addr, host_out, port_out)
     })
 }

@@ -49,6 +49,7 @@ impl ftp_client {
     }
 
     /// Asks the transfer running in a call on this handle to stop; false when no call runs.
+    /// The request lasts until that call ends: the next call starts with it cleared.
     pub(crate) fn request_stop(&self) -> bool {
         if !self.busy.load(Ordering::Acquire) {
             return false;
@@ -121,6 +122,9 @@ pub(crate) fn with_client_status(client: *const ftp_client, body: impl FnOnce(&m
     if handle.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
         return FTP_ERR_BUSY;
     }
+    // A stop requested during an earlier call (one with no transfer to stop) must not stop
+    // this one.
+    handle.cancel.store(false, Ordering::Release);
     // SAFETY: the busy flag gives this call exclusive access to the inner state.
     let inner = unsafe { &mut *handle.inner.get() };
     let code = if inner.poisoned {

@@ -100,6 +100,27 @@ pub extern "C" fn ftp_set_tls_ca_file(client: *mut ftp_client, path: *const c_ch
     })
 }
 
+/// CA certificates to trust, in addition to the system store, from memory: `len` bytes of
+/// PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
+/// with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+#[no_mangle]
+pub extern "C" fn ftp_set_tls_ca_pem(client: *mut ftp_client, pem: *const c_char, len: usize) -> c_int {
+    tls_option(client, |tls| {
+        tls.ca_pem = if pem.is_null() {
+            None
+        } else {
+            if len == 0 || len > isize::MAX as usize {
+                return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("PEM length {len}")));
+            }
+            // SAFETY: the caller passes `len` readable bytes at `pem`.
+            let bytes = unsafe { std::slice::from_raw_parts(pem.cast::<u8>(), len) };
+            crate::tls::parse_pem_certificates(bytes)?;
+            Some(bytes.to_vec())
+        };
+        Ok(())
+    })
+}
+
 /// A directory of hashed CA certificates (c_rehash) to trust; NULL removes it.
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_ca_dir(client: *mut ftp_client, path: *const c_char) -> c_int {

@@ -1,7 +1,7 @@
 //! Exported transfer functions: callbacks, the data connection handle, whole-file transfers.
 
 use super::handle::{ftp_client, out_ref, required, with_client, Fail};
-use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_OK};
+use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE, FTP_OK};
 use crate::transfer::{Flow, StopTransfer};
 use crate::{DataConnection, Error};
 use std::ffi::{c_char, c_int, c_void};
@@ -192,6 +192,22 @@ pub extern "C" fn ftp_storlines(
         inner.client.storlines(cmd, &mut source, sent)?;
         Ok(())
     })
+}
+
+/// Asks the call running on `client` (in another thread, or the call whose callback this
+/// is) to stop, without waiting and without any I/O: a transfer stops at its next block and
+/// its call returns FTP_ERR_STOPPED after ABOR, the connection usable. Calls that move no
+/// data (connect, login, commands) are not interrupted: they end by their timeouts. The
+/// request lasts until the running call ends. FTP_OK when a call was running,
+/// FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
+#[no_mangle]
+pub extern "C" fn ftp_cancel(client: *mut ftp_client) -> c_int {
+    // SAFETY: NULL or a live handle, as for every function.
+    match unsafe { client.as_ref() } {
+        None => FTP_ERR_NULL_ARGUMENT,
+        Some(handle) if handle.request_stop() => FTP_OK,
+        Some(_) => FTP_ERR_WRONG_STATE,
+    }
 }
 
 /// Stops a transfer. Called from another thread while a transfer runs on `client`, it asks

@@ -48,12 +48,21 @@ static void test_null_and_state(void)
     /* Nothing listens on port 1: connection refused is an I/O error. */
     CHECK_RC(ftp, ftp_connect(ftp, "127.0.0.1", 1, 2000, NULL), FTP_ERR_IO);
     CHECK(ftp_is_connected(ftp) == 0);
+    CHECK(ftp_last_reply_code(ftp) == 0);
+    const char *addr = "untouched";
+    uint16_t addr_port = 7;
+    CHECK_RC(ftp, ftp_peer_address(ftp, &addr, &addr_port), FTP_ERR_WRONG_STATE);
+    CHECK_RC(ftp, ftp_local_address(ftp, &addr, &addr_port), FTP_ERR_WRONG_STATE);
+    CHECK(strcmp(addr, "untouched") == 0 && addr_port == 7);
+    /* Nothing runs: there is nothing to cancel, and nothing is remembered. */
+    CHECK_RC(ftp, ftp_cancel(ftp), FTP_ERR_WRONG_STATE);
+    CHECK(ftp_last_error_code(NULL) == FTP_ERR_NULL_ARGUMENT);
     CHECK_RC(ftp, ftp_close(ftp), FTP_OK);
     CHECK_RC(ftp, ftp_quit(ftp), FTP_ERR_WRONG_STATE);
     ftp_free(ftp);
 }
 
-struct trace { char text[8192]; size_t len; int busy_rc; ftp_client *ftp; };
+struct trace { char text[8192]; size_t len; int busy_rc; int cancel_during_call; int cancel_rc; ftp_client *ftp; };
 
 static void on_trace(void *userdata, const char *line)
 {
@@ -68,6 +77,17 @@ static void on_trace(void *userdata, const char *line)
     /* Calling back into the handle from its own callback must be refused, not deadlock. */
     const char *cwd = NULL;
     t->busy_rc = ftp_pwd(t->ftp, &cwd);
+    /* A stop asked for during a call that moves no data reaches nothing: it must not
+       stop the next transfer (checked in session()). */
+    if (t->cancel_during_call)
+        t->cancel_rc = ftp_cancel(t->ftp);
+}
+
+static int discard(void *userdata, const uint8_t *data, size_t len)
+{
+    (void)data;
+    *(size_t *)userdata += len;
+    return 0;
 }
 
 static void session(const char *host, uint16_t port, const char *name, int full_paths)
@@ -96,6 +116,27 @@ static void session(const char *host, uint16_t port, const char *name, int full_
     CHECK(ftp_last_reply_code(ftp) == 230);
     CHECK(strstr(trace.text, pass) == NULL);
     CHECK(strstr(trace.text, "PASS *********") != NULL);
+
+    /* The control connection's two ends. */
+    const char *peer = NULL, *local = NULL;
+    uint16_t peer_port = 0, local_port = 0;
+    CHECK_RC(ftp, ftp_peer_address(ftp, &peer, &peer_port), FTP_OK);
+    CHECK(peer != NULL && peer_port == port);
+    CHECK(peer != NULL && (strcmp(host, "localhost") == 0 ? (strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0)
+                                                         : strcmp(peer, host) == 0));
+    CHECK_RC(ftp, ftp_local_address(ftp, &local, &local_port), FTP_OK);
+    CHECK(local != NULL && local_port != 0 && local_port != port);
+
+    /* ftp_cancel during PWD (from the trace callback) is delivered, stops nothing, and is
+       forgotten: the next download runs to its end. */
+    trace.cancel_during_call = 1;
+    const char *where = NULL;
+    CHECK_RC(ftp, ftp_pwd(ftp, &where), FTP_OK);
+    trace.cancel_during_call = 0;
+    CHECK(trace.cancel_rc == FTP_OK);
+    size_t got = 0;
+    CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR hello.txt", discard, &got, 0, FTP_NO_REST), FTP_OK);
+    CHECK(got > 10);
     ftp_set_debuglevel(ftp, 0);
 
     const char *home = NULL;

@@ -185,6 +185,31 @@ int main(void)
     CHECK(strstr(trace, "verification is OFF") != NULL);
     ftp_quit(ftp);
     ftp_free(ftp);
+    /* The CA from memory (PEM bytes, no NUL): verification passes, data resumes. */
+    {
+        static char pem[65536];
+        size_t pem_len = 0;
+        FILE *f = fopen(ca, "rb");
+        CHECK(f != NULL);
+        if (f) {
+            pem_len = fread(pem, 1, sizeof pem, f);
+            fclose(f);
+        }
+        ftp = ftp_tls_new();
+        CHECK_RC(ftp, ftp_set_tls_ca_pem(ftp, pem, 0), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_set_tls_ca_pem(ftp, "not a certificate", 17), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_set_tls_ca_pem(ftp, pem, pem_len / 2), FTP_ERR_TLS);
+        CHECK_RC(ftp, ftp_set_tls_ca_pem(ftp, pem, pem_len), FTP_OK);
+        CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+        CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+        round_trip(ftp, "CA from ftp_set_tls_ca_pem");
+        ftp_quit(ftp);
+        /* Removed again: only the system store, which does not know the test CA. */
+        CHECK_RC(ftp, ftp_set_tls_ca_pem(ftp, NULL, 0), FTP_OK);
+        CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+        CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_CERTIFICATE);
+        ftp_free(ftp);
+    }
     /* A CA file that does not exist is a TLS error, not a silent fallback. */
     ftp = tls_client("/nonexistent/ca.pem");
     CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);

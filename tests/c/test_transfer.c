@@ -75,14 +75,14 @@ static int on_progress(void *userdata, uint64_t done, int64_t total)
     return total >= 0 && done > (uint64_t)total;
 }
 
-struct stopper { ftp_client *ftp; int rc; };
+struct stopper { ftp_client *ftp; int rc; int use_cancel; };
 
 static void *stop_later(void *arg)
 {
     struct stopper *s = (struct stopper *)arg;
     struct timespec t = {0, 200 * 1000 * 1000};
     nanosleep(&t, NULL);
-    s->rc = ftp_abort(s->ftp);
+    s->rc = s->use_cancel ? ftp_cancel(s->ftp) : ftp_abort(s->ftp);
     return NULL;
 }
 
@@ -145,16 +145,19 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK_RC(ftp, ftp_storbinary(ftp, "STOR partial.bin", read_source, &partial, 0, NULL, FTP_NO_REST), FTP_ERR_STOPPED);
     CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
 
-    /* ftp_abort from another thread stops a slow download. */
-    struct stopper stopper = {ftp, -100};
-    pthread_t thread;
-    size_t slow = 0;
-    CHECK(pthread_create(&thread, NULL, stop_later, &stopper) == 0);
-    CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", slow_sink, &slow, 1024, FTP_NO_REST), FTP_ERR_STOPPED);
-    pthread_join(thread, NULL);
-    CHECK(stopper.rc == FTP_OK);
-    CHECK(slow > 0 && slow < BIG);
-    CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    /* ftp_abort, then ftp_cancel, from another thread stops a slow download. */
+    for (int use_cancel = 0; use_cancel <= 1; use_cancel++) {
+        struct stopper stopper = {ftp, -100, use_cancel};
+        pthread_t thread;
+        size_t slow = 0;
+        CHECK(pthread_create(&thread, NULL, stop_later, &stopper) == 0);
+        CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", slow_sink, &slow, 1024, FTP_NO_REST), FTP_ERR_STOPPED);
+        pthread_join(thread, NULL);
+        CHECK(stopper.rc == FTP_OK);
+        CHECK(slow > 0 && slow < BIG);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+        CHECK(ftp_last_reply_code(ftp) == 257);
+    }
 
     /* Text: storlines converts line ends to CRLF; retrlines gives the lines back. */
     static const char text[] = "one\ntwo\r\nthree\nlast line without end";

@@ -43,6 +43,9 @@ module Ftpc
     attach_function :ftp_last_error, [:client], :pointer
     attach_function :ftp_is_connected, [:client], :int
     attach_function :ftp_is_tls, [:client], :int
+    attach_function :ftp_cancel, [:client], :int
+    attach_function :ftp_peer_address, %i[client pointer pointer], :int
+    attach_function :ftp_local_address, %i[client pointer pointer], :int
     attach_function :ftp_set_debuglevel, %i[client int], :int
     attach_function :ftp_set_trace_callback, %i[client trace_cb pointer], :int
     attach_function :ftp_set_timeout_ms, %i[client int64], :int
@@ -401,7 +404,7 @@ module Ftpc
     def abort
       loop do
         if @in_transfer
-          @stop = true
+          request_stop
           return nil
         end
         break if mon_try_enter
@@ -410,7 +413,7 @@ module Ftpc
       end
       begin
         if @in_transfer # from this thread's own block
-          @stop = true
+          request_stop
           return nil
         end
         run('ABOR') { |h| Lib.ftp_abort(h) }
@@ -421,6 +424,16 @@ module Ftpc
 
     def stop_requested? # :nodoc:
       @stop
+    end
+
+    # The server's address on the control connection: [host, port].
+    def peer_address
+      address('peer address') { |h, host, port| Lib.ftp_peer_address(h, host, port) }
+    end
+
+    # This side's address on the control connection: [host, port].
+    def local_address
+      address('local address') { |h, host, port| Lib.ftp_local_address(h, host, port) }
     end
 
     # Sends QUIT and closes the connection (also when the reply is an error).
@@ -480,6 +493,22 @@ module Ftpc
       synchronize do
         check(yield(handle), operation)
         reply_text
+      end
+    end
+
+    # The flag covers the moment before the C call starts; ftp_cancel reaches the C loop
+    # (the transfer holds the monitor, so the handle cannot be freed meanwhile).
+    def request_stop
+      @stop = true
+      Lib.ftp_cancel(@ptr) unless @ptr.nil?
+    end
+
+    def address(operation)
+      host = FFI::MemoryPointer.new(:pointer)
+      port = FFI::MemoryPointer.new(:uint16)
+      synchronize do
+        check(yield(handle, host, port), operation)
+        [text(host.read_pointer), port.read_uint16]
       end
     end
 

@@ -161,6 +161,13 @@ module ServerTests
     assert_match(/\A22[56]/, @ftp.abort) # nothing running: ftplib's ABOR
   end
 
+  def test_addresses
+    assert_equal [HOST, port], @ftp.peer_address
+    host, local_port = @ftp.local_address
+    assert_equal HOST, host
+    refute_includes [0, port], local_port
+  end
+
   def test_directories_and_files
     made = @ftp.mkd('sub')
     assert made.end_with?('sub')

@@ -272,7 +272,7 @@ impl Client {
     pub fn getresp(&mut self) -> Result<Reply> {
         let read = self.ctrl()?.read_reply();
         let raw = read.inspect_err(|_| self.drop_connection())?;
-        let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text) };
+        let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));
         self.last_reply = Some(reply.clone());
         match reply.class() {

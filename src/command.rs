@@ -55,10 +55,10 @@ impl Encoding {
     }
 
     /// Wire bytes to caller text. Never fails: UTF-8 and bytes modes keep the bytes as sent.
-    pub fn decode(self, wire: &[u8]) -> Vec<u8> {
+    pub fn decode(self, wire: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         match self {
-            Encoding::Utf8 | Encoding::Bytes => wire.to_vec(),
-            Encoding::Latin1 => wire.iter().map(|&b| char::from(b)).collect::<String>().into_bytes(),
+            Encoding::Utf8 | Encoding::Bytes => std::borrow::Cow::Borrowed(wire),
+            Encoding::Latin1 => wire.iter().map(|&b| char::from(b)).collect::<String>().into_bytes().into(),
         }
     }
 }
@@ -133,8 +133,8 @@ mod tests {
         assert_eq!(Encoding::Bytes.encode(b"\xff").unwrap(), b"\xff");
         assert_eq!(Encoding::Latin1.encode("é".as_bytes()).unwrap(), b"\xe9");
         assert!(matches!(Encoding::Latin1.encode("€".as_bytes()), Err(Error::Encoding(_))));
-        assert_eq!(Encoding::Latin1.decode(b"\xe9"), "é".as_bytes());
-        assert_eq!(Encoding::Utf8.decode(b"\xff"), b"\xff");
+        assert_eq!(&*Encoding::Latin1.decode(b"\xe9"), "é".as_bytes());
+        assert_eq!(&*Encoding::Utf8.decode(b"\xff"), b"\xff");
         assert_eq!(Encoding::from_name("Latin_1"), Some(Encoding::Latin1));
         assert_eq!(Encoding::from_name("koi8-r"), None);
     }

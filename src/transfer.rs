@@ -98,6 +98,11 @@ impl Client {
         let blocksize = blocksize_arg(blocksize)?;
         self.void("TYPE", Some(b"I"))?;
         let mut conn = self.ntransfercmd(cmd, rest)?;
+        if let (Ok(v), Stream::Plain(tcp)) = (std::env::var("FTPC_EXP_LOWAT"), &conn.stream) {
+            let lowat: libc::c_int = v.parse().unwrap_or(0);
+            use std::os::fd::AsRawFd;
+            unsafe { libc::setsockopt(tcp.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVLOWAT, (&lowat as *const libc::c_int).cast(), 4) };
+        }
         let mut buf = vec![0u8; blocksize];
         loop {
             let n = match conn.read(&mut buf) {
@@ -509,32 +514,47 @@ pub(crate) struct LineSplitter {
 }
 
 impl LineSplitter {
-    pub fn feed(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
-        for &b in bytes {
+    pub fn feed(&mut self, mut bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+        while let Some(&first) = bytes.first() {
             if self.after_cr {
                 self.after_cr = false;
-                if b == b'\n' {
+                if first == b'\n' {
+                    bytes = &bytes[1..];
                     continue;
                 }
             }
-            match b {
-                b'\r' | b'\n' => {
-                    self.after_cr = b == b'\r';
-                    let flow = deliver(&self.line);
-                    self.line.clear();
-                    if flow.is_break() {
-                        return Ok(flow);
-                    }
+            let Some(end) = bytes.iter().position(|&b| b == b'\r' || b == b'\n') else {
+                self.keep(bytes)?;
+                break;
+            };
+            let flow = if self.line.is_empty() {
+                // A whole line in this block: handed over where it lies, without a copy.
+                if end > MAX_LINE {
+                    return Err(Error::LineTooLong(MAX_LINE));
                 }
-                _ => {
-                    if self.line.len() >= MAX_LINE {
-                        return Err(Error::LineTooLong(MAX_LINE));
-                    }
-                    self.line.push(b);
-                }
+                deliver(&bytes[..end])
+            } else {
+                self.keep(&bytes[..end])?;
+                let flow = deliver(&self.line);
+                self.line.clear();
+                flow
+            };
+            self.after_cr = bytes[end] == b'\r';
+            bytes = &bytes[end + 1..];
+            if flow.is_break() {
+                return Ok(flow);
             }
         }
         Ok(Flow::Continue(()))
+    }
+
+    /// Keeps the start of a line that goes on in the next block.
+    fn keep(&mut self, part: &[u8]) -> Result<()> {
+        if self.line.len() + part.len() > MAX_LINE {
+            return Err(Error::LineTooLong(MAX_LINE));
+        }
+        self.line.extend_from_slice(part);
+        Ok(())
     }
 
     /// The last line, when the data did not end with a line end.
@@ -623,6 +643,27 @@ mod tests {
         assert!(matches!(split(&[&long]), Err(Error::LineTooLong(_))));
         let max = vec![b'x'; MAX_LINE];
         assert_eq!(split(&[&max, b"\n"]).unwrap(), vec![max.clone()]);
+    }
+
+    #[test]
+    fn line_ends_wherever_the_blocks_split() {
+        let text: &[u8] = b"one\r\ntwo\n\nthree\rfour\r\r\nfive";
+        let whole = split(&[text]).unwrap();
+        assert_eq!(whole.len(), 7, "{whole:?}");
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let parts = split(&[&text[..i], &text[i..j], &text[j..]]).unwrap();
+                assert_eq!(parts, whole, "split at {i} and {j}");
+            }
+        }
+        // Over the cap whether the line comes whole, in pieces, or one byte at a time.
+        let long = vec![b'x'; MAX_LINE + 1];
+        assert!(matches!(split(&[&long, b"\n"]), Err(Error::LineTooLong(_))));
+        assert!(matches!(split(&[&long[..10], &long[10..], b"\n"]), Err(Error::LineTooLong(_))));
+        let bytes: Vec<&[u8]> = long.chunks(1).collect();
+        assert!(matches!(split(&bytes), Err(Error::LineTooLong(_))));
+        let max = vec![b'x'; MAX_LINE];
+        assert_eq!(split(&[&max[..5], &max[5..], b"\r\n"]).unwrap(), vec![max.clone()]);
     }
 
     #[test]

@@ -12,35 +12,41 @@ pub struct ftp_listing {
     entries: Vec<ftp_entry>,
 }
 
-/// One directory entry, owned by its `ftp_listing`.
+/// One directory entry, owned by its `ftp_listing`: the core's `Entry` with its byte
+/// fields taken over and NUL-terminated in place for C (no second copy of the strings).
 pub struct ftp_entry {
-    entry: Entry,
-    /// NUL-terminated copies of the byte fields, for C.
     name: Vec<u8>,
     link_target: Option<Vec<u8>>,
     permissions: Option<Vec<u8>>,
     unique: Option<Vec<u8>>,
     raw: Vec<u8>,
     facts: Vec<(Vec<u8>, Vec<u8>)>,
+    kind: EntryKind,
+    format: ListFormat,
+    size: Option<u64>,
+    modified: Option<i64>,
+    mode: Option<u32>,
 }
 
-fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(bytes.len() + 1);
-    v.extend_from_slice(bytes);
-    v.push(0);
-    v
+fn nul_terminated(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.push(0);
+    bytes
 }
 
 impl ftp_entry {
     fn new(entry: Entry) -> ftp_entry {
         ftp_entry {
-            name: nul_terminated(&entry.name),
-            link_target: entry.link_target.as_deref().map(nul_terminated),
-            permissions: entry.permissions.as_deref().map(|p| nul_terminated(p.as_bytes())),
-            unique: entry.unique.as_deref().map(nul_terminated),
-            raw: nul_terminated(&entry.raw),
-            facts: entry.facts.iter().map(|(k, v)| (nul_terminated(k.as_bytes()), nul_terminated(v))).collect(),
-            entry,
+            name: nul_terminated(entry.name),
+            link_target: entry.link_target.map(nul_terminated),
+            permissions: entry.permissions.map(|p| nul_terminated(p.into_bytes())),
+            unique: entry.unique.map(nul_terminated),
+            raw: nul_terminated(entry.raw),
+            facts: entry.facts.into_iter().map(|(k, v)| (nul_terminated(k.into_bytes()), nul_terminated(v))).collect(),
+            kind: entry.kind,
+            format: entry.format,
+            size: entry.size,
+            modified: entry.modified,
+            mode: entry.mode,
         }
     }
 }
@@ -200,7 +206,7 @@ pub extern "C" fn ftp_entry_name(e: *const ftp_entry, len: *mut usize) -> *const
 /// FTP_ENTRY_* type.
 #[no_mangle]
 pub extern "C" fn ftp_entry_type(e: *const ftp_entry) -> c_int {
-    entry(e).map_or(FTP_ENTRY_UNKNOWN, |e| match e.entry.kind {
+    entry(e).map_or(FTP_ENTRY_UNKNOWN, |e| match e.kind {
         EntryKind::File => FTP_ENTRY_FILE,
         EntryKind::Dir => FTP_ENTRY_DIR,
         EntryKind::Link => FTP_ENTRY_LINK,
@@ -214,7 +220,7 @@ pub extern "C" fn ftp_entry_type(e: *const ftp_entry) -> c_int {
 /// FTP_FORMAT_* format of the line the entry came from.
 #[no_mangle]
 pub extern "C" fn ftp_entry_format(e: *const ftp_entry) -> c_int {
-    entry(e).map_or(FTP_FORMAT_UNPARSED, |e| match e.entry.format {
+    entry(e).map_or(FTP_FORMAT_UNPARSED, |e| match e.format {
         ListFormat::Mlsd => FTP_FORMAT_MLSD,
         ListFormat::Unix => FTP_FORMAT_UNIX,
         ListFormat::Dos => FTP_FORMAT_DOS,
@@ -225,14 +231,14 @@ pub extern "C" fn ftp_entry_format(e: *const ftp_entry) -> c_int {
 /// The size in bytes, or -1 when unknown.
 #[no_mangle]
 pub extern "C" fn ftp_entry_size(e: *const ftp_entry) -> i64 {
-    entry(e).and_then(|e| e.entry.size).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
+    entry(e).and_then(|e| e.size).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
 }
 
 /// Whether the modification time is known (1) or not (0); when known, `*out` gets it in
 /// seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
 #[no_mangle]
 pub extern "C" fn ftp_entry_mtime(e: *const ftp_entry, out: *mut i64) -> c_int {
-    match entry(e).and_then(|e| e.entry.modified) {
+    match entry(e).and_then(|e| e.modified) {
         Some(t) if !out.is_null() => {
             // SAFETY: a writable int64_t from the caller.
             unsafe { out.write(t) };
@@ -252,7 +258,7 @@ pub extern "C" fn ftp_entry_permissions(e: *const ftp_entry) -> *const c_char {
 /// Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
 #[no_mangle]
 pub extern "C" fn ftp_entry_mode(e: *const ftp_entry) -> i32 {
-    entry(e).and_then(|e| e.entry.mode).map_or(-1, |m| m as i32)
+    entry(e).and_then(|e| e.mode).map_or(-1, |m| m as i32)
 }
 
 /// A symbolic link's target, NUL-terminated and borrowed; NULL when not a link or unknown.

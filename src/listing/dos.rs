@@ -188,12 +188,12 @@ pub(crate) fn parse_dos_line(line: &[u8]) -> Option<Entry> {
         Column::Size(size) => (EntryKind::File, size, (name_and_target, None)),
     };
     Some(Entry {
-        name: name.to_vec(),
+        name: super::owned(name),
         kind: kind_for_name(name, kind),
         link_target: link_target.map(<[u8]>::to_vec),
         size,
         modified: epoch_from_civil(year, month, day, hour, minute, 0),
-        raw: line.to_vec(),
+        raw: super::owned(line),
         format: ListFormat::Dos,
         ..Entry::default()
     })

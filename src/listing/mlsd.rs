@@ -2,7 +2,7 @@
 //! reply): `fact=value;fact=value; pathname`.
 
 use super::time::{format_time_val, parse_time_val};
-use super::{parse_decimal_u64, strip_line_ending, Entry, EntryKind, ListFormat, ListingError};
+use super::{owned, parse_decimal_u64, strip_line_ending, Entry, EntryKind, ListFormat, ListingError};
 
 /// Parses one MLSD line (or one MLST fact line *after* removing the single
 /// leading space the MLST reply puts in front of it).
@@ -29,7 +29,7 @@ pub fn parse_mlsd_line(line: &[u8]) -> Result<Entry, ListingError> {
         return Err(ListingError::new("MLSD line has an empty pathname"));
     }
 
-    let mut facts = Vec::new();
+    let mut facts = Vec::with_capacity(facts_text.iter().filter(|&&b| b == b';').count() + 1);
     for fact in facts_text.split(|&b| b == b';').filter(|f| !f.is_empty()) {
         let equals = fact.iter().position(|&b| b == b'=').ok_or_else(|| {
             ListingError::new(format!(
@@ -44,13 +44,16 @@ pub fn parse_mlsd_line(line: &[u8]) -> Result<Entry, ListingError> {
         let value = equals_and_value.get(1..).unwrap_or_default();
         // Fact names are ASCII tokens; a lossy conversion only affects
         // invalid ones, which no typed field looks at.
-        let fact_name = String::from_utf8_lossy(fact_name).to_ascii_lowercase();
-        facts.push((fact_name, value.to_vec()));
+        let mut lower = owned(fact_name);
+        lower.make_ascii_lowercase();
+        let fact_name = String::from_utf8(lower)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        facts.push((fact_name, owned(value)));
     }
 
     let mut entry = Entry {
-        name: name.to_vec(),
-        raw: line.to_vec(),
+        name: owned(name),
+        raw: owned(line),
         format: ListFormat::Mlsd,
         ..Entry::default()
     };
@@ -73,19 +76,19 @@ fn apply_facts(entry: &mut Entry, facts: &[(String, Vec<u8>)]) {
     if let Some(type_value) = fact("type") {
         let (kind, link_target) = parse_type_fact(type_value);
         entry.kind = kind;
-        entry.link_target = link_target.map(<[u8]>::to_vec);
+        entry.link_target = link_target.map(owned);
     }
     entry.size = fact("size")
         .and_then(parse_decimal_u64)
         .or_else(|| fact("sizd").and_then(parse_decimal_u64));
     entry.modified = fact("modify").and_then(parse_time_val);
-    entry.unique = fact("unique").map(<[u8]>::to_vec);
+    entry.unique = fact("unique").map(owned);
 
     let unix_mode = fact("unix.mode");
     entry.mode = unix_mode.and_then(parse_octal_mode);
     entry.permissions = unix_mode
         .or_else(|| fact("perm"))
-        .map(|value| String::from_utf8_lossy(value).into_owned());
+        .map(|value| String::from_utf8(owned(value)).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
 
     // Names beat numeric ids. ProFTPD sends unix.ownername/unix.groupname
     // next to numeric unix.owner/unix.group; Pure-FTPd sends unix.uid/gid.

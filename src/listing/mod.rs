@@ -91,13 +91,21 @@ impl Default for Entry {
     }
 }
 
+/// An owned copy with room for one more byte, so that the C layer can NUL-terminate the
+/// fields of a listing in place instead of reallocating each one.
+pub(crate) fn owned(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bytes.len() + 1);
+    v.extend_from_slice(bytes);
+    v
+}
+
 impl Entry {
     /// A line no parser understood: kept whole as the name so callers can
     /// still show it.
     fn unparsed(line: &[u8]) -> Entry {
         Entry {
-            name: line.to_vec(),
-            raw: line.to_vec(),
+            name: owned(line),
+            raw: owned(line),
             ..Entry::default()
         }
     }

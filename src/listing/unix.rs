@@ -78,10 +78,9 @@ fn parse_mode_string(field: &[u8]) -> Option<ModeString> {
             _ => return None,
         }
     }
-    let text = std::iter::once(type_char)
-        .chain(permissions.iter().copied())
-        .map(char::from)
-        .collect();
+    // 10 characters and room for the C layer's NUL.
+    let mut text = String::with_capacity(11);
+    text.extend(std::iter::once(type_char).chain(permissions.iter().copied()).map(char::from));
     Some(ModeString {
         kind,
         permission_bits: bits,
@@ -274,20 +273,26 @@ struct SizeColumn {
 }
 
 /// The size column right before the date at `date_index`, if there is one.
+/// `device`: a character or block device (type `c` or `b`), whose "8,   0"
+/// major/minor pair stands in the size column. Only for those is a field "8,"
+/// before the last number a major: otherwise it is the group ("12," is a valid
+/// group name), and the number is the size.
 fn size_column_before(
     line: &[u8],
     fields: &[Field],
     mode_index: usize,
     date_index: usize,
+    device: bool,
 ) -> Option<SizeColumn> {
     let last_index = date_index.checked_sub(1).filter(|&i| i > mode_index)?;
     let last = field_bytes(line, *fields.get(last_index)?);
     if all_digits(last) {
-        let device_major = last_index
-            .checked_sub(1)
-            .filter(|&i| i > mode_index)
-            .and_then(|i| fields.get(i))
-            .is_some_and(|&f| is_device_major(field_bytes(line, f)));
+        let device_major = device
+            && last_index
+                .checked_sub(1)
+                .filter(|&i| i > mode_index)
+                .and_then(|i| fields.get(i))
+                .is_some_and(|&f| is_device_major(field_bytes(line, f)));
         return Some(if device_major {
             SizeColumn {
                 first_field: last_index - 1,
@@ -377,12 +382,14 @@ fn find_mode_field(line: &[u8], fields: &[Field]) -> Option<(usize, ModeString)>
 pub(crate) fn parse_unix_line(line: &[u8], now: i64) -> Option<Entry> {
     let fields = split_fields(line);
     let (mode_index, mode) = find_mode_field(line, &fields)?;
+    let device = matches!(mode.text.as_bytes().first(), Some(b'c' | b'b'));
     let last_candidate = (mode_index + 2 + MAX_FIELDS_BETWEEN_MODE_AND_SIZE + 1).min(fields.len());
     for date_index in mode_index + 2..last_candidate {
         let Some(date) = match_date(line, &fields, date_index, now) else {
             continue;
         };
-        let Some(size_column) = size_column_before(line, &fields, mode_index, date_index) else {
+        let size_column = size_column_before(line, &fields, mode_index, date_index, device);
+        let Some(size_column) = size_column else {
             continue;
         };
         let between = fields
@@ -400,9 +407,9 @@ pub(crate) fn parse_unix_line(line: &[u8], now: i64) -> Option<Entry> {
         };
         let (owner, group) = owner_and_group(line, between, mode.kind);
         return Some(Entry {
-            name: name.to_vec(),
+            name: super::owned(name),
             kind: kind_for_name(name, mode.kind),
-            link_target: link_target.map(<[u8]>::to_vec),
+            link_target: link_target.map(super::owned),
             size: size_column.size,
             modified: date.modified,
             permissions: Some(mode.text),
@@ -411,7 +418,7 @@ pub(crate) fn parse_unix_line(line: &[u8], now: i64) -> Option<Entry> {
             owner,
             group,
             facts: Vec::new(),
-            raw: line.to_vec(),
+            raw: super::owned(line),
             format: ListFormat::Unix,
         });
     }
@@ -594,6 +601,21 @@ mod tests {
                 name: b"sda", kind: EntryKind::Other, size: None,
                 modified: at(2026, 11, 25, 10, 0, 0), permissions: "brw-rw----", mode: 0o660,
                 owner: Some(b"root"), group: Some(b"disk"), target: None,
+            },
+            Expected {
+                // Found by fuzzing (list_line): only a c or b entry has a major/minor pair;
+                // elsewhere "12," is the group and the number after it the size, so that a
+                // FIFO written by format_unix_line with such a group reads back the same.
+                line: b"prw-rw----    1 t        888888888888,        0 Nov  5 08:00 tty0",
+                name: b"tty0", kind: EntryKind::Other, size: Some(0),
+                modified: at(2026, 11, 5, 8, 0, 0), permissions: "prw-rw----", mode: 0o660,
+                owner: Some(b"t"), group: Some(b"888888888888,"), target: None,
+            },
+            Expected {
+                line: b"-rw-r--r--    1 ftp      12,           42 Nov 25 10:00 group-12",
+                name: b"group-12", kind: EntryKind::File, size: Some(42),
+                modified: at(2026, 11, 25, 10, 0, 0), permissions: "-rw-r--r--", mode: 0o644,
+                owner: Some(b"ftp"), group: Some(b"12,"), target: None,
             },
             Expected {
                 line: b"-rw-r--r--    1 ftp      ftp           42 Nov 25 10:00  leading space name",

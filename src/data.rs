@@ -19,7 +19,14 @@ pub struct DataConnection {
     size: Option<u64>,
     bytes: u64,
     preliminary: Reply,
+    /// Set by `read_in_blocks`: the data timeout, counted across the short socket waits.
+    block_reads: Option<Duration>,
 }
+
+/// The longest a plain download's bytes wait in the kernel for the rest of their block.
+const BLOCK_WAIT: Duration = Duration::from_millis(50);
+/// The largest block the kernel is asked to gather before waking the reader.
+const MAX_LOW_WATER: usize = 256 * 1024;
 
 impl DataConnection {
     /// The size announced in `150 ... (N bytes)`, if any.
@@ -48,11 +55,49 @@ impl DataConnection {
     pub(crate) fn count(&mut self, n: usize) {
         self.bytes += n as u64;
     }
+
+    /// Makes reads of a plain connection return whole blocks of `block` bytes where the
+    /// network is fast: SO_RCVLOWAT wakes the reader once a block has arrived, not at every
+    /// segment (on loopback this cut the client's CPU per GiB by a third and sped up
+    /// downloads; see docs/BENCHMARKS.md). A short socket timeout (BLOCK_WAIT) hands a slow
+    /// link's bytes over after at most that long; `data_timeout` still bounds a stall.
+    /// Nothing changes for TLS, or when the kernel refuses the option.
+    pub(crate) fn read_in_blocks(&mut self, block: usize, data_timeout: Duration) {
+        let Stream::Plain(tcp) = &self.stream else { return };
+        let low_water = block.min(MAX_LOW_WATER) as libc::c_int;
+        // SAFETY: setsockopt on our own socket with an int of the size given.
+        let set = unsafe {
+            libc::setsockopt(
+                tcp.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVLOWAT,
+                (&low_water as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if set == 0 && tcp.set_read_timeout(Some(BLOCK_WAIT.min(data_timeout))).is_ok() {
+            self.block_reads = Some(data_timeout);
+        }
+    }
 }
 
 impl Read for DataConnection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.stream.read(buf)?;
+        let n = match self.block_reads {
+            None => self.stream.read(buf)?,
+            Some(data_timeout) => {
+                // A short wait that ends with nothing is not yet a stall: only the data
+                // timeout, counted from the start of this read, is.
+                let started = Instant::now();
+                loop {
+                    match self.stream.read(buf) {
+                        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+                            && started.elapsed() < data_timeout => {}
+                        other => break other?,
+                    }
+                }
+            }
+        };
         self.bytes += n as u64;
         Ok(n)
     }
@@ -209,7 +254,7 @@ impl Client {
             Err(e) => return Err(self.abandon_transfer(e)),
         };
         self.trace(2, || format!("*data* connection open, {}", if stream.is_tls() { "TLS" } else { "plain" }));
-        Ok(DataConnection { stream, size: parse150(&preliminary), bytes: 0, preliminary })
+        Ok(DataConnection { stream, size: parse150(&preliminary), bytes: 0, preliminary, block_reads: None })
     }
 
     /// The server answered the transfer command with 1xx but no usable data connection came

@@ -98,11 +98,7 @@ impl Client {
         let blocksize = blocksize_arg(blocksize)?;
         self.void("TYPE", Some(b"I"))?;
         let mut conn = self.ntransfercmd(cmd, rest)?;
-        if let (Ok(v), Stream::Plain(tcp)) = (std::env::var("FTPC_EXP_LOWAT"), &conn.stream) {
-            let lowat: libc::c_int = v.parse().unwrap_or(0);
-            use std::os::fd::AsRawFd;
-            unsafe { libc::setsockopt(tcp.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVLOWAT, (&lowat as *const libc::c_int).cast(), 4) };
-        }
+        conn.read_in_blocks(blocksize, self.config.data_timeout);
         let mut buf = vec![0u8; blocksize];
         loop {
             let n = match conn.read(&mut buf) {

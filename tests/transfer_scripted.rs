@@ -607,6 +607,39 @@ fn stalled_data_connection_times_out() {
     assert_eq!(closed, 2, "the client closes both stalled connections: {:?}", t.events);
 }
 
+/// Bytes that trickle in are handed to the callback as they come (within the 50 ms the
+/// kernel may hold them while a block gathers), not held until a whole block or the end.
+#[test]
+fn trickling_download_is_delivered_as_it_comes() {
+    let mut steps = epsv_transfer("RETR slow", "150 ok\r\n");
+    for i in 0..10u8 {
+        steps.push(Step::DataSend(vec![b'a' + i; 50]));
+        steps.push(Step::Sleep(Duration::from_millis(150)));
+    }
+    steps.extend([Step::DataClose, Step::send("226 Transfer complete.\r\n")]);
+    let (server, mut c) = logged_in(steps);
+    let started = Instant::now();
+    let mut arrivals = Vec::new();
+    let mut got = Vec::new();
+    let r = c.retrbinary(
+        b"RETR slow",
+        &mut |block| {
+            arrivals.push(started.elapsed());
+            got.extend_from_slice(block);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    );
+    assert_eq!(r.unwrap().code, 226);
+    assert_eq!(got.len(), 500);
+    assert!(got.chunks(50).enumerate().all(|(i, c)| c.iter().all(|&b| b == b'a' + i as u8)));
+    // Ten pieces 150 ms apart: each one reaches the callback before the next is sent.
+    assert!(arrivals.len() >= 8, "{} callbacks: {arrivals:?}", arrivals.len());
+    assert!(arrivals[0] < Duration::from_millis(1000), "{arrivals:?}");
+    finish(server);
+}
+
 // ---------------------------------------------------------------------------------------
 // Stopping a transfer
 

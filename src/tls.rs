@@ -308,6 +308,10 @@ impl Client {
             Stream::Plain(_) => None,
         }
         .or_else(|| self.tls.saved_session.clone());
+        // TLS writes one record (at most 16 KiB) per send: Nagle would hold each record after
+        // the first until the server's ACK (FTPS uploads, loopback, 5 alternating runs of
+        // 256 MiB: vsftpd median 265 -> 297 MB/s, pure-ftpd 393 -> 449 MB/s).
+        tcp.set_nodelay(true).map_err(|e| Error::io("setting TCP_NODELAY", e))?;
         let mut ssl = self.new_ssl()?;
         if let Some(session) = session {
             // SAFETY: the session comes from a connection of this same context.

@@ -317,6 +317,7 @@ impl Client {
             // SAFETY: the session comes from a connection of this same context.
             unsafe { ssl.set_session(&session) }.map_err(|e| tls_error("setting the session to resume", e))?;
         }
+        set_read_ahead(&mut ssl);
         let tls = self.handshake(ssl, tcp, "data connection")?;
         if !tls.ssl().session_reused() {
             self.trace(2, || "*tls* data connection did not resume the control session".into());
@@ -330,6 +331,20 @@ impl Client {
         shutdown_tls(&mut tls, wait);
         Ok(())
     }
+}
+
+extern "C" {
+    // In libssl since 0.9.x; openssl-sys binds only the context-wide form.
+    fn SSL_set_read_ahead(ssl: *mut openssl_sys::SSL, yes: libc::c_int);
+}
+
+/// Lets OpenSSL read as much as the socket holds rather than one record header and body at
+/// a time: half the read calls on a download (vsftpd FTPS, 5 alternating runs of 256 MiB:
+/// median 481 -> 602 MB/s). Only for data connections: on the control connection, bytes
+/// read ahead past a close_notify (CCC) would be lost to the clear-text replies after it.
+fn set_read_ahead(ssl: &mut Ssl) {
+    // SAFETY: a live SSL object of ours; the call only sets a flag on it.
+    unsafe { SSL_set_read_ahead(foreign_types::ForeignTypeRef::as_ptr(&**ssl), 1) };
 }
 
 /// Sends close_notify and waits at most `wait` for the peer's; servers that never send it

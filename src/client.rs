@@ -22,7 +22,7 @@ pub struct Client {
     host: String,
     port: u16,
     welcome: Option<Reply>,
-    last_reply: Option<Reply>,
+    pub(crate) last_reply: Option<Reply>,
     debuglevel: u8,
     trace: Option<TraceSink>,
     pub(crate) source_address: Option<SocketAddr>,

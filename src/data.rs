@@ -25,6 +25,8 @@ pub struct DataConnection {
 
 /// The longest a plain download's bytes wait in the kernel for the rest of their block.
 const BLOCK_WAIT: Duration = Duration::from_millis(50);
+/// Replies after ABOR beyond which the server is not following the protocol.
+const MAX_ABOR_REPLIES: usize = 4;
 /// The largest block the kernel is asked to gather before waking the reader.
 const MAX_LOW_WATER: usize = 256 * 1024;
 
@@ -347,38 +349,32 @@ impl Client {
         sent.inspect_err(|_| self.drop_connection())
     }
 
-    /// The first reply is waited for as any other; later ones only briefly, since servers
-    /// differ in how many they send.
+    /// Reads what the server says after ABOR. Servers differ in how many replies that is
+    /// (426 then 226, 226 alone, 225, or one 451 for both), and a wait of any length can
+    /// end too early on a slow link: so once the first reply is in, a NOOP marks the end,
+    /// and every reply before its 200 belongs to the abort. One round trip, no guessing.
+    /// The last reply stays the abort's (the NOOP's 200 is not kept).
     fn read_abor_replies(&mut self) -> Result<()> {
-        let mut replies = 0;
-        loop {
-            match self.getresp() {
-                Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => {
-                    replies += 1;
-                    // Servers send 426 then 226, or 226 alone, or a single 451 that answers
-                    // both the transfer and ABOR (pure-ftpd): wait briefly for a second one.
-                    let grace = if r.class() == 2 { 300 } else { 1000 };
-                    if replies == 3 || !self.reply_waiting(Duration::from_millis(grace))? {
-                        return Ok(());
-                    }
-                }
-                Err(e) => return Err(e),
+        let mut last = self.any_reply()?;
+        self.send_line(b"NOOP")?;
+        for _ in 0..MAX_ABOR_REPLIES {
+            let reply = self.any_reply()?;
+            if reply.code == 200 {
+                self.last_reply = Some(last);
+                return Ok(());
             }
+            last = reply;
         }
+        self.drop_connection();
+        Err(Error::Proto(format!("more than {MAX_ABOR_REPLIES} replies after ABOR")))
     }
 
-    /// Whether a reply arrives within `wait`, without consuming it.
-    pub(crate) fn reply_waiting(&mut self, wait: Duration) -> Result<bool> {
-        let ctrl = self.ctrl()?;
-        if ctrl.has_unread() {
-            return Ok(true);
+    /// The next reply, whatever its class.
+    fn any_reply(&mut self) -> Result<Reply> {
+        match self.getresp() {
+            Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => Ok(r),
+            Err(e) => Err(e),
         }
-        if let Stream::Tls(tls) = &ctrl.stream {
-            if tls.ssl().pending() > 0 {
-                return Ok(true);
-            }
-        }
-        wait_readable(ctrl.stream.tcp().as_raw_fd(), wait)
     }
 
     /// ftplib's `abort`: sends ABOR and reads the reply, which must be 426, 225 or 226.

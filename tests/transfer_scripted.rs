@@ -653,7 +653,7 @@ fn callback_break_aborts_and_stays_in_step() {
         "225 ABOR command successful.\r\n",
     ] {
         let mut steps = epsv_transfer("RETR big", "150 Opening BINARY mode data connection for big (9999999 bytes).\r\n");
-        steps.extend([Step::DataSend(vec![1; 4096]), Step::expect_exact("ABOR"), Step::send(answer), noop()]);
+        steps.extend([Step::DataSend(vec![1; 4096]), Step::expect_exact("ABOR"), Step::send(answer), noop(), noop()]);
         let (server, mut c) = logged_in(steps);
         let mut calls = 0;
         let r = c.retrbinary(
@@ -669,7 +669,37 @@ fn callback_break_aborts_and_stays_in_step() {
         assert_eq!(calls, 1);
         assert_usable(&mut c);
         let t = finish(server);
-        assert_eq!(cmds(&t), ["TYPE I", "EPSV", "RETR big", "ABOR", "NOOP"], "{answer}");
+        assert_eq!(cmds(&t), ["TYPE I", "EPSV", "RETR big", "ABOR", "NOOP", "NOOP"], "{answer}");
+    }
+}
+
+/// Whatever the server makes of ABOR (226 before 426, one 451, the 226 twice, the second
+/// reply 1.5 s after the first), the NOOP after it marks the end: the replies are all read,
+/// the next command gets its own reply, and the last reply is the abort's, not the NOOP's.
+#[test]
+fn abort_replies_in_odd_orders_and_late() {
+    let cases: [(&[&str], u16); 4] = [
+        (&["226 Abort successful.\r\n426 Transfer aborted.\r\n"], 426),
+        (&["451 Transfer aborted and ABOR acknowledged.\r\n"], 451),
+        (&["426 Transfer aborted.\r\n226 Abort successful.\r\n226 Abort successful.\r\n"], 226),
+        (&["426 Transfer aborted.\r\n", "226 Abort successful, late.\r\n"], 226),
+    ];
+    for (replies, last) in cases {
+        let mut steps = epsv_transfer("RETR big", "150 ok\r\n");
+        steps.extend([Step::DataSend(vec![1; 4096]), Step::expect_exact("ABOR")]);
+        for (i, reply) in replies.iter().enumerate() {
+            if i > 0 {
+                steps.push(Step::Sleep(Duration::from_millis(1500)));
+            }
+            steps.push(Step::send(reply));
+        }
+        steps.extend([noop(), Step::reply("PWD", "257 \"/\" is the current directory\r\n")]);
+        let (server, mut c) = logged_in(steps);
+        let r = c.retrbinary(b"RETR big", &mut |_| Flow::Break(()), 0, None);
+        assert!(matches!(r, Err(Error::Stopped)), "{replies:?}: {r:?}");
+        assert_eq!(c.last_reply().map(|r| r.code), Some(last), "{replies:?}");
+        assert_eq!(c.pwd().unwrap(), b"/", "{replies:?}");
+        finish(server);
     }
 }
 
@@ -681,6 +711,7 @@ fn retrlines_break_aborts() {
         Step::data_send("a\r\nb\r\nc\r\n"),
         Step::expect_exact("ABOR"),
         Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
+        noop(),
         noop(),
     ]);
     let (server, mut c) = logged_in(steps);
@@ -704,9 +735,9 @@ fn retrlines_break_aborts() {
 #[test]
 fn upload_stopped_by_source_or_callback() {
     let mut steps = epsv_transfer("STOR a", "150 Ok to send data.\r\n");
-    steps.extend([Step::expect_exact("ABOR"), Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n")]);
+    steps.extend([Step::expect_exact("ABOR"), Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"), noop()]);
     steps.extend(epsv_transfer("STOR b", "150 Ok to send data.\r\n"));
-    steps.extend([Step::expect_exact("ABOR"), Step::send("225 ABOR command successful.\r\n"), noop()]);
+    steps.extend([Step::expect_exact("ABOR"), Step::send("225 ABOR command successful.\r\n"), noop(), noop()]);
     let (server, mut c) = logged_in(steps);
     let r = c.storbinary(b"STOR a", &mut StopAfter { left: 1000 }, 0, None, None);
     assert!(matches!(r, Err(Error::Stopped)), "{r:?}");
@@ -724,7 +755,7 @@ fn upload_stopped_by_source_or_callback() {
     assert_eq!(blocks, 3);
     assert_usable(&mut c);
     let t = finish(server);
-    assert_eq!(cmds(&t), ["TYPE I", "EPSV", "STOR a", "ABOR", "TYPE I", "EPSV", "STOR b", "ABOR", "NOOP"]);
+    assert_eq!(cmds(&t), ["TYPE I", "EPSV", "STOR a", "ABOR", "NOOP", "TYPE I", "EPSV", "STOR b", "ABOR", "NOOP", "NOOP"]);
 }
 
 /// The canceller set from another thread while a slow download waits for its next block:
@@ -738,6 +769,7 @@ fn canceller_from_another_thread_stops_a_slow_download() {
         Step::DataSend(vec![b'b'; 1000]),
         Step::expect_exact("ABOR"),
         Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
+        noop(),
         noop(),
     ]);
     let (server, mut c) = logged_in(steps);
@@ -768,7 +800,7 @@ fn canceller_from_another_thread_stops_a_slow_download() {
     assert!(!c.canceller().load(Ordering::SeqCst), "the flag is cleared once used");
     assert_usable(&mut c);
     let t = finish(server);
-    assert_eq!(cmds(&t), ["TYPE I", "EPSV", "RETR slow", "ABOR", "NOOP"]);
+    assert_eq!(cmds(&t), ["TYPE I", "EPSV", "RETR slow", "ABOR", "NOOP", "NOOP"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -879,6 +911,7 @@ fn active_connection_from_a_foreign_address_is_refused() {
             Step::expect_exact("ABOR"),
             Step::send("426 Connection closed; transfer aborted.\r\n226 Abort successful.\r\n"),
             noop(),
+            noop(),
         ],
         |c| {
             c.config_mut().passive = false;
@@ -897,7 +930,7 @@ fn active_connection_from_a_foreign_address_is_refused() {
     let t = finish(server);
     let commands = cmds(&t);
     assert!(commands[1].starts_with("EPRT |1|127.0.0.1|"), "{commands:?}");
-    assert_eq!(commands[2..], ["RETR f", "ABOR", "NOOP"]);
+    assert_eq!(commands[2..], ["RETR f", "ABOR", "NOOP", "NOOP"]);
 }
 
 /// After refusing a foreign connection the client keeps waiting, and the server's own
@@ -995,6 +1028,7 @@ fn retrlines_overlong_line_aborts_in_step() {
         Step::expect_exact("ABOR"),
         Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
         noop(),
+        noop(),
     ]);
     let (server, mut c) = logged_in(steps);
     let (r, lines) = retrlines(&mut c, "RETR t.txt");
@@ -1002,7 +1036,7 @@ fn retrlines_overlong_line_aborts_in_step() {
     assert_eq!(lines, ["short"]);
     assert_usable(&mut c);
     let t = finish(server);
-    assert_eq!(cmds(&t), ["TYPE A", "EPSV", "RETR t.txt", "ABOR", "NOOP"]);
+    assert_eq!(cmds(&t), ["TYPE A", "EPSV", "RETR t.txt", "ABOR", "NOOP", "NOOP"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1473,6 +1507,7 @@ fn tls_data_handshake_that_never_completes_times_out() {
         Step::expect_exact("ABOR"),
         Step::send("426 Failure reading network stream.\r\n226 Abort successful.\r\n"),
         noop(),
+        noop(),
     ]);
     let server = ScriptedServer::start(steps);
     let mut c = client();
@@ -1490,5 +1525,5 @@ fn tls_data_handshake_that_never_completes_times_out() {
     assert_usable(&mut c);
     let t = finish(server);
     let all = t.commands_str();
-    assert_eq!(all[all.len() - 5..], ["TYPE I", "EPSV", "RETR f", "ABOR", "NOOP"]);
+    assert_eq!(all[all.len() - 6..], ["TYPE I", "EPSV", "RETR f", "ABOR", "NOOP", "NOOP"]);
 }

@@ -27,6 +27,9 @@ scripts/check-header.sh
 step "Rust tests"
 cargo test --locked --all-targets 2>&1
 
+step "short fuzz run (stable toolchain, 5 s per target)"
+scripts/fuzz-short.sh 5
+
 step "install to target/prefix"
 scripts/install.sh --prefix "$repo/target/prefix" --profile dev --no-ldconfig
 scripts/check-symbols.sh "$repo/target/prefix/lib"

@@ -77,4 +77,10 @@ for ex in "$out"/example-*.c++*; do
     [ -e "$ex" ] || continue
     run "$ex" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 done
+# Soak (tests/c/soak.c): connect/login/PWD/quit cycles against pure-ftpd, RSS, fds, threads.
+build soak "$repo/tests/c/soak.c" "$libs" cc -std=c11 "${warn[@]}" $cflags -pthread
+build soak.asan "$repo/tests/c/soak.c" "$libs" cc -std=c11 -g -fsanitize=address,undefined -fno-omit-frame-pointer "${warn[@]}" $cflags -pthread
+run "$out/soak" 500
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run "$out/soak.asan" 200 --no-rss-check
+run valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$out/soak" 200 --no-rss-check
 echo "C tests: all passed"

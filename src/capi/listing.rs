@@ -12,8 +12,9 @@ pub struct ftp_listing {
     entries: Vec<ftp_entry>,
 }
 
-/// One directory entry, owned by its `ftp_listing`: the core's `Entry` with its byte
-/// fields taken over and NUL-terminated in place for C (no second copy of the strings).
+/// One directory entry, owned by its `ftp_listing`.
+// The core's `Entry`, its byte fields taken over and NUL-terminated in place (the parsers
+// leave room for the NUL): no second copy of the strings.
 pub struct ftp_entry {
     name: Vec<u8>,
     link_target: Option<Vec<u8>>,

@@ -1099,6 +1099,52 @@ fn mlsd_with_facts() {
     finish(server);
 }
 
+/// Names a hostile server may send (parent paths, absolute paths, control characters, an
+/// escape sequence, a NUL, bytes that are not UTF-8) come back byte for byte as data, in
+/// MLSD and in LIST entries: nothing is resolved, cleaned or cut. (ftpc writes no local
+/// file named after a listing: the whole-file calls take the caller's own path.)
+#[test]
+fn hostile_names_in_listings_are_data() {
+    let names: [&[u8]; 7] = [
+        b"../../etc/passwd",
+        b"/etc/shadow",
+        b"a\x01b\x7fc",
+        b"x\x1b[31mred",
+        b"nul\0inside",
+        b"latin\xe9\xff",
+        b"..",
+    ];
+    let mut mlsd = Vec::new();
+    let mut list = Vec::new();
+    for name in names {
+        mlsd.extend_from_slice(b"type=file;size=1; ");
+        mlsd.extend_from_slice(name);
+        mlsd.extend_from_slice(b"\r\n");
+        list.extend_from_slice(b"-rw-r--r--    1 ftp      ftp             1 Jan 02  2020 ");
+        list.extend_from_slice(name);
+        list.extend_from_slice(b"\r\n");
+    }
+    let mut steps = epsv_text_transfer("MLSD", "150 ok\r\n");
+    steps.extend(serve(&mlsd));
+    steps.extend(epsv_text_transfer("LIST", "150 ok\r\n"));
+    steps.extend(serve(&list));
+    let (server, mut c) = logged_in_with(steps, |c| c.config_mut().encoding = ftpc::Encoding::Bytes);
+    let from_mlsd = c.mlsd(None, &[]).unwrap();
+    let from_list = c.list_entries(None).unwrap();
+    for entries in [&from_mlsd, &from_list] {
+        let got: Vec<&[u8]> = entries.iter().map(|e| e.name.as_slice()).collect();
+        assert_eq!(got, names);
+        assert!(entries.iter().all(|e| e.size == Some(1)), "{entries:?}");
+    }
+    // The type comes from the server's own words: `type=file` in MLSD; LIST marks "." and
+    // ".." by name, as `ls -la` shows them.
+    assert!(from_mlsd.iter().all(|e| e.kind == EntryKind::File));
+    let kinds: Vec<EntryKind> = from_list.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds[..6], [EntryKind::File; 6]);
+    assert_eq!(kinds[6], EntryKind::ParentDir);
+    finish(server);
+}
+
 /// A server without MLSD (500/502 to it) gives `Unsupported`, also when it refuses the
 /// OPTS MLST before it (vsftpd answers 501), and the connection stays usable.
 #[test]

@@ -703,6 +703,25 @@ fn abort_replies_in_odd_orders_and_late() {
     }
 }
 
+/// A server that never answers ABOR: the stop ends in `Timeout` after the control timeout
+/// (not a hang, not `Stopped` as if all were well), and the connection, out of step, is closed.
+#[test]
+fn abor_never_answered_times_out_and_closes() {
+    let mut steps = epsv_transfer("RETR big", "150 ok\r\n");
+    steps.extend([Step::DataSend(vec![1; 4096]), Step::expect_exact("ABOR"), Step::Stall(Duration::from_secs(5))]);
+    let (server, mut c) = logged_in(steps);
+    c.config_mut().timeout = Duration::from_millis(500);
+    c.refresh_timeouts().unwrap();
+    let started = Instant::now();
+    let r = c.retrbinary(b"RETR big", &mut |_| Flow::Break(()), 0, None);
+    let waited = started.elapsed();
+    assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+    assert!(waited >= Duration::from_millis(450) && waited < Duration::from_secs(3), "{waited:?}");
+    assert!(!c.is_connected());
+    assert!(matches!(c.voidcmd(b"NOOP"), Err(Error::WrongState(_))));
+    drop(server);
+}
+
 /// The same from retrlines, whose callback stops on the second line.
 #[test]
 fn retrlines_break_aborts() {

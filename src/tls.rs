@@ -336,6 +336,8 @@ impl Client {
 extern "C" {
     // In libssl since 0.9.x; openssl-sys binds only the context-wide form.
     fn SSL_set_read_ahead(ssl: *mut openssl_sys::SSL, yes: libc::c_int);
+    // In libssl since 1.1.0; not bound by openssl-sys.
+    fn SSL_has_pending(ssl: *const openssl_sys::SSL) -> libc::c_int;
 }
 
 /// Lets OpenSSL read as much as the socket holds rather than one record header and body at
@@ -359,4 +361,12 @@ fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration) {
 /// Whether a TLS stream ended with the peer's close_notify.
 pub(crate) fn received_close_notify(tls: &mut SslStream<TcpStream>) -> bool {
     tls.get_shutdown().contains(ShutdownState::RECEIVED)
+}
+
+/// Whether OpenSSL holds bytes of a record it could not complete: after the end of the
+/// stream, the connection was cut in the middle of a record (no server ends one there).
+/// SslStream::read reports that end as Ok(0), like a clean one (rust-openssl issue 1803).
+pub(crate) fn ended_inside_a_record(tls: &SslStream<TcpStream>) -> bool {
+    // SAFETY: a live SSL object of ours; SSL_has_pending only reads its buffers.
+    unsafe { SSL_has_pending(foreign_types::ForeignTypeRef::as_ptr(tls.ssl())) == 1 }
 }

@@ -72,15 +72,19 @@ impl Client {
     }
 
     /// Ends a download: a TLS download that ended without the server's close_notify counts
-    /// only when the final reply says success; the announced size is checked when `check`.
+    /// only when the final reply says success, and never when it ended inside a record; the
+    /// announced size is checked when `check`.
     fn finish_download(&mut self, mut conn: DataConnection, check: bool) -> Result<Reply> {
-        let clean_tls = match &mut conn.stream {
-            Stream::Tls(tls) => crate::tls::received_close_notify(tls),
-            Stream::Plain(_) => true,
+        let (clean_tls, cut_record) = match &mut conn.stream {
+            Stream::Tls(tls) => (crate::tls::received_close_notify(tls), crate::tls::ended_inside_a_record(tls)),
+            Stream::Plain(_) => (true, false),
         };
         match self.finish_transfer(conn, check) {
             Err(Error::Temp(r) | Error::Perm(r) | Error::Reply(r)) if !clean_tls => {
                 Err(Error::Truncated(format!("TLS data ended without close_notify and the server said: {r}")))
+            }
+            Ok(r) if cut_record => {
+                Err(Error::Truncated(format!("TLS data ended inside a record, though the server said: {r}")))
             }
             other => other,
         }

@@ -1,3 +1,4 @@
 #![allow(dead_code)]
 pub mod scripted;
 pub mod real;
+pub mod proxy;

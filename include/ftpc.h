@@ -865,10 +865,21 @@ int ftp_cancel(struct ftp_client *client);
 int ftp_abort(struct ftp_client *client);
 
 /**
+ * Bytes the last transfer on `client` moved on its data connection (a resumed offset not
+ * counted), also when it failed, was stopped or was cut short (the calls leave their
+ * outputs alone then); 0 when the last transfer call failed before its transfer began,
+ * and for a NULL or busy `client`. Set by every transfer and listing, and by
+ * `ftp_data_close`/`ftp_data_abort`.
+ */
+uint64_t ftp_last_transfer_bytes(struct ftp_client *client);
+
+/**
  * Downloads `remote` into the open descriptor `fd` (written from its current position),
  * starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
  * data with splice(2), without copies through user space. `progress` may be NULL.
- * `out_bytes` (may be NULL) receives the bytes received. The descriptor stays open.
+ * `out_bytes` (may be NULL) receives the bytes received. A download cut short is
+ * FTP_ERR_TRUNCATED or another error, never FTP_OK; `out_bytes` is then left alone and
+ * `ftp_last_transfer_bytes` tells how much arrived. The descriptor stays open.
  */
 int ftp_retrieve_to_fd(struct ftp_client *client,
                        const char *remote,
@@ -881,7 +892,8 @@ int ftp_retrieve_to_fd(struct ftp_client *client,
 /**
  * Uploads from the open descriptor `fd` (from its current position to its end) to
  * `remote` with STOR, or APPE when `append` is non-zero; `rest` >= 0 sends REST first.
- * Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent.
+ * Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent
+ * (on failure: `ftp_last_transfer_bytes`).
  */
 int ftp_store_from_fd(struct ftp_client *client,
                       const char *remote,

@@ -104,6 +104,7 @@ HANDLE_RESULTS = {
     "ftp_entry_fact_count": ("NC_VAL", "0"),
     "ftp_entry_fact_at": ("NC_VAL", "0"),
     "ftp_data_size": ("NC_VAL", "-1"),
+    "ftp_last_transfer_bytes": ("NC_VAL", "0"),
 }
 
 # Arguments that may be NULL (or where NULL is not FTP_ERR_NULL_ARGUMENT): phase, check, want.

@@ -23,6 +23,8 @@ pub struct Client {
     port: u16,
     welcome: Option<Reply>,
     pub(crate) last_reply: Option<Reply>,
+    /// Bytes the last transfer moved on its data connection, also when it failed.
+    pub(crate) last_transfer_bytes: u64,
     debuglevel: u8,
     trace: Option<TraceSink>,
     pub(crate) source_address: Option<SocketAddr>,
@@ -40,6 +42,9 @@ pub(crate) struct Session {
     pub eprt_refused: bool,
     /// FEAT lines (upper-cased feature name, then the rest), once asked.
     pub features: Option<Vec<(String, String)>>,
+    /// A TLS data connection of this session ended with the server's close_notify: from
+    /// then on, one that ends without it is cut short, whatever the final reply says.
+    pub server_sends_close_notify: bool,
 }
 
 impl Default for Client {
@@ -67,6 +72,7 @@ impl Client {
             port: 0,
             welcome: None,
             last_reply: None,
+            last_transfer_bytes: 0,
             debuglevel: 0,
             trace: None,
             source_address: None,
@@ -212,6 +218,13 @@ impl Client {
     /// class; `None` when that command got no reply (timeout, dropped connection).
     pub fn last_reply(&self) -> Option<&Reply> {
         self.last_reply.as_ref()
+    }
+
+    /// Bytes the last transfer (started by any transfer call or `ntransfercmd`) moved on
+    /// its data connection, a resumed offset not counted; also after it failed, was stopped
+    /// or was cut short (`Truncated`), so that a caller knows how much arrived.
+    pub fn last_transfer_bytes(&self) -> u64 {
+        self.last_transfer_bytes
     }
 
     /// The server's address on the control connection; `None` when not connected.

@@ -276,6 +276,7 @@ impl Client {
     }
 
     fn send_transfer_command(&mut self, cmd: &[u8], rest: Option<u64>) -> Result<Reply> {
+        self.last_transfer_bytes = 0;
         if let Some(rest) = rest {
             self.cmd("REST", Some(rest.to_string().as_bytes()))?;
         }
@@ -296,6 +297,7 @@ impl Client {
     /// the server announced is `Truncated` even when the server says 226.
     pub fn finish_transfer(&mut self, conn: DataConnection, expect_size: bool) -> Result<Reply> {
         let (size, bytes) = (conn.size, conn.bytes);
+        self.last_transfer_bytes = bytes;
         let closed = self.close_data(conn);
         let reply = self.voidresp()?;
         closed?;
@@ -313,6 +315,7 @@ impl Client {
     /// reply only reports the reset that followed our giving up. A success reply never turns
     /// the failed transfer into a success.
     pub(crate) fn fail_transfer(&mut self, conn: DataConnection, error: Error) -> Error {
+        self.last_transfer_bytes = conn.bytes;
         reset(conn.tcp());
         drop(conn);
         if !self.is_connected() {
@@ -329,6 +332,7 @@ impl Client {
     /// connection, so servers notice it during a transfer) and reads the replies that follow
     /// (426 then 226, or 226 alone, or 225), leaving the connection usable.
     pub fn abort_transfer(&mut self, conn: DataConnection) -> Result<()> {
+        self.last_transfer_bytes = conn.bytes;
         reset(conn.tcp());
         drop(conn);
         self.send_abor()?;

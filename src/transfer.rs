@@ -71,14 +71,21 @@ impl Client {
         }
     }
 
-    /// Ends a download: a TLS download that ended without the server's close_notify counts
-    /// only when the final reply says success, and never when it ended inside a record; the
-    /// announced size is checked when `check`.
+    /// Ends a download. A TLS download that ended without the server's close_notify counts
+    /// only when the final reply says success, never when it ended inside a record, and
+    /// never once this server has sent close_notify on an earlier data connection of the
+    /// session (some servers never send it; those that do, always do). The announced size
+    /// is checked when `check`.
     fn finish_download(&mut self, mut conn: DataConnection, check: bool) -> Result<Reply> {
         let (clean_tls, cut_record) = match &mut conn.stream {
             Stream::Tls(tls) => (crate::tls::received_close_notify(tls), crate::tls::ended_inside_a_record(tls)),
             Stream::Plain(_) => (true, false),
         };
+        let is_tls = conn.is_tls();
+        let sends_close_notify = self.session.server_sends_close_notify;
+        if is_tls && clean_tls {
+            self.session.server_sends_close_notify = true;
+        }
         match self.finish_transfer(conn, check) {
             Err(Error::Temp(r) | Error::Perm(r) | Error::Reply(r)) if !clean_tls => {
                 Err(Error::Truncated(format!("TLS data ended without close_notify and the server said: {r}")))
@@ -86,6 +93,9 @@ impl Client {
             Ok(r) if cut_record => {
                 Err(Error::Truncated(format!("TLS data ended inside a record, though the server said: {r}")))
             }
+            Ok(r) if !clean_tls && sends_close_notify => Err(Error::Truncated(format!(
+                "TLS data ended without the close_notify this server sent before, though it said: {r}"
+            ))),
             other => other,
         }
     }

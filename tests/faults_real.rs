@@ -824,12 +824,15 @@ on_servers!(tls_download_reset_instead_of_close_notify_fails: VsftpdTls, PureFtp
 
 /// A FIN between two TLS records in the middle of a download (a truncation attack, or a
 /// middlebox closing the connection): no record is broken, only close_notify is missing.
-/// ftpc tolerates a missing close_notify when the server says 226 (servers that never send
-/// it), so only the size announced in the 150 reply catches the cut: vsftpd announces it,
-/// pure-ftpd does not, and there the short download counts as a success.
+/// On the first data connection of a session ftpc tolerates a missing close_notify when the
+/// server says 226 (servers that never send it), so only the size announced in the 150
+/// reply catches the cut: vsftpd announces it, pure-ftpd does not, and there the short
+/// download counts as a success. Once the server has ended a data connection with
+/// close_notify, a later one that ends without it is `Truncated` on both.
 fn tls_download_cut_between_records_is_caught_only_by_the_announced_size(srv: Srv) {
     let at = When::TlsRecordEnd { after: CUT_AT };
-    let (w, data, proxy) = with_file(srv, "rec-fin", vec![Fault::data(0, Dir::Down, at, Action::Cut)]);
+    let faults = vec![Fault::data(0, Dir::Down, at.clone(), Action::Cut), Fault::data(2, Dir::Down, at, Action::Cut)];
+    let (w, data, proxy) = with_file(srv, "rec-fin", faults);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let (result, got) = retr(&mut c, "in.bin");
     assert_fired(&proxy, 1);
@@ -845,6 +848,15 @@ fn tls_download_cut_between_records_is_caught_only_by_the_announced_size(srv: Sr
             assert_eq!(c.size(b"in.bin").unwrap(), Some(FILE as u64), "SIZE shows the truncation");
         }
     }
+    // A whole download, ended by the server's close_notify, then the same cut again.
+    let (whole, all) = retr(&mut c, "in.bin");
+    assert_eq!(whole.unwrap().code, 226);
+    assert_eq!(sha256(&all), sha256(&data));
+    let (again, part) = retr(&mut c, "in.bin");
+    assert_fired(&proxy, 2);
+    assert!(part.len() < data.len() && data.starts_with(&part));
+    assert!(matches!(&again, Err(Error::Truncated(_))), "{again:?}");
+    assert_eq!(c.last_transfer_bytes(), part.len() as u64);
     assert_usable(&mut c, &w, &t);
 }
 on_servers!(tls_download_cut_between_records_is_caught_only_by_the_announced_size: VsftpdTls, PureFtpdTls);

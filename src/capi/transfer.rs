@@ -238,11 +238,23 @@ fn whole_file(
 ) -> Result<(), Fail> {
     let mut progress = progress_fn(progress, userdata);
     let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+    // A call that fails before its transfer starts reports 0 from ftp_last_transfer_bytes.
+    inner.client.last_transfer_bytes = 0;
     let n = transfer(&mut inner.client, progress)?;
     if !out_bytes.is_null() {
         *out_ref(out_bytes, "out_bytes")? = n;
     }
     Ok(())
+}
+
+/// Bytes the last transfer on `client` moved on its data connection (a resumed offset not
+/// counted), also when it failed, was stopped or was cut short (the calls leave their
+/// outputs alone then); 0 when the last transfer call failed before its transfer began,
+/// and for a NULL or busy `client`. Set by every transfer and listing, and by
+/// `ftp_data_close`/`ftp_data_abort`.
+#[no_mangle]
+pub extern "C" fn ftp_last_transfer_bytes(client: *mut ftp_client) -> u64 {
+    super::handle::peek(client, |inner| inner.client.last_transfer_bytes()).unwrap_or(0)
 }
 
 fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option<impl FnMut(u64, Option<u64>) -> Flow> {
@@ -258,7 +270,9 @@ fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option
 /// Downloads `remote` into the open descriptor `fd` (written from its current position),
 /// starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
 /// data with splice(2), without copies through user space. `progress` may be NULL.
-/// `out_bytes` (may be NULL) receives the bytes received. The descriptor stays open.
+/// `out_bytes` (may be NULL) receives the bytes received. A download cut short is
+/// FTP_ERR_TRUNCATED or another error, never FTP_OK; `out_bytes` is then left alone and
+/// `ftp_last_transfer_bytes` tells how much arrived. The descriptor stays open.
 #[no_mangle]
 pub extern "C" fn ftp_retrieve_to_fd(
     client: *mut ftp_client,
@@ -278,7 +292,8 @@ pub extern "C" fn ftp_retrieve_to_fd(
 
 /// Uploads from the open descriptor `fd` (from its current position to its end) to
 /// `remote` with STOR, or APPE when `append` is non-zero; `rest` >= 0 sends REST first.
-/// Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent.
+/// Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent
+/// (on failure: `ftp_last_transfer_bytes`).
 #[no_mangle]
 pub extern "C" fn ftp_store_from_fd(
     client: *mut ftp_client,

@@ -75,6 +75,13 @@ static int on_progress(void *userdata, uint64_t done, int64_t total)
     return total >= 0 && done > (uint64_t)total;
 }
 
+static int stop_half_way(void *userdata, uint64_t done, int64_t total)
+{
+    (void)userdata;
+    (void)total;
+    return done >= BIG / 2;
+}
+
 struct stopper { ftp_client *ftp; int rc; int use_cancel; };
 
 static void *stop_later(void *arg)
@@ -278,6 +285,17 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     progress_calls = 0;
     CHECK_RC(ftp, ftp_retrieve_to_fd(ftp, "fd.bin", fd, FTP_NO_REST, on_progress, NULL, &moved), FTP_OK);
     CHECK(moved == BIG && progress_calls > 0);
+    CHECK(ftp_last_transfer_bytes(ftp) == BIG);
+    /* A download stopped half way: the output is left alone, ftp_last_transfer_bytes says
+       how much arrived, and that is what reached the file. */
+    CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+    moved = 7;
+    CHECK_RC(ftp, ftp_retrieve_to_fd(ftp, "fd.bin", fd, FTP_NO_REST, stop_half_way, NULL, &moved), FTP_ERR_STOPPED);
+    CHECK(moved == 7);
+    moved = ftp_last_transfer_bytes(ftp);
+    CHECK(moved >= BIG / 2 && moved < BIG);
+    CHECK(lseek(fd, 0, SEEK_END) == (off_t)moved);
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
     /* Cut the local copy short, then resume the download. */
     CHECK(ftruncate(fd, 1234567) == 0);
     CHECK_RC(ftp, ftp_resume_download(ftp, "fd.bin", fd, NULL, NULL, &moved), FTP_OK);

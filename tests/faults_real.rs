@@ -554,6 +554,7 @@ fn truncated_download_to_fd_keeps_the_byte_count(srv: Srv) {
     if !srv.tls() {
         assert_eq!(received, CUT_AT);
     }
+    assert_eq!(c.last_transfer_bytes(), received, "the count is readable after the error");
     assert_usable(&mut c, &w, &t);
 }
 on_servers!(truncated_download_to_fd_keeps_the_byte_count: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls);

@@ -7,7 +7,8 @@
  *   - invalid UTF-8 host names, paths, user names; the latin-1 and bytes encodings;
  *   - a handle used after ftp_close (and its data handle and listings outliving it);
  *   - callbacks calling back into their own handle (FTP_ERR_BUSY, ftp_abort stops);
- *   - 16 threads x 10 sessions at once (login, upload, download compared, quit), each
+ *   - 16 threads x N sessions at once (N = $FTPC_HOSTILE_SESSIONS, default 10; run.sh
+ *     runs 50 once), login, upload, download compared, quit, each
  *     with its own directory and payload, so that any cross-talk shows.
  * Built and run by tests/c/run.sh as C11, C++17, static, ASan+UBSan and under valgrind. */
 #define _POSIX_C_SOURCE 200809L
@@ -857,10 +858,10 @@ static void test_reentrancy(void)
     ftp_free(ftp);
 }
 
-/* ---- 16 threads x 10 sessions ---- */
+/* ---- 16 threads x N sessions (N = $FTPC_HOSTILE_SESSIONS, default 10) ---- */
 
 #define THREADS 16
-#define SESSIONS 10
+static int sessions_per_thread = 10;
 
 struct worker {
     int id;
@@ -908,7 +909,7 @@ static void *worker_main(void *arg)
     struct worker *w = (struct worker *)arg;
     char dir[160];
     snprintf(dir, sizeof dir, "%s/t%d", scratch, w->id);
-    for (int s = 0; s < SESSIONS; s++) {
+    for (int s = 0; s < sessions_per_thread; s++) {
         /* A payload only this thread and session sends, of a size only it has. */
         size_t len = 1000 + (size_t)w->id * 977 + (size_t)s * 131;
         uint8_t *payload = (uint8_t *)malloc(len);
@@ -961,7 +962,10 @@ static int count_line(void *userdata, const char *line, size_t len)
 
 static void test_threads(void)
 {
-    printf("-- %d threads x %d sessions\n", THREADS, SESSIONS);
+    const char *n = getenv("FTPC_HOSTILE_SESSIONS");
+    if (n && atoi(n) > 0)
+        sessions_per_thread = atoi(n);
+    printf("-- %d threads x %d sessions\n", THREADS, sessions_per_thread);
     ftp_client *ftp = login_new();
     if (!ftp)
         return;
@@ -983,13 +987,13 @@ static void test_threads(void)
     int retries = 0;
     for (int i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
-        CHECK(workers[i].sessions_ok == SESSIONS);
+        CHECK(workers[i].sessions_ok == sessions_per_thread);
         CHECK(workers[i].error[0] == 0);
         if (workers[i].error[0])
             fprintf(stderr, "%s\n", workers[i].error);
         retries += workers[i].retries;
     }
-    printf("   %d sessions, %d connection retries\n", started * SESSIONS, retries);
+    printf("   %d sessions, %d connection retries\n", started * sessions_per_thread, retries);
     /* No stray files anywhere: every session deleted its own file, in its own directory. */
     for (int i = 0; i < THREADS; i++) {
         int lines = 0;

@@ -21,6 +21,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# shellcheck source=scripts/fuzz-common.sh
+source "$repo/scripts/fuzz-common.sh"
 export PATH=$HOME/.cargo/bin:$PATH
 export CARGO_TERM_COLOR=never
 # The fuzz build has its own target directory and host target, whatever the caller uses.
@@ -83,14 +85,6 @@ fi
 grep -E '^(warning|error)' -A6 "$logs/build.log" || true
 echo "built in $((SECONDS - start))s"
 
-# Per-target input size limits, as scripts/fuzz.sh: room for an over-long reply line.
-max_len() {
-    case $1 in
-        reply_reader | session) echo 24576 ;;
-        *) echo 4096 ;;
-    esac
-}
-
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/ftpc-fuzz-short.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 failed=()
@@ -112,22 +106,12 @@ for t in "${targets[@]}"; do
         -max_len="$(max_len "$t")" -print_final_stats=1 \
         -artifact_prefix="$found/" >"$log" 2>&1 || rc=$?
     crashes=$(find "$found" -type f | wc -l)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    peak=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
-    final=$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED|pulse|NEW|REDUCE)' "$log" | tail -1 || true)
-    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")
-    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")
-    corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$final")
-    seed=$(sed -n 's/^INFO: Seed: *//p' "$log" | head -1)
-    line=$(printf '%-13s execs %-9s exec/s %-6s cov %-5s features %-6s corpus %-12s rss %-4s MB crashes %s' \
-        "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${peak:-?}" "$crashes")
+    line=$(summary_line "$t" "$log" "$crashes")
     echo "$line"
     summary+=("$line")
     if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
         failed+=("$t")
-        echo "---- $t failed (exit $rc, libFuzzer seed ${seed:-?}); end of $log:"
-        grep -Ev '^#[0-9]+[[:space:]]' "$log" | tail -40 || true
+        show_failure "$t" "$log" "$rc"
         mkdir -p "$repo/fuzz/artifacts/$t"
         for f in "$found"/*; do
             [ -e "$f" ] || continue
@@ -137,11 +121,4 @@ for t in "${targets[@]}"; do
     fi
 done
 
-echo
-echo "==== short fuzz summary (${seconds}s per target, stable, no sanitizer)"
-printf '%s\n' "${summary[@]}"
-if [ "${#failed[@]}" -ne 0 ]; then
-    echo "FAILED: ${failed[*]}"
-    exit 1
-fi
-echo "no crashes"
+final_report "short fuzz summary (${seconds}s per target, stable, no sanitizer)"

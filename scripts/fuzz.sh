@@ -15,6 +15,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# shellcheck source=scripts/fuzz-common.sh
+source "$repo/scripts/fuzz-common.sh"
 export PATH=$HOME/.cargo/bin:$PATH
 export CARGO_TERM_COLOR=never
 # The fuzz build has its own target directory (fuzz/target), whatever the caller uses.
@@ -53,14 +55,6 @@ fi
 grep -E '^(warning|error)' -A6 "$logs/build.log" || true
 echo "built in $((SECONDS - start))s"
 
-# Per-target input size limits: long enough for an over-long reply line (8192 bytes).
-max_len() {
-    case $1 in
-        reply_reader | session) echo 24576 ;;
-        *) echo 4096 ;;
-    esac
-}
-
 failed=()
 summary=()
 for t in "${targets[@]}"; do
@@ -80,30 +74,15 @@ for t in "${targets[@]}"; do
         -max_len="$(max_len "$t")" -timeout=20 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" >"$log" 2>&1 || rc=$?
     new_artifacts=$(comm -13 <(echo "$before") <(find "$artifacts" -type f | sort) | sed '/^$/d')
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    final=$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED|pulse|NEW|REDUCE)' "$log" | tail -1 || true)
-    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")
-    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")
-    corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$final")
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     crashes=$(sed '/^$/d' <<<"$new_artifacts" | wc -l)
-    line=$(printf '%-13s execs %-10s exec/s %-7s cov %-5s features %-6s corpus %-14s crashes %s' \
-        "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes")
+    line=$(summary_line "$t" "$log" "$crashes")
     echo "$line"
     summary+=("$line")
     if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
         failed+=("$t")
-        echo "---- $t failed (exit $rc); end of $log:"
-        grep -Ev '^#[0-9]+[[:space:]]' "$log" | tail -40 || true
+        show_failure "$t" "$log" "$rc"
         sed 's/^/artifact: /' <<<"$new_artifacts"
     fi
 done
 
-echo
-echo "==== fuzz summary (${seconds}s per target)"
-printf '%s\n' "${summary[@]}"
-if [ "${#failed[@]}" -ne 0 ]; then
-    echo "FAILED: ${failed[*]}"
-    exit 1
-fi
-echo "no crashes"
+final_report "fuzz summary (${seconds}s per target)"

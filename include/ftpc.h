@@ -168,7 +168,9 @@ struct ssl_ctx_st;
 #define FTP_ERR_NULL_ARGUMENT -15
 
 /**
- * A callback returned non-zero; the transfer was aborted and the connection is usable.
+ * A callback returned non-zero or `ftp_cancel` was called: a transfer was aborted and the
+ * connection is usable; a wait for a reply was cut and the connection closed
+ * (`ftp_is_connected` tells which).
  */
 #define FTP_ERR_STOPPED -16
 
@@ -848,11 +850,14 @@ int ftp_storlines(struct ftp_client *client,
 
 /**
  * Asks the call running on `client` (in another thread, or the call whose callback this
- * is) to stop, without waiting and without any I/O: a transfer stops at its next block and
- * its call returns FTP_ERR_STOPPED after ABOR, the connection usable. Calls that move no
- * data (connect, login, commands) are not interrupted: they end by their timeouts. The
- * request lasts until the running call ends. FTP_OK when a call was running,
- * FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
+ * is) to stop, without waiting and without any I/O. A transfer stops at its next block and
+ * its call returns FTP_ERR_STOPPED after ABOR, the connection usable. A call waiting for
+ * the network otherwise returns FTP_ERR_STOPPED within 50 ms: while connecting (nothing is
+ * kept), while making a data connection (ABOR keeps the control connection in step), or
+ * while waiting for a reply (the control connection is then closed: it is out of step).
+ * Only a TLS handshake runs on to its end or its timeout. The request lasts until the
+ * running call ends. FTP_OK when a call was running, FTP_ERR_WRONG_STATE when none was
+ * (nothing is remembered for later calls).
  */
 int ftp_cancel(struct ftp_client *client);
 

@@ -116,7 +116,7 @@ impl Client {
             (p, _) => p,
         };
         let addrs = stream::resolve(host, port)?;
-        let tcp = stream::connect_any(&addrs, self.config.connect_timeout, source_address)?;
+        let tcp = stream::connect_any(&addrs, self.config.connect_timeout, source_address, &self.cancel)?;
         self.host = host.to_string();
         self.port = port;
         self.source_address = source_address;
@@ -283,7 +283,8 @@ impl Client {
     /// Reads a reply and classifies it as ftplib's `getresp`: 1xx-3xx are returned,
     /// 4xx is `Temp`, 5xx is `Perm`.
     pub fn getresp(&mut self) -> Result<Reply> {
-        let read = self.ctrl()?.read_reply();
+        let (timeout, stop) = (self.config.timeout, self.cancel.clone());
+        let read = self.ctrl()?.read_reply(timeout, &stop);
         let raw = read.inspect_err(|_| self.drop_connection())?;
         let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));

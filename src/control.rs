@@ -2,9 +2,11 @@
 
 use crate::error::{Error, Result};
 use crate::reply::{LineBuffer, Reply, ReplyParser, MAX_LINE};
-use crate::stream::Stream;
+use crate::stream::{self, Stream};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 pub(crate) struct Control {
@@ -46,14 +48,21 @@ impl Control {
         !self.lines.pending().is_empty()
     }
 
-    /// Reads one whole reply. Any error leaves the connection out of step: the caller drops it.
-    pub fn read_reply(&mut self) -> Result<Reply> {
+    /// Reads one whole reply, waiting at most `timeout` for each read and giving up when
+    /// `stop` is set. Any error leaves the connection out of step: the caller drops it.
+    pub fn read_reply(&mut self, timeout: Duration, stop: &AtomicBool) -> Result<Reply> {
         loop {
             if let Some(line) = self.lines.next_line()? {
                 if let Some(reply) = self.parser.push_line(&line)? {
                     return Ok(reply);
                 }
                 continue;
+            }
+            // Bytes OpenSSL already holds need no wait; otherwise the wait is the cancellable
+            // part (a TLS record that is begun completes within the socket's own timeout).
+            let buffered = matches!(&self.stream, Stream::Tls(tls) if tls.ssl().pending() > 0);
+            if !buffered && !stream::wait_for(self.stream.tcp().as_raw_fd(), libc::POLLIN, timeout, stop, "waiting for a reply")? {
+                return Err(Error::Timeout("reading a reply"));
             }
             const CHUNK: usize = 4096;
             let room = self.lines.spare(CHUNK);

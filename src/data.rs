@@ -209,7 +209,9 @@ impl Client {
         let mut refused = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !wait_readable(listener.as_raw_fd(), left)? {
+            let stop = self.cancel.clone();
+            let what = "waiting for the server's data connection";
+            if left.is_zero() || !stream::wait_for(listener.as_raw_fd(), libc::POLLIN, left, &stop, what)? {
                 return Err(Error::Timeout(if refused > 0 {
                     "waiting for the server's data connection (connections from other hosts were refused)"
                 } else {
@@ -232,7 +234,7 @@ impl Client {
         let (tcp, preliminary) = if self.config.passive {
             let addr = self.makepasv()?;
             let source = self.source_address.map(|s| SocketAddr::new(s.ip(), 0));
-            let tcp = stream::connect_any(&[addr], self.config.data_connect_timeout, source)?;
+            let tcp = stream::connect_any(&[addr], self.config.data_connect_timeout, source, &self.cancel)?;
             let reply = self.send_transfer_command(cmd, rest)?;
             (tcp, reply)
         } else {
@@ -413,19 +415,3 @@ fn reset(tcp: &TcpStream) {
     let _ = SockRef::from(tcp).set_linger(Some(Duration::ZERO));
 }
 
-/// Waits until `fd` is readable (or has an incoming connection) for at most `wait`.
-pub(crate) fn wait_readable(fd: i32, wait: Duration) -> Result<bool> {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
-    loop {
-        // SAFETY: one valid pollfd, for the length given.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if n >= 0 {
-            return Ok(n > 0);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(Error::io("waiting for the socket", e));
-        }
-    }
-}

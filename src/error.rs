@@ -48,8 +48,13 @@ pub enum Error {
     #[error("cannot encode or decode text: {0}")]
     Encoding(String),
     /// A callback asked to stop; the transfer was aborted and the connection is usable.
-    #[error("transfer stopped by the callback")]
+    #[error("transfer stopped by a callback or the canceller")]
     Stopped,
+    /// The caller cancelled (`Client::canceller`, C `ftp_cancel`) while the call waited for
+    /// the network outside a transfer's data: a connection being made is dropped, and a
+    /// control connection waiting for a reply is closed (it is out of step).
+    #[error("cancelled while {0}")]
+    Cancelled(&'static str),
     /// A transfer ended early or with fewer bytes than announced.
     #[error("transfer truncated: {0}")]
     Truncated(String),

@@ -58,8 +58,11 @@ impl Client {
         self.cancel.swap(false, Ordering::AcqRel)
     }
 
-    /// A handle that stops the running transfer of this client from another thread, as a
-    /// callback returning `Break` would.
+    /// A flag that, set from another thread, stops what this client is doing: a running
+    /// transfer at its next block, as a callback returning `Break` would (`Stopped`, the
+    /// connection usable); a connect, a data connection being made or a reply being waited
+    /// for within 50 ms (`Cancelled`; a reply wait closes the control connection). The
+    /// first of those to see it takes it; set while nothing runs, it stops the next one.
     pub fn canceller(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         self.cancel.clone()
     }

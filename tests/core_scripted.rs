@@ -281,6 +281,55 @@ fn last_reply_is_the_last_commands_or_none() {
     drop(server);
 }
 
+/// The canceller stops a reply wait within its 50 ms tick, long before the timeout; the
+/// control connection, out of step, is closed; the request is used up.
+#[test]
+fn canceller_stops_a_reply_wait() {
+    let server = ScriptedServer::start(vec![Step::send("220 hi\r\n"), Step::expect("NOOP"), Step::Stall(Duration::from_secs(5))]);
+    let mut c = Client::new();
+    c.connect("127.0.0.1", server.port(), Some(Duration::from_secs(10)), None).unwrap();
+    let stop = c.canceller();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let started = Instant::now();
+    let r = c.voidcmd(b"NOOP");
+    let waited = started.elapsed();
+    canceller.join().unwrap();
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(waited >= Duration::from_millis(180) && waited < Duration::from_secs(2), "{waited:?}");
+    assert!(!c.is_connected());
+    assert!(!c.canceller().load(std::sync::atomic::Ordering::SeqCst), "the request was used up");
+    drop(server);
+}
+
+/// The same for a connect that does not complete (a listener whose accept queue is full
+/// drops the SYN) or, where the kernel completes it anyway, for the greeting that never
+/// comes: `Cancelled` either way, within the tick.
+#[test]
+fn canceller_stops_a_connect() {
+    let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    // Fill the accept queue: these are never accepted.
+    let _queued: Vec<_> = (0..3).filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()).collect();
+    let mut c = Client::new();
+    let stop = c.canceller();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let started = Instant::now();
+    let r = c.connect("127.0.0.1", addr.port(), Some(Duration::from_secs(10)), None);
+    let waited = started.elapsed();
+    canceller.join().unwrap();
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    assert!(!c.is_connected());
+}
+
 #[test]
 fn zero_timeout_is_refused() {
     let mut c = Client::new();

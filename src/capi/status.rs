@@ -36,7 +36,9 @@ pub const FTP_ERR_WRONG_STATE: c_int = -13;
 pub const FTP_ERR_ENCODING: c_int = -14;
 /// A required pointer argument was NULL.
 pub const FTP_ERR_NULL_ARGUMENT: c_int = -15;
-/// A callback returned non-zero; the transfer was aborted and the connection is usable.
+/// A callback returned non-zero or `ftp_cancel` was called: a transfer was aborted and the
+/// connection is usable; a wait for a reply was cut and the connection closed
+/// (`ftp_is_connected` tells which).
 pub const FTP_ERR_STOPPED: c_int = -16;
 /// The handle is already in a call (a callback called back into it, or two threads share it).
 pub const FTP_ERR_BUSY: c_int = -17;
@@ -66,7 +68,7 @@ pub(crate) fn code_of(error: &Error) -> c_int {
         Error::InvalidArgument(_) => FTP_ERR_INVALID_ARGUMENT,
         Error::WrongState(_) => FTP_ERR_WRONG_STATE,
         Error::Encoding(_) => FTP_ERR_ENCODING,
-        Error::Stopped => FTP_ERR_STOPPED,
+        Error::Stopped | Error::Cancelled(_) => FTP_ERR_STOPPED,
         Error::Truncated(_) => FTP_ERR_TRUNCATED,
         Error::Unsupported(_) => FTP_ERR_UNSUPPORTED,
         Error::Netrc(_) => FTP_ERR_NETRC,
@@ -93,7 +95,7 @@ pub extern "C" fn ftp_strerror(code: c_int) -> *const c_char {
         FTP_ERR_WRONG_STATE => b"wrong state for this call\0",
         FTP_ERR_ENCODING => b"text cannot be encoded\0",
         FTP_ERR_NULL_ARGUMENT => b"NULL argument\0",
-        FTP_ERR_STOPPED => b"transfer stopped by the callback\0",
+        FTP_ERR_STOPPED => b"stopped by a callback or ftp_cancel\0",
         FTP_ERR_BUSY => b"handle busy: already in a call\0",
         FTP_ERR_PANIC => b"internal panic\0",
         FTP_ERR_TRUNCATED => b"transfer truncated\0",

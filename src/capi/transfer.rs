@@ -195,11 +195,14 @@ pub extern "C" fn ftp_storlines(
 }
 
 /// Asks the call running on `client` (in another thread, or the call whose callback this
-/// is) to stop, without waiting and without any I/O: a transfer stops at its next block and
-/// its call returns FTP_ERR_STOPPED after ABOR, the connection usable. Calls that move no
-/// data (connect, login, commands) are not interrupted: they end by their timeouts. The
-/// request lasts until the running call ends. FTP_OK when a call was running,
-/// FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
+/// is) to stop, without waiting and without any I/O. A transfer stops at its next block and
+/// its call returns FTP_ERR_STOPPED after ABOR, the connection usable. A call waiting for
+/// the network otherwise returns FTP_ERR_STOPPED within 50 ms: while connecting (nothing is
+/// kept), while making a data connection (ABOR keeps the control connection in step), or
+/// while waiting for a reply (the control connection is then closed: it is out of step).
+/// Only a TLS handshake runs on to its end or its timeout. The request lasts until the
+/// running call ends. FTP_OK when a call was running, FTP_ERR_WRONG_STATE when none was
+/// (nothing is remembered for later calls).
 #[no_mangle]
 pub extern "C" fn ftp_cancel(client: *mut ftp_client) -> c_int {
     // SAFETY: NULL or a live handle, as for every function.

@@ -2,7 +2,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +67,47 @@ static void test_null_and_state(void)
     ftp_free(ftp);
 }
 
+/* ftp_cancel from another thread ends a wait for a greeting that never comes (a listener
+   that never accepts) within its 50 ms tick, long before the 10 s timeout. */
+struct canceller { ftp_client *ftp; int rc; };
+
+static void *cancel_later(void *arg)
+{
+    struct canceller *c = (struct canceller *)arg;
+    struct timespec t = {0, 200 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    c->rc = ftp_cancel(c->ftp);
+    return NULL;
+}
+
+static void test_cancel_waits(void)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    socklen_t len = sizeof addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(listener >= 0 && bind(listener, (struct sockaddr *)&addr, sizeof addr) == 0 && listen(listener, 4) == 0);
+    CHECK(getsockname(listener, (struct sockaddr *)&addr, &len) == 0);
+    ftp_client *ftp = ftp_new();
+    struct canceller c = {ftp, -100};
+    pthread_t thread;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(pthread_create(&thread, NULL, cancel_later, &c) == 0);
+    CHECK_RC(ftp, ftp_connect(ftp, "127.0.0.1", ntohs(addr.sin_port), 10000, NULL), FTP_ERR_STOPPED);
+    pthread_join(thread, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(c.rc == FTP_OK);
+    CHECK(waited > 0.15 && waited < 2.0);
+    CHECK(strstr(ftp_last_error(ftp), "cancelled") != NULL);
+    CHECK(ftp_is_connected(ftp) == 0);
+    ftp_free(ftp);
+    close(listener);
+}
+
 struct trace { char text[8192]; size_t len; int busy_rc; int cancel_during_call; int cancel_rc; ftp_client *ftp; };
 
 static void on_trace(void *userdata, const char *line)
@@ -77,9 +123,9 @@ static void on_trace(void *userdata, const char *line)
     /* Calling back into the handle from its own callback must be refused, not deadlock. */
     const char *cwd = NULL;
     t->busy_rc = ftp_pwd(t->ftp, &cwd);
-    /* A stop asked for during a call that moves no data reaches nothing: it must not
-       stop the next transfer (checked in session()). */
-    if (t->cancel_during_call)
+    /* A stop asked for once the call's last wait is over (its reply is being traced)
+       reaches nothing: it must not stop the next transfer (checked in session()). */
+    if (t->cancel_during_call && strncmp(line, "*resp*", 6) == 0)
         t->cancel_rc = ftp_cancel(t->ftp);
 }
 
@@ -127,8 +173,8 @@ static void session(const char *host, uint16_t port, const char *name, int full_
     CHECK_RC(ftp, ftp_local_address(ftp, &local, &local_port), FTP_OK);
     CHECK(local != NULL && local_port != 0 && local_port != port);
 
-    /* ftp_cancel during PWD (from the trace callback) is delivered, stops nothing, and is
-       forgotten: the next download runs to its end. */
+    /* ftp_cancel as PWD's reply is traced is delivered, stops nothing, and is forgotten:
+       the next download runs to its end. */
     trace.cancel_during_call = 1;
     const char *where = NULL;
     CHECK_RC(ftp, ftp_pwd(ftp, &where), FTP_OK);
@@ -240,6 +286,7 @@ int main(void)
     const char *host = env_or("FTPC_TEST_HOST", "127.0.0.1");
     test_version_and_strerror();
     test_null_and_state();
+    test_cancel_waits();
     session(host, env_port("FTPC_VSFTPD_PORT"), "vsftpd", 1);
     session("localhost", env_port("FTPC_VSFTPD_PORT"), "vsftpd by name", 1);
     if (getenv("FTPC_TEST_IPV6") && strcmp(getenv("FTPC_TEST_IPV6"), "1") == 0) {

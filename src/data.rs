@@ -10,6 +10,8 @@ use socket2::SockRef;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// An open data connection, from `transfercmd`. Close it with `Client::finish_transfer`
@@ -19,8 +21,9 @@ pub struct DataConnection {
     size: Option<u64>,
     bytes: u64,
     preliminary: Reply,
-    /// Set by `read_in_blocks`: the data timeout, counted across the short socket waits.
-    block_reads: Option<Duration>,
+    /// Set by `read_in_blocks`: the data timeout, counted across the short socket waits,
+    /// and the client's cancel flag, looked at between them.
+    block_reads: Option<(Duration, Arc<AtomicBool>)>,
 }
 
 /// The longest a plain download's bytes wait in the kernel for the rest of their block.
@@ -64,7 +67,7 @@ impl DataConnection {
     /// downloads; see docs/BENCHMARKS.md). A short socket timeout (BLOCK_WAIT) hands a slow
     /// link's bytes over after at most that long; `data_timeout` still bounds a stall.
     /// Nothing changes for TLS, or when the kernel refuses the option.
-    pub(crate) fn read_in_blocks(&mut self, block: usize, data_timeout: Duration) {
+    pub(crate) fn read_in_blocks(&mut self, block: usize, data_timeout: Duration, stop: Arc<AtomicBool>) {
         let Stream::Plain(tcp) = &self.stream else { return };
         let low_water = block.min(MAX_LOW_WATER) as libc::c_int;
         // SAFETY: setsockopt on our own socket with an int of the size given.
@@ -78,23 +81,29 @@ impl DataConnection {
             )
         };
         if set == 0 && tcp.set_read_timeout(Some(BLOCK_WAIT.min(data_timeout))).is_ok() {
-            self.block_reads = Some(data_timeout);
+            self.block_reads = Some((data_timeout, stop));
         }
     }
 }
 
 impl Read for DataConnection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match self.block_reads {
+        let n = match &self.block_reads {
             None => self.stream.read(buf)?,
-            Some(data_timeout) => {
+            Some((data_timeout, stop)) => {
                 // A short wait that ends with nothing is not yet a stall: only the data
-                // timeout, counted from the start of this read, is.
+                // timeout, counted from the start of this read, is. A cancel request ends
+                // the wait (the transfer then sees the flag and aborts).
                 let started = Instant::now();
                 loop {
                     match self.stream.read(buf) {
                         Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-                            && started.elapsed() < data_timeout => {}
+                            && started.elapsed() < *data_timeout =>
+                        {
+                            if stop.load(Ordering::Acquire) {
+                                return Err(io::Error::other("cancelled"));
+                            }
+                        }
                         other => break other?,
                     }
                 }

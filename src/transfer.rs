@@ -115,13 +115,14 @@ impl Client {
         let blocksize = blocksize_arg(blocksize)?;
         self.void("TYPE", Some(b"I"))?;
         let mut conn = self.ntransfercmd(cmd, rest)?;
-        conn.read_in_blocks(blocksize, self.config.data_timeout);
+        conn.read_in_blocks(blocksize, self.config.data_timeout, self.cancel.clone());
         let mut buf = vec![0u8; blocksize];
         loop {
             let n = match conn.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) if self.cancelled() => return Err(self.stop(conn)),
                 Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
             };
             if callback(&buf[..n]).is_break() || self.cancelled() {

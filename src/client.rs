@@ -25,6 +25,9 @@ pub struct Client {
     pub(crate) last_reply: Option<Reply>,
     /// Bytes the last transfer moved on its data connection, also when it failed.
     pub(crate) last_transfer_bytes: u64,
+    /// From the transfer command to the transfer's end: a cancel request then waits for
+    /// the data phase (ABOR keeps the connection in step) instead of cutting a reply wait.
+    pub(crate) transfer_open: bool,
     debuglevel: u8,
     trace: Option<TraceSink>,
     pub(crate) source_address: Option<SocketAddr>,
@@ -73,6 +76,7 @@ impl Client {
             welcome: None,
             last_reply: None,
             last_transfer_bytes: 0,
+            transfer_open: false,
             debuglevel: 0,
             trace: None,
             source_address: None,
@@ -154,6 +158,7 @@ impl Client {
     /// Takes a fresh control connection into use and reads the greeting.
     fn start(&mut self, ctrl: Control) -> Result<Reply> {
         self.session = Session::default();
+        self.transfer_open = false;
         // The built TLS context (with the parsed CA store) outlives connections: rebuilding
         // it cost ~20 ms of CPU per connect. Option changes drop it (config_mut).
         self.tls = TlsSession { context: self.tls.context.take(), ..TlsSession::default() };
@@ -283,8 +288,12 @@ impl Client {
     /// Reads a reply and classifies it as ftplib's `getresp`: 1xx-3xx are returned,
     /// 4xx is `Temp`, 5xx is `Perm`.
     pub fn getresp(&mut self) -> Result<Reply> {
+        // Inside a transfer the replies (150, 226, ABOR's) are not cut: the data phase
+        // serves the request.
+        static NEVER: AtomicBool = AtomicBool::new(false);
         let (timeout, stop) = (self.config.timeout, self.cancel.clone());
-        let read = self.ctrl()?.read_reply(timeout, &stop);
+        let stop = if self.transfer_open { &NEVER } else { &*stop };
+        let read = self.ctrl()?.read_reply(timeout, stop);
         let raw = read.inspect_err(|_| self.drop_connection())?;
         let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));

@@ -278,7 +278,14 @@ impl Client {
         if self.is_connected() && self.send_abor().and_then(|()| self.read_abor_replies()).is_err() {
             self.drop_connection();
         }
+        self.end_transfer();
         error
+    }
+
+    /// The transfer is over: a cancel request made during it was served, or came too late.
+    fn end_transfer(&mut self) {
+        self.transfer_open = false;
+        self.cancel.store(false, Ordering::Release);
     }
 
     /// ftplib's `transfercmd`: `ntransfercmd` without the size.
@@ -291,6 +298,15 @@ impl Client {
         if let Some(rest) = rest {
             self.cmd("REST", Some(rest.to_string().as_bytes()))?;
         }
+        self.transfer_open = true;
+        let started = self.transfer_command(cmd);
+        if started.is_err() {
+            self.end_transfer();
+        }
+        started
+    }
+
+    fn transfer_command(&mut self, cmd: &[u8]) -> Result<Reply> {
         self.putcmd(cmd)?;
         let mut reply = self.getresp()?;
         // Some servers send a 2xx before the 1xx (ftplib handles it the same way).
@@ -310,7 +326,9 @@ impl Client {
         let (size, bytes) = (conn.size, conn.bytes);
         self.last_transfer_bytes = bytes;
         let closed = self.close_data(conn);
-        let reply = self.voidresp()?;
+        let reply = self.voidresp();
+        self.end_transfer();
+        let reply = reply?;
         closed?;
         if let (true, Some(size)) = (expect_size, size) {
             if bytes < size {
@@ -330,9 +348,12 @@ impl Client {
         reset(conn.tcp());
         drop(conn);
         if !self.is_connected() {
+            self.end_transfer();
             return error;
         }
-        match self.getresp() {
+        let reply = self.getresp();
+        self.end_transfer();
+        match reply {
             Err(Error::Temp(_) | Error::Perm(_)) if matches!(error, Error::Timeout(_)) => error,
             Err(e @ (Error::Temp(_) | Error::Perm(_))) => e,
             _ => error,
@@ -346,8 +367,9 @@ impl Client {
         self.last_transfer_bytes = conn.bytes;
         reset(conn.tcp());
         drop(conn);
-        self.send_abor()?;
-        self.read_abor_replies()
+        let aborted = self.send_abor().and_then(|()| self.read_abor_replies());
+        self.end_transfer();
+        aborted
     }
 
     fn send_abor(&mut self) -> Result<()> {

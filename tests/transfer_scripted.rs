@@ -822,6 +822,61 @@ fn canceller_from_another_thread_stops_a_slow_download() {
     assert_eq!(cmds(&t), ["TYPE I", "EPSV", "RETR slow", "ABOR", "NOOP", "NOOP"]);
 }
 
+/// A cancel request during a transfer never cuts the transfer's own replies: made while
+/// the 150 is awaited, it waits for the data phase (ABOR, in step); made by a callback that
+/// also returns Break (as the bindings do), the replies to ABOR are still read whole.
+#[test]
+fn cancel_during_a_transfer_keeps_the_connection_in_step() {
+    let mut steps = vec![
+        Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"),
+        Step::EpsvReply,
+        Step::expect_exact("RETR slow-start"),
+        Step::Sleep(Duration::from_millis(600)),
+        Step::send("150 ok\r\n"),
+        Step::DataAccept,
+        Step::DataSend(vec![b'a'; 1000]),
+        Step::DataStall(Duration::from_secs(5)),
+        Step::expect_exact("ABOR"),
+        Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
+        noop(),
+    ];
+    steps.extend(epsv_transfer("RETR both", "150 ok\r\n"));
+    steps.extend([
+        Step::DataSend(vec![b'b'; 1000]),
+        Step::DataStall(Duration::from_secs(5)),
+        Step::expect_exact("ABOR"),
+        Step::Sleep(Duration::from_millis(300)),
+        Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
+        noop(),
+        noop(),
+    ]);
+    let (server, mut c) = logged_in(steps);
+    let cancel = c.canceller();
+    let setter = cancel.clone();
+    let early = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(200));
+        setter.store(true, Ordering::SeqCst);
+    });
+    let (r, got) = retr(&mut c, "RETR slow-start");
+    early.join().unwrap();
+    assert!(matches!(r, Err(Error::Stopped)), "{r:?}");
+    assert!(got.len() <= 1000, "{}", got.len());
+    assert!(c.is_connected());
+    let r = c.retrbinary(
+        b"RETR both",
+        &mut |_| {
+            cancel.store(true, Ordering::SeqCst);
+            Flow::Break(())
+        },
+        0,
+        None,
+    );
+    assert!(matches!(r, Err(Error::Stopped)), "{r:?}");
+    assert!(!c.canceller().load(Ordering::SeqCst), "the request ended with the transfer");
+    assert_usable(&mut c);
+    finish(server);
+}
+
 // ---------------------------------------------------------------------------------------
 // Active mode
 

@@ -851,11 +851,13 @@ int ftp_storlines(struct ftp_client *client,
 /**
  * Asks the call running on `client` (in another thread, or the call whose callback this
  * is) to stop, without waiting and without any I/O. A transfer stops at its next block and
- * its call returns FTP_ERR_STOPPED after ABOR, the connection usable. A call waiting for
- * the network otherwise returns FTP_ERR_STOPPED within 50 ms: while connecting (nothing is
- * kept), while making a data connection (ABOR keeps the control connection in step), or
- * while waiting for a reply (the control connection is then closed: it is out of step).
- * Only a TLS handshake runs on to its end or its timeout. The request lasts until the
+ * its call returns FTP_ERR_STOPPED after ABOR, the connection usable (a request made while
+ * the transfer waits for its 150 or 226 is served by its data phase, or ends with it). A
+ * call waiting for the network otherwise returns FTP_ERR_STOPPED within 50 ms: while
+ * connecting (nothing is kept), while making a data connection (ABOR keeps the control
+ * connection in step), or while waiting for a reply outside a transfer (the control
+ * connection is then closed: it is out of step). A TLS handshake runs on to its end or
+ * its timeout. The request lasts until the
  * running call ends. FTP_OK when a call was running, FTP_ERR_WRONG_STATE when none was
  * (nothing is remembered for later calls).
  */

@@ -61,8 +61,10 @@ impl Client {
     /// A flag that, set from another thread, stops what this client is doing: a running
     /// transfer at its next block, as a callback returning `Break` would (`Stopped`, the
     /// connection usable); a connect, a data connection being made or a reply being waited
-    /// for within 50 ms (`Cancelled`; a reply wait closes the control connection). The
-    /// first of those to see it takes it; set while nothing runs, it stops the next one.
+    /// for outside a transfer within 50 ms (`Cancelled`; a reply wait closes the control
+    /// connection). A transfer's own replies are never cut: a request made during the
+    /// transfer is served by its data phase or ends with it. The first wait to see a request
+    /// takes it; set while nothing runs, it stops the next one.
     pub fn canceller(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         self.cancel.clone()
     }

@@ -72,7 +72,8 @@ func Version() string { return C.GoString(C.ftp_version()) }
 // Client is one FTP or FTPS session. Create it with New or NewTLS; Close frees it (a
 // finalizer frees a Client that was not closed).
 type Client struct {
-	mu    sync.Mutex // one call at a time on the handle
+	mu    sync.Mutex   // one call at a time on the handle
+	hmu   sync.RWMutex // guards c against free while Cancel, which takes no call mutex, uses it
 	c     *C.ftp_client
 	trace cgo.Handle  // 0 when no trace writer is set
 	stop  atomic.Bool // set by Abort: the running transfer's next callback stops it
@@ -185,10 +186,12 @@ func newClient(h *C.ftp_client, opts []Option) (*Client, error) {
 
 // free releases the handle; Close and the finalizer call it.
 func (c *Client) free() {
+	c.hmu.Lock()
 	if c.c != nil {
 		C.ftp_free(c.c)
 		c.c = nil
 	}
+	c.hmu.Unlock()
 	if c.trace != 0 {
 		c.trace.Delete()
 		c.trace = 0
@@ -526,7 +529,26 @@ func (c *Client) StorContext(ctx context.Context, path string, r io.Reader) erro
 	return c.withContext(ctx, func() error { return c.Stor(path, r) })
 }
 
-func (c *Client) withContext(ctx context.Context, transfer func() error) error {
+// Cancel stops the call running on this client from another goroutine, without waiting:
+// a transfer at its next block (ABOR; the connection stays usable), a connect or a wait
+// for a reply within 50 ms (the call returns an error with Code ErrStopped; a reply wait
+// cut short closes the connection). With no call running it does nothing.
+func (c *Client) Cancel() {
+	// The flag covers a transfer whose C call has not started yet.
+	c.stop.Store(true)
+	c.hmu.RLock()
+	if c.c != nil {
+		C.ftp_cancel(c.c)
+	}
+	c.hmu.RUnlock()
+}
+
+// ConnectContext is Connect that gives up when ctx is done, as RetrContext.
+func (c *Client) ConnectContext(ctx context.Context, host string, port int) error {
+	return c.withContext(ctx, func() error { return c.Connect(host, port) })
+}
+
+func (c *Client) withContext(ctx context.Context, call func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -535,12 +557,11 @@ func (c *Client) withContext(ctx context.Context, transfer func() error) error {
 	go func() {
 		select {
 		case <-ctx.Done():
-			// The transfer's callbacks see the flag at their next block.
-			c.stop.Store(true)
+			c.Cancel()
 		case <-finished:
 		}
 	}()
-	err := transfer()
+	err := call()
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%v: %w", err, ctx.Err())
 	}

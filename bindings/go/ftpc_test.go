@@ -501,6 +501,36 @@ func TestRetrContext(t *testing.T) {
 	}
 }
 
+// ConnectContext gives up on a server that never greets when its context ends, long
+// before the 20 s timeout; the client can connect again afterwards.
+func TestConnectContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close() // accepts nothing: the greeting never comes
+	c, err := New(WithTimeout(20 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.ConnectContext(ctx, "127.0.0.1", l.Addr().(*net.TCPAddr).Port)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("ConnectContext: %v after %v", err, time.Since(start))
+	}
+	if err := c.Connect(host(t), servers(t)[0].port); err != nil {
+		t.Fatalf("Connect after the cancelled one: %v", err)
+	}
+	c.Cancel() // nothing runs: no effect
+	if err := c.Login(env(t, "FTPC_TEST_USER"), env(t, "FTPC_TEST_PASS")); err != nil {
+		t.Fatalf("Login after an idle Cancel: %v", err)
+	}
+	_ = c.Quit()
+}
+
 // The control connection's two ends, as net.TCPAddr.
 func TestAddresses(t *testing.T) {
 	s := servers(t)[0]

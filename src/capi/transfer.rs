@@ -202,9 +202,8 @@ pub extern "C" fn ftp_storlines(
 /// connecting (nothing is kept), while making a data connection (ABOR keeps the control
 /// connection in step), or while waiting for a reply outside a transfer (the control
 /// connection is then closed: it is out of step). A TLS handshake runs on to its end or
-/// its timeout. The request lasts until the
-/// running call ends. FTP_OK when a call was running, FTP_ERR_WRONG_STATE when none was
-/// (nothing is remembered for later calls).
+/// its timeout. The request lasts until the running call ends. FTP_OK when a call was
+/// running, FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
 #[no_mangle]
 pub extern "C" fn ftp_cancel(client: *mut ftp_client) -> c_int {
     // SAFETY: NULL or a live handle, as for every function.

@@ -268,7 +268,7 @@ impl Client {
     }
 
     pub(crate) fn ctrl(&mut self) -> Result<&mut Control> {
-        self.ctrl.as_mut().ok_or_else(|| Error::WrongState("not connected".into()))
+        self.ctrl.as_mut().ok_or_else(not_connected)
     }
 
     /// Sends one line (ftplib's `putcmd`): checked for CR, LF and NUL, encoded, then sent.
@@ -291,9 +291,9 @@ impl Client {
         // Inside a transfer the replies (150, 226, ABOR's) are not cut: the data phase
         // serves the request.
         static NEVER: AtomicBool = AtomicBool::new(false);
-        let (timeout, stop) = (self.config.timeout, self.cancel.clone());
-        let stop = if self.transfer_open { &NEVER } else { &*stop };
-        let read = self.ctrl()?.read_reply(timeout, stop);
+        let stop: &AtomicBool = if self.transfer_open { &NEVER } else { &self.cancel };
+        let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
+        let read = ctrl.read_reply(self.config.timeout, stop);
         let raw = read.inspect_err(|_| self.drop_connection())?;
         let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));
@@ -473,4 +473,8 @@ impl Client {
             .ok_or_else(|| Error::Netrc(format!("no entry for {host} and no default")))?;
         self.login(&entry.login, &entry.password, &entry.account)
     }
+}
+
+fn not_connected() -> Error {
+    Error::WrongState("not connected".into())
 }

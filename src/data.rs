@@ -218,9 +218,8 @@ impl Client {
         let mut refused = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let stop = self.cancel.clone();
             let what = "waiting for the server's data connection";
-            if left.is_zero() || !stream::wait_for(listener.as_raw_fd(), libc::POLLIN, left, &stop, what)? {
+            if left.is_zero() || !stream::wait_for(listener.as_raw_fd(), libc::POLLIN, left, &self.cancel, what)? {
                 return Err(Error::Timeout(if refused > 0 {
                     "waiting for the server's data connection (connections from other hosts were refused)"
                 } else {

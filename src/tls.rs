@@ -34,8 +34,8 @@ pub struct TlsConfig {
     pub verify: bool,
     pub ca_file: Option<PathBuf>,
     pub ca_dir: Option<PathBuf>,
-    /// CA certificates to trust, in PEM (one or more), for callers that hold them in memory.
-    pub ca_pem: Option<Vec<u8>>,
+    /// CA certificates to trust, given in memory (`set_ca_pem`).
+    pub ca_certs: Vec<X509>,
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
     /// The lowest version accepted; TLS 1.2 when `None`.
@@ -52,7 +52,7 @@ impl Default for TlsConfig {
             verify: true,
             ca_file: None,
             ca_dir: None,
-            ca_pem: None,
+            ca_certs: Vec::new(),
             cert_file: None,
             key_file: None,
             min_version: None,
@@ -68,7 +68,7 @@ impl std::fmt::Debug for TlsConfig {
             .field("verify", &self.verify)
             .field("ca_file", &self.ca_file)
             .field("ca_dir", &self.ca_dir)
-            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .field("ca_certs", &self.ca_certs.len())
             .field("cert_file", &self.cert_file)
             .field("min_version", &self.min_version)
             .field("max_version", &self.max_version)
@@ -104,10 +104,8 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
         b.load_verify_locations(None, Some(dir))
             .map_err(|e| err(&format!("loading CA directory {}", dir.display()), e))?;
     }
-    if let Some(pem) = &config.ca_pem {
-        for cert in parse_pem_certificates(pem)? {
-            b.cert_store_mut().add_cert(cert).map_err(|e| err("adding a CA certificate from PEM", e))?;
-        }
+    for cert in &config.ca_certs {
+        b.cert_store_mut().add_cert(cert.clone()).map_err(|e| err("adding a CA certificate", e))?;
     }
     if let Some(cert) = &config.cert_file {
         b.set_certificate_chain_file(cert)
@@ -124,13 +122,21 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
     Ok(b.build())
 }
 
-/// The certificates of a PEM text; an error when it holds none.
-pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<X509>> {
-    let certs = X509::stack_from_pem(pem).map_err(|e| tls_error("reading CA certificates from PEM", e))?;
-    if certs.is_empty() {
-        return Err(Error::InvalidArgument("the PEM text holds no certificate".into()));
+impl TlsConfig {
+    /// Trusts the CA certificates of a PEM text (one or more), besides the system store;
+    /// `None` removes them. A text that does not parse is `Tls`, one without a certificate
+    /// `InvalidArgument`; either leaves the certificates as they were.
+    pub fn set_ca_pem(&mut self, pem: Option<&[u8]>) -> Result<()> {
+        let certs = match pem {
+            None => Vec::new(),
+            Some(pem) => X509::stack_from_pem(pem).map_err(|e| tls_error("reading CA certificates from PEM", e))?,
+        };
+        if pem.is_some() && certs.is_empty() {
+            return Err(Error::InvalidArgument("the PEM text holds no certificate".into()));
+        }
+        self.ca_certs = certs;
+        Ok(())
     }
-    Ok(certs)
 }
 
 impl Client {

@@ -69,6 +69,13 @@ impl Client {
         self.cancel.clone()
     }
 
+    /// The start of every transfer call: no bytes moved yet (also if it fails before its
+    /// transfer command), then TYPE, as ftplib sends it before each transfer.
+    fn begin_transfer(&mut self, transfer_type: &[u8]) -> Result<()> {
+        self.last_transfer_bytes = 0;
+        self.void("TYPE", Some(transfer_type)).map(drop)
+    }
+
     fn stop(&mut self, conn: DataConnection) -> Error {
         match self.abort_transfer(conn) {
             Ok(()) => Error::Stopped,
@@ -115,7 +122,7 @@ impl Client {
         rest: Option<u64>,
     ) -> Result<Reply> {
         let blocksize = blocksize_arg(blocksize)?;
-        self.void("TYPE", Some(b"I"))?;
+        self.begin_transfer(b"I")?;
         let mut conn = self.ntransfercmd(cmd, rest)?;
         conn.read_in_blocks(blocksize, self.config.data_timeout, self.cancel.clone());
         let mut buf = vec![0u8; blocksize];
@@ -138,7 +145,7 @@ impl Client {
     /// without its end, decoded) handed to `callback`. A line over 8192 bytes aborts the
     /// transfer with `LineTooLong`, leaving the connection in step.
     pub fn retrlines(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
-        self.void("TYPE", Some(b"A"))?;
+        self.begin_transfer(b"A")?;
         let mut conn = self.ntransfercmd(cmd, None)?;
         let encoding = self.config.encoding;
         let mut splitter = LineSplitter::default();
@@ -183,7 +190,7 @@ impl Client {
         rest: Option<u64>,
     ) -> Result<Reply> {
         let blocksize = blocksize_arg(blocksize)?;
-        self.void("TYPE", Some(b"I"))?;
+        self.begin_transfer(b"I")?;
         let conn = self.ntransfercmd(cmd, rest)?;
         let mut buf = vec![0u8; blocksize];
         let mut callback = callback;
@@ -201,7 +208,7 @@ impl Client {
         source: &mut dyn Read,
         callback: Option<BlockCallback<'_>>,
     ) -> Result<Reply> {
-        self.void("TYPE", Some(b"A"))?;
+        self.begin_transfer(b"A")?;
         let conn = self.ntransfercmd(cmd, None)?;
         let mut lines = LineReader { source, pending: Vec::new(), eof: false };
         let mut callback = callback;
@@ -255,7 +262,7 @@ impl Client {
         rest: Option<u64>,
         mut progress: Option<Progress<'_>>,
     ) -> Result<u64> {
-        self.void("TYPE", Some(b"I"))?;
+        self.begin_transfer(b"I")?;
         let cmd = crate::command::build("RETR", Some(remote), self.config.encoding)?;
         let mut conn = self.ntransfercmd_raw(&cmd, rest)?;
         let offset = rest.unwrap_or(0);
@@ -311,7 +318,7 @@ impl Client {
         append: bool,
         mut progress: Option<Progress<'_>>,
     ) -> Result<u64> {
-        self.void("TYPE", Some(b"I"))?;
+        self.begin_transfer(b"I")?;
         let verb = if append { "APPE" } else { "STOR" };
         let cmd = crate::command::build(verb, Some(remote), self.config.encoding)?;
         let total = local_remaining(fd);
@@ -357,6 +364,7 @@ impl Client {
     /// Resumes a download into `fd`: appends from the remote offset equal to the local
     /// file's size (REST), so a file cut short completes.
     pub fn resume_download(&mut self, remote: &[u8], fd: RawFd, progress: Option<Progress<'_>>) -> Result<u64> {
+        self.last_transfer_bytes = 0;
         // SAFETY: lseek on the caller's descriptor, no memory involved.
         let end = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
         if end < 0 {
@@ -369,7 +377,7 @@ impl Client {
     /// Resumes an upload from `fd`: asks the remote size, then sends the rest of the local
     /// file with REST+STOR when the server offers REST STREAM, else with APPE.
     pub fn resume_upload(&mut self, remote: &[u8], fd: RawFd, progress: Option<Progress<'_>>) -> Result<u64> {
-        self.void("TYPE", Some(b"I"))?;
+        self.begin_transfer(b"I")?;
         let done = match self.size(remote) {
             Ok(Some(n)) => n,
             Ok(None) | Err(Error::Perm(_)) => 0,

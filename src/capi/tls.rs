@@ -1,7 +1,7 @@
 //! Exported FTPS functions: AUTH, PROT, CCC, and the TLS options.
 
 use super::handle::{ftp_client, optional, with_client, Fail};
-use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_TLS};
+use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_TLS};
 use super::transfer::local_path;
 use crate::TlsMode;
 use openssl::ssl::{SslContext, SslVersion};
@@ -106,17 +106,16 @@ pub extern "C" fn ftp_set_tls_ca_file(client: *mut ftp_client, path: *const c_ch
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_ca_pem(client: *mut ftp_client, pem: *const c_char, len: usize) -> c_int {
     tls_option(client, |tls| {
-        tls.ca_pem = if pem.is_null() {
+        let pem = if pem.is_null() {
             None
         } else {
             if len == 0 || len > isize::MAX as usize {
                 return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("PEM length {len}")));
             }
             // SAFETY: the caller passes `len` readable bytes at `pem`.
-            let bytes = unsafe { std::slice::from_raw_parts(pem.cast::<u8>(), len) };
-            crate::tls::parse_pem_certificates(bytes)?;
-            Some(bytes.to_vec())
+            Some(unsafe { std::slice::from_raw_parts(pem.cast::<u8>(), len) })
         };
+        tls.set_ca_pem(pem)?;
         Ok(())
     })
 }
@@ -194,12 +193,6 @@ pub extern "C" fn ftp_set_ssl_ctx(client: *mut ftp_client, ctx: *mut openssl_sys
 
 /// Applies a TLS option; the context is rebuilt at the next handshake.
 fn tls_option(client: *mut ftp_client, set: impl FnOnce(&mut crate::TlsConfig) -> Result<(), Fail>) -> c_int {
-    if client.is_null() {
-        return FTP_ERR_NULL_ARGUMENT;
-    }
-    with_client(client, |inner| {
-        set(&mut inner.client.config_mut().tls)?;
-        inner.client.forget_tls_context();
-        Ok(())
-    })
+    // config_mut drops the built context.
+    with_client(client, |inner| set(&mut inner.client.config_mut().tls))
 }

@@ -242,8 +242,6 @@ fn whole_file(
 ) -> Result<(), Fail> {
     let mut progress = progress_fn(progress, userdata);
     let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-    // A call that fails before its transfer starts reports 0 from ftp_last_transfer_bytes.
-    inner.client.last_transfer_bytes = 0;
     let n = transfer(&mut inner.client, progress)?;
     if !out_bytes.is_null() {
         *out_ref(out_bytes, "out_bytes")? = n;

@@ -25,14 +25,7 @@
 use std::env;
 
 /// Target OSes whose linkers are ELF linkers that understand `-soname`.
-const ELF_OSES: &[&str] = &[
-    "linux",
-    "android",
-    "freebsd",
-    "netbsd",
-    "openbsd",
-    "dragonfly",
-];
+const ELF_OSES: &[&str] = &["linux", "android", "freebsd", "netbsd", "openbsd", "dragonfly"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -43,19 +36,11 @@ fn main() {
     }
 
     let name = env::var("CARGO_PKG_NAME").expect("CARGO_PKG_NAME");
-    let major: u64 = env::var("CARGO_PKG_VERSION_MAJOR")
-        .expect("CARGO_PKG_VERSION_MAJOR")
-        .parse()
-        .expect("numeric major version");
-    let minor: u64 = env::var("CARGO_PKG_VERSION_MINOR")
-        .expect("CARGO_PKG_VERSION_MINOR")
-        .parse()
-        .expect("numeric minor version");
+    let major: u64 =
+        env::var("CARGO_PKG_VERSION_MAJOR").expect("CARGO_PKG_VERSION_MAJOR").parse().expect("numeric major version");
+    let minor: u64 =
+        env::var("CARGO_PKG_VERSION_MINOR").expect("CARGO_PKG_VERSION_MINOR").parse().expect("numeric minor version");
 
-    let soname = if major > 0 {
-        format!("lib{name}.so.{major}")
-    } else {
-        format!("lib{name}.so.0.{minor}")
-    };
+    let soname = if major > 0 { format!("lib{name}.so.{major}") } else { format!("lib{name}.so.0.{minor}") };
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
 }

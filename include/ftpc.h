@@ -276,7 +276,9 @@ typedef int (*ftp_read_callback)(void *userdata, uint8_t *buf, size_t len, size_
 
 /**
  * Progress of a whole-file transfer: bytes done so far (a resumed transfer counts its
- * offset), and the total, or -1 when unknown. Return 0 to go on, non-zero to stop.
+ * offset), and the total (a download: the whole remote file's size, from the 150 reply or
+ * SIZE, see `ftp_retrieve_to_fd`; an upload: the offset plus what is left of the local
+ * file), or -1 when unknown. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_progress_callback)(void *userdata, uint64_t done, int64_t total);
 
@@ -466,28 +468,36 @@ int ftp_set_debuglevel(struct ftp_client *client, int level);
 int ftp_set_trace_callback(struct ftp_client *client, ftp_trace_callback callback, void *userdata);
 
 /**
- * Timeout for each reply and each write on the control connection, in ms (> 0; 0 restores
- * the default of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT). Applies at once.
+ * The timeout, as ftplib's `timeout`, in ms: it bounds every wait of every call on
+ * `client` (connecting, each reply, making or accepting a data connection, TLS handshakes
+ * and shutdowns, and any period in which a data connection moves no byte) unless an
+ * override below is set for that wait. > 0 is that long; 0 inherits the library default
+ * of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT. Applies from the next wait. `ftp_connect` and
+ * `ftp_open` set the same timeout.
  */
 int ftp_set_timeout_ms(struct ftp_client *client, int64_t timeout_ms);
 
 /**
- * Timeout to establish the control connection, per address tried (default 30 s).
+ * Overrides the timeout for establishing the control connection (per address tried), in
+ * ms; 0 removes the override (the timeout of `ftp_set_timeout_ms` applies).
  */
 int ftp_set_connect_timeout_ms(struct ftp_client *client, int64_t timeout_ms);
 
 /**
- * Timeout to establish a passive data connection (default 30 s).
+ * Overrides the timeout for establishing a passive data connection, in ms; 0 removes the
+ * override.
  */
 int ftp_set_data_connect_timeout_ms(struct ftp_client *client, int64_t timeout_ms);
 
 /**
- * Timeout for the server to connect to us in active mode (default 30 s).
+ * Overrides the timeout for the server to connect to us in active mode, in ms; 0 removes
+ * the override.
  */
 int ftp_set_accept_timeout_ms(struct ftp_client *client, int64_t timeout_ms);
 
 /**
- * Timeout for each read and write on a data connection (default 60 s).
+ * Overrides, in ms, the longest a data connection may go without moving a byte (read or
+ * write), and the bound on its TLS handshake; 0 removes the override.
  */
 int ftp_set_data_timeout_ms(struct ftp_client *client, int64_t timeout_ms);
 
@@ -509,9 +519,14 @@ int ftp_set_trust_server_pasv_address(struct ftp_client *client, int trust);
 int ftp_set_epsv(struct ftp_client *client, int enable);
 
 /**
- * The server's text encoding: "utf-8" (default: strings are UTF-8 and sent as is),
- * "latin-1" (converted both ways) or "bytes" (passed through untouched, for non-UTF-8
- * names). Unknown names give FTP_ERR_INVALID_ARGUMENT.
+ * The server's text encoding: "utf-8" (default), "latin-1" (converted both ways) or
+ * "bytes" (passed through untouched). Unknown names give FTP_ERR_INVALID_ARGUMENT. In every
+ * mode a name the server gave (listings, MLST, PWD, MKD) is accepted back byte for byte by
+ * every call on the handle. In "utf-8" mode server bytes that are not UTF-8 come back
+ * escaped as Python's surrogateescape does, each byte b as the 3-byte UTF-8 form of the
+ * lone surrogate U+DC00+b (Latin-1 "caf\xe9" reads "caf\xed\xb3\xa9"), and such an
+ * escape is sent as its byte; any other text that is not valid UTF-8 is FTP_ERR_ENCODING,
+ * with nothing sent.
  */
 int ftp_set_encoding(struct ftp_client *client, const char *encoding);
 
@@ -703,7 +718,8 @@ const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
 int ftp_feat(struct ftp_client *client, const char **out);
 
 /**
- * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0.
+ * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. "MLSD" is 1 also when
+ * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
  */
 int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
 
@@ -720,6 +736,11 @@ const char *ftp_strerror(int code);
 /**
  * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
  * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
+ * A mode that does not fit the port makes `ftp_connect` say which one does (in
+ * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
+ * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
+ * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
+ * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
  */
 int ftp_set_tls_mode(struct ftp_client *client, int mode);
 
@@ -761,6 +782,8 @@ int ftp_set_tls_verify(struct ftp_client *client, int verify);
 
 /**
  * A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
+ * The file is read now: one that cannot be read or holds no PEM certificate is
+ * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
  */
 int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
 
@@ -772,13 +795,17 @@ int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
 int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
 
 /**
- * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it.
+ * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
+ * is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
+ * previous setting stays; the certificates in it are read when a handshake needs them.
  */
 int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
 
 /**
  * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
- * NULL `cert_file` removes them.
+ * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
+ * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
+ * `ftp_last_error`, and the previous setting stays.
  */
 int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
 
@@ -883,7 +910,12 @@ uint64_t ftp_last_transfer_bytes(struct ftp_client *client);
  * Downloads `remote` into the open descriptor `fd` (written from its current position),
  * starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
  * data with splice(2), without copies through user space. `progress` may be NULL.
- * `out_bytes` (may be NULL) receives the bytes received. A download cut short is
+ * `out_bytes` (may be NULL) receives the bytes received. The progress total is the whole
+ * remote file's size when the server tells it: from the 150 reply when `rest` is
+ * FTP_NO_REST, else from SIZE. With a `progress` callback, SIZE is asked before RETR
+ * where the 150 cannot be counted on: after REST, and for a whole file unless the previous
+ * whole-file download on this connection had its size in the 150 reply (a refused SIZE
+ * only leaves the total at -1). A download cut short is
  * FTP_ERR_TRUNCATED or another error, never FTP_OK; `out_bytes` is then left alone and
  * `ftp_last_transfer_bytes` tells how much arrived. The descriptor stays open.
  */
@@ -913,6 +945,8 @@ int ftp_store_from_fd(struct ftp_client *client,
 /**
  * Resumes a download into `fd`: appends to it from the remote offset equal to its size
  * (REST), so a file cut short completes. `out_bytes` (may be NULL): bytes received now.
+ * `progress` counts the local size in the bytes done; its total is the whole remote file's
+ * size (SIZE, asked when `progress` is given), or -1 when the server does not tell it.
  */
 int ftp_resume_download(struct ftp_client *client,
                         const char *remote,
@@ -974,9 +1008,14 @@ int ftp_data_close(struct ftp_data *data);
 int ftp_data_abort(struct ftp_data *data);
 
 /**
- * Downloads `remote` to the local file `local_path` (created or truncated, mode 0666 less
- * the umask). On failure the partial file is left for `ftp_resume_download`; a bad
- * `remote` or an unconnected `client` fails before the local file is touched.
+ * Downloads `remote` to the local file `local_path`, created (mode 0666 less the umask) or
+ * truncated only once the server has accepted the transfer (its 1xx reply): when the
+ * server refuses (e.g. FTP_ERR_PERM for 550), or the call fails before that (bad `remote`,
+ * unconnected `client`), an existing file is left byte for byte as it was and no file is
+ * created. A failure after the server accepted (connection cut, FTP_ERR_STOPPED, a local
+ * write error) leaves the bytes that arrived in the file, which `ftp_resume_download`
+ * continues. On FTP_OK the data is on disk (fdatasync). `progress` (may be NULL) as for
+ * `ftp_retrieve_to_fd`.
  */
 int ftp_retrieve_file(struct ftp_client *client,
                       const char *remote,
@@ -985,7 +1024,8 @@ int ftp_retrieve_file(struct ftp_client *client,
                       void *userdata);
 
 /**
- * Uploads the local file `local_path` to `remote` (STOR).
+ * Uploads the local file `local_path` to `remote` (STOR). `progress` (may be NULL) as for
+ * `ftp_store_from_fd`.
  */
 int ftp_store_file(struct ftp_client *client,
                    const char *local_path,

@@ -5,8 +5,10 @@
 #
 #  - Debian packages (toolchain, OpenSSL, clients for manual checks, the
 #    shared libraries of the FTP servers, Go/Ruby for the bindings)
-#  - vsftpd 3.0.3 and pure-ftpd 1.0.50 unpacked under /opt/ftpc-deps: the two
-#    Debian packages conflict, and we only want the binaries, not services
+#  - vsftpd 3.0.3, pure-ftpd 1.0.50, ProFTPD 1.3.8 (proftpd-core and
+#    proftpd-mod-crypto, where mod_tls lives) and GNU inetutils ftpd 2.4 (a
+#    classic BSD ftpd) unpacked under /opt/ftpc-deps: the Debian packages
+#    conflict, and we only want the binaries, not services
 #  - cbindgen (pinned) through cargo
 #  - the system user the test servers log in as (ftpc / ftpc-pass)
 set -euo pipefail
@@ -28,6 +30,9 @@ APT_PACKAGES=(
     valgrind curl lftp python3 iproute2 procps util-linux passwd
     # runtime libraries of the unpacked vsftpd / pure-ftpd (checked with ldd below)
     libpam0g libpam-modules libpam-runtime libcap2 libsodium23 libwrap0 libssl3 libcrypt1
+    # ... of ProFTPD (and mod_tls), and of inetutils ftpd
+    libacl1 libhiredis0.14 libidn2-0 libmemcached11 libmemcachedutil2 libpcre2-8-0
+    libpcre2-posix3 zlib1g libncursesw6 libtinfo6 libnsl2 libtirpc3
     # later bindings
     golang-go ruby ruby-ffi
 )
@@ -62,14 +67,16 @@ if ((${#missing[@]})); then
     quiet apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# --- vsftpd / pure-ftpd binaries ---------------------------------------------
+# --- FTP server binaries -------------------------------------------------------
 # Unpack a .deb into $DEPS/<pkg>.  The marker records the version so a stale
 # or half-finished extraction is redone.
-extract_pkg() {  # package binary-relative-path...
+extract_pkg() {  # package relative-path... (executables; *.so: shared objects)
     local pkg=$1; shift
     local dest=$DEPS/$pkg marker=$DEPS/$pkg/.ftpc-extracted b ok=1
     if [[ -f $marker ]]; then
-        for b in "$@"; do [[ -x $dest/$b ]] || ok=0; done
+        for b in "$@"; do
+            if [[ $b == *.so ]]; then [[ -f $dest/$b ]] || ok=0; else [[ -x $dest/$b ]] || ok=0; fi
+        done
         [[ $ok == 1 ]] && return 0
     fi
     say "unpacking $pkg into $dest"
@@ -89,8 +96,22 @@ extract_pkg() {  # package binary-relative-path...
 }
 extract_pkg vsftpd usr/sbin/vsftpd
 extract_pkg pure-ftpd usr/sbin/pure-ftpd usr/bin/pure-pw
+extract_pkg proftpd-core usr/sbin/proftpd
+extract_pkg proftpd-mod-crypto usr/lib/proftpd/mod_tls.so
+extract_pkg inetutils-ftpd usr/sbin/ftpd
+# mod_tls must come from the same build as the core (ProFTPD refuses other modules):
+# when the candidate version moved between two runs, unpack both again.
+if [[ $(cat "$DEPS/proftpd-core/.ftpc-extracted") != $(cat "$DEPS/proftpd-mod-crypto/.ftpc-extracted") ]]; then
+    rm -f "$DEPS/proftpd-core/.ftpc-extracted" "$DEPS/proftpd-mod-crypto/.ftpc-extracted"
+    extract_pkg proftpd-core usr/sbin/proftpd
+    extract_pkg proftpd-mod-crypto usr/lib/proftpd/mod_tls.so
+    [[ $(cat "$DEPS/proftpd-core/.ftpc-extracted") == $(cat "$DEPS/proftpd-mod-crypto/.ftpc-extracted") ]] ||
+        die "proftpd-core and proftpd-mod-crypto have different versions"
+fi
 
-for b in "$DEPS/vsftpd/usr/sbin/vsftpd" "$DEPS/pure-ftpd/usr/sbin/pure-ftpd" "$DEPS/pure-ftpd/usr/bin/pure-pw"; do
+for b in "$DEPS/vsftpd/usr/sbin/vsftpd" "$DEPS/pure-ftpd/usr/sbin/pure-ftpd" "$DEPS/pure-ftpd/usr/bin/pure-pw" \
+    "$DEPS/proftpd-core/usr/sbin/proftpd" "$DEPS/proftpd-mod-crypto/usr/lib/proftpd/mod_tls.so" \
+    "$DEPS/inetutils-ftpd/usr/sbin/ftpd"; do
     if ldd "$b" | grep -q 'not found'; then
         ldd "$b" >&2
         die "$b has unresolved shared libraries (add the package to APT_PACKAGES)"
@@ -128,4 +149,5 @@ echo "$FTP_USER:$FTP_PASS" | chpasswd
 # An expired account would make PAM's account check (pam_unix) fail.
 chage -E -1 -M -1 "$FTP_USER"
 
-say "ok (vsftpd $(cat "$DEPS/vsftpd/.ftpc-extracted"), pure-ftpd $(cat "$DEPS/pure-ftpd/.ftpc-extracted"), $(cbindgen --version))"
+v() { cat "$DEPS/$1/.ftpc-extracted"; }
+say "ok (vsftpd $(v vsftpd), pure-ftpd $(v pure-ftpd), proftpd $(v proftpd-core), inetutils-ftpd $(v inetutils-ftpd), $(cbindgen --version))"

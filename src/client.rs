@@ -48,6 +48,9 @@ pub(crate) struct Session {
     /// A TLS data connection of this session ended with the server's close_notify: from
     /// then on, one that ends without it is cut short, whatever the final reply says.
     pub server_sends_close_notify: bool,
+    /// The 150 reply of the last whole-file download announced its size: the next one
+    /// needs no SIZE for its progress total.
+    pub download_size_in_150: bool,
 }
 
 impl Default for Client {
@@ -97,7 +100,11 @@ impl Client {
     }
 
     /// Connects to `host` (port 0 means 21), trying every address it resolves to, and reads
-    /// the greeting. `timeout` overrides both the connect and the reply timeout when given.
+    /// the greeting. A TLS mode that does not fit the port is named in the error, after a
+    /// probe of at most 0.5 s: no greeting from a port that answers a TLS ClientHello is a
+    /// `Timeout` saying the server expects implicit FTPS; a plain-text line where the
+    /// implicit handshake expected TLS is `Tls` saying to use explicit FTPS or plain FTP. `timeout`, when given, becomes the client's timeout (`Config::timeout`,
+    /// ftplib's `timeout`), which bounds every later wait too.
     pub fn connect(
         &mut self,
         host: &str,
@@ -109,7 +116,6 @@ impl Client {
             if t.is_zero() {
                 return Err(Error::InvalidArgument("a timeout of zero would never wait".into()));
             }
-            self.config.connect_timeout = t;
             self.config.timeout = t;
         }
         self.close();
@@ -120,7 +126,7 @@ impl Client {
             (p, _) => p,
         };
         let addrs = stream::resolve(host, port)?;
-        let tcp = stream::connect_any(&addrs, self.config.connect_timeout, source_address, &self.cancel)?;
+        let tcp = stream::connect_any(&addrs, self.config.connect_wait(), source_address, &self.cancel)?;
         self.host = host.to_string();
         self.port = port;
         self.source_address = source_address;
@@ -162,15 +168,70 @@ impl Client {
         // The built TLS context (with the parsed CA store) outlives connections: rebuilding
         // it cost ~20 ms of CPU per connect. Option changes drop it (config_mut).
         self.tls = TlsSession { context: self.tls.context.take(), ..TlsSession::default() };
+        // A second descriptor keeps the socket open after a failed start, to find out
+        // whether the port wants the other TLS mode.
+        let probe = ctrl.stream.tcp().try_clone().ok();
         self.ctrl = Some(ctrl);
-        if self.config.tls_mode == TlsMode::Implicit {
-            self.start_control_tls()?;
+        let implicit = self.config.tls_mode == TlsMode::Implicit;
+        if implicit {
+            // Options that cannot make a context fail as what they are, before any handshake.
+            if let Err(e) = self.tls_context() {
+                self.drop_connection();
+                return Err(e);
+            }
+            if let Err(e) = self.start_control_tls() {
+                return Err(self.explain_failed_implicit_start(e, probe.as_ref()));
+            }
         }
-        let welcome = self.getresp();
+        let welcome = match self.getresp() {
+            Err(Error::Timeout(_)) if !implicit && self.port_wants_implicit_tls(probe.as_ref()) => Err(Error::Timeout(
+                "waiting for the greeting, and the port answers a TLS ClientHello: the server expects implicit \
+                 FTPS (TLS from the first byte): use ftp_set_tls_mode(c, FTP_TLS_IMPLICIT) (Rust: \
+                 TlsMode::Implicit), whose default port is 990",
+            )),
+            other => other,
+        };
+        drop(probe);
         let welcome = welcome.inspect_err(|_| self.close())?;
         self.trace(1, || format!("*welcome* {}", welcome.text_lossy()));
         self.welcome = Some(welcome.clone());
         Ok(welcome)
+    }
+
+    /// How long to wait for the answer to a probe for the other TLS mode: a server answers
+    /// at once, and the probe comes after a failure that may already have taken a timeout.
+    fn probe_wait(&self) -> Duration {
+        self.config.timeout.min(Duration::from_millis(500))
+    }
+
+    /// After the greeting did not come: whether the silent port answers a TLS ClientHello.
+    fn port_wants_implicit_tls(&mut self, probe: Option<&std::net::TcpStream>) -> bool {
+        let Some(tcp) = probe else { return false };
+        let wants = crate::tls_probe::answers_client_hello(tcp, self.probe_wait(), &self.cancel);
+        self.trace(1, || {
+            format!(
+                "*info* no greeting; the port {} a TLS ClientHello",
+                if wants { "answers" } else { "does not answer" }
+            )
+        });
+        wants
+    }
+
+    /// An implicit-FTPS handshake failed: when the server sent a line of text instead (a
+    /// plain-text FTP greeting), say which mode the port wants.
+    fn explain_failed_implicit_start(&mut self, error: Error, probe: Option<&std::net::TcpStream>) -> Error {
+        let Error::Tls(message) = &error else {
+            return error;
+        };
+        let Some(tcp) = probe else { return error };
+        if !crate::tls_probe::sent_text_line(tcp, self.probe_wait(), &self.cancel) {
+            return error;
+        }
+        Error::Tls(format!(
+            "the server sent a plain-text FTP greeting: use explicit FTPS (AUTH TLS) or plain FTP on this \
+             port (ftp_set_tls_mode(c, FTP_TLS_EXPLICIT or FTP_TLS_OFF), Rust: TlsMode::Explicit or Off); \
+             {message}"
+        ))
     }
 
     /// ftplib's `FTP(host, user, passwd, acct, timeout, source_address, encoding)`: connects,
@@ -195,11 +256,10 @@ impl Client {
 
     /// Applies the control timeout of the configuration to an open connection.
     pub fn refresh_timeouts(&mut self) -> Result<()> {
-        let t = self.config.timeout;
-        match &self.ctrl {
-            Some(ctrl) => ctrl.stream.set_timeouts(Some(t), Some(t)),
-            None => Ok(()),
+        if let Some(ctrl) = &mut self.ctrl {
+            ctrl.timeout = self.config.timeout;
         }
+        Ok(())
     }
 
     pub fn is_connected(&self) -> bool {
@@ -281,19 +341,25 @@ impl Client {
         // From here on the last reply is this command's, or none if it never comes.
         self.last_reply = None;
         self.trace(1, || format!("*cmd* {:?}", command::sanitize(line)));
-        let result = self.ctrl()?.send_line(line);
+        let stop: &AtomicBool = if self.transfer_open { &NEVER } else { &self.cancel };
+        let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
+        let result = ctrl.send_line(line, stop);
         result.inspect_err(|_| self.drop_connection())
     }
 
     /// Reads a reply and classifies it as ftplib's `getresp`: 1xx-3xx are returned,
     /// 4xx is `Temp`, 5xx is `Perm`.
     pub fn getresp(&mut self) -> Result<Reply> {
+        self.getresp_within(self.config.timeout)
+    }
+
+    /// `getresp` with a wait of its own.
+    pub(crate) fn getresp_within(&mut self, wait: Duration) -> Result<Reply> {
         // Inside a transfer the replies (150, 226, ABOR's) are not cut: the data phase
         // serves the request.
-        static NEVER: AtomicBool = AtomicBool::new(false);
         let stop: &AtomicBool = if self.transfer_open { &NEVER } else { &self.cancel };
         let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
-        let read = ctrl.read_reply(self.config.timeout, stop);
+        let read = ctrl.read_reply(wait, stop);
         let raw = read.inspect_err(|_| self.drop_connection())?;
         let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));
@@ -474,6 +540,9 @@ impl Client {
         self.login(&entry.login, &entry.password, &entry.account)
     }
 }
+
+/// A cancel flag that is never set, for waits a cancel request must not cut.
+pub(crate) static NEVER: AtomicBool = AtomicBool::new(false);
 
 fn not_connected() -> Error {
     Error::WrongState("not connected".into())

@@ -6,18 +6,22 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 /// Timeouts and connection options. Every timeout is bounded: nothing waits forever.
+///
+/// One timeout, ftplib's `timeout`, bounds every wait of every call: connecting, each
+/// reply, making or accepting a data connection, TLS handshakes and shutdowns on either
+/// connection, and any period in which a data connection moves no byte (read or write). The
+/// four overrides replace it for one kind of wait when set; `None` follows `timeout`.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Establishing the control connection, per address tried.
-    pub connect_timeout: Duration,
-    /// Waiting for each reply, and for each write, on the control connection.
     pub timeout: Duration,
+    /// Establishing the control connection, per address tried.
+    pub connect_timeout: Option<Duration>,
     /// Establishing a passive data connection.
-    pub data_connect_timeout: Duration,
+    pub data_connect_timeout: Option<Duration>,
     /// Waiting for the server to connect in active mode.
-    pub data_accept_timeout: Duration,
-    /// Each read or write on a data connection.
-    pub data_timeout: Duration,
+    pub data_accept_timeout: Option<Duration>,
+    /// The longest a data connection may go without moving a byte, and its TLS handshake.
+    pub data_timeout: Option<Duration>,
     /// Passive mode (EPSV, then PASV) rather than active (EPRT, then PORT).
     pub passive: bool,
     /// Use the address in a 227 reply rather than the control connection's peer (ftplib's
@@ -36,16 +40,30 @@ pub struct Config {
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Config {
+    pub fn connect_wait(&self) -> Duration {
+        self.connect_timeout.unwrap_or(self.timeout)
+    }
+    pub fn data_connect_wait(&self) -> Duration {
+        self.data_connect_timeout.unwrap_or(self.timeout)
+    }
+    pub fn data_accept_wait(&self) -> Duration {
+        self.data_accept_timeout.unwrap_or(self.timeout)
+    }
+    pub fn data_wait(&self) -> Duration {
+        self.data_timeout.unwrap_or(self.timeout)
+    }
+}
 
 impl Default for Config {
     fn default() -> Config {
         Config {
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
-            data_connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            data_accept_timeout: DEFAULT_CONNECT_TIMEOUT,
-            data_timeout: DEFAULT_TIMEOUT,
+            connect_timeout: None,
+            data_connect_timeout: None,
+            data_accept_timeout: None,
+            data_timeout: None,
             passive: true,
             trust_server_pasv_address: false,
             use_epsv: true,

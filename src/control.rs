@@ -2,10 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::reply::{LineBuffer, Reply, ReplyParser, MAX_LINE};
-use crate::stream::{self, Stream};
-use std::io::{Read, Write};
+use crate::stream::{Deadline, Stream};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -15,6 +13,8 @@ pub(crate) struct Control {
     parser: ReplyParser,
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// Bounds sending a command (the client's reply timeout).
+    pub timeout: Duration,
 }
 
 impl Control {
@@ -29,18 +29,32 @@ impl Control {
     /// A control connection over a connected socket whose addresses are given rather than
     /// asked (for `Client::connect_socket`: any stream socket, e.g. one end of a socketpair).
     pub fn with_addrs(tcp: TcpStream, peer: SocketAddr, local: SocketAddr, timeout: Duration) -> Result<Control> {
+        // Non-blocking: every wait is a poll with the call's deadline (stream::wait_until).
+        tcp.set_nonblocking(true).map_err(|e| Error::io("setting the socket non-blocking", e))?;
         let stream = Stream::Plain(tcp);
-        stream.set_timeouts(Some(timeout), Some(timeout))?;
-        Ok(Control { stream, lines: LineBuffer::new(MAX_LINE), parser: ReplyParser::new(), peer, local })
+        Ok(Control { stream, lines: LineBuffer::new(MAX_LINE), parser: ReplyParser::new(), peer, local, timeout })
     }
 
     /// Sends one line; CRLF is added here.
-    pub fn send_line(&mut self, line: &[u8]) -> Result<()> {
+    pub fn send_line(&mut self, line: &[u8], stop: &AtomicBool) -> Result<()> {
         let mut out = Vec::with_capacity(line.len() + 2);
         out.extend_from_slice(line);
         out.extend_from_slice(b"\r\n");
-        self.stream.write_all(&out).map_err(|e| Error::io("sending a command", e))?;
-        self.stream.flush().map_err(|e| Error::io("sending a command", e))
+        self.send_raw(&out, stop)
+    }
+
+    /// Sends bytes as they are (a line already ended, or Telnet commands), within the
+    /// control timeout.
+    pub fn send_raw(&mut self, bytes: &[u8], stop: &AtomicBool) -> Result<()> {
+        let deadline = Deadline::after(self.timeout, "sending a command");
+        let mut left = bytes;
+        while !left.is_empty() {
+            match self.stream.write_before(left, deadline, stop)? {
+                0 => return Err(Error::io("sending a command", std::io::ErrorKind::WriteZero.into())),
+                n => left = &left[n..],
+            }
+        }
+        Ok(())
     }
 
     /// Bytes the server sent that no reply has consumed yet.
@@ -48,9 +62,11 @@ impl Control {
         !self.lines.pending().is_empty()
     }
 
-    /// Reads one whole reply, waiting at most `timeout` for each read and giving up when
-    /// `stop` is set. Any error leaves the connection out of step: the caller drops it.
+    /// Reads one whole reply within `timeout` (for the whole reply, so a server that
+    /// trickles a byte at a time cannot stretch it), giving up when `stop` is set. Any
+    /// error leaves the connection out of step: the caller drops it.
     pub fn read_reply(&mut self, timeout: Duration, stop: &AtomicBool) -> Result<Reply> {
+        let deadline = Deadline::after(timeout, "reading a reply");
         loop {
             if let Some(line) = self.lines.next_line()? {
                 if let Some(reply) = self.parser.push_line(&line)? {
@@ -58,26 +74,12 @@ impl Control {
                 }
                 continue;
             }
-            // Bytes OpenSSL already holds need no wait; otherwise the wait is the cancellable
-            // part (a TLS record that is begun completes within the socket's own timeout).
-            let buffered = matches!(&self.stream, Stream::Tls(tls) if tls.ssl().pending() > 0);
-            if !buffered && !stream::wait_for(self.stream.tcp().as_raw_fd(), libc::POLLIN, timeout, stop, "waiting for a reply")? {
-                return Err(Error::Timeout("reading a reply"));
-            }
             const CHUNK: usize = 4096;
             let room = self.lines.spare(CHUNK);
-            let n = match self.stream.read(room) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    self.lines.filled(CHUNK, 0);
-                    continue;
-                }
-                Err(e) => {
-                    self.lines.filled(CHUNK, 0);
-                    return Err(Error::io("reading a reply", e));
-                }
-            };
+            let read = self.stream.read_before(room, deadline, stop);
+            let n = *read.as_ref().unwrap_or(&0);
             self.lines.filled(CHUNK, n);
+            read?;
             if n == 0 {
                 return Err(Error::Eof(if self.parser.in_reply() || !self.lines.pending().is_empty() {
                     "in the middle of a reply"

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::pasv::{eprt_argument, parse150, parse227, parse229, port_argument};
 use crate::reply::Reply;
 use crate::stream::{self, Stream};
+use openssl::ssl::ShutdownState;
 use socket2::SockRef;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -21,17 +22,33 @@ pub struct DataConnection {
     size: Option<u64>,
     bytes: u64,
     preliminary: Reply,
-    /// Set by `read_in_blocks`: the data timeout, counted across the short socket waits,
-    /// and the client's cancel flag, looked at between them.
-    block_reads: Option<(Duration, Arc<AtomicBool>)>,
+    /// The longest the connection may go without moving a byte (the data wait).
+    idle: Duration,
+    /// When a byte last moved (or the connection opened).
+    last_progress: Instant,
+    /// The client's cancel flag, looked at between the short socket waits.
+    stop: Arc<AtomicBool>,
 }
 
-/// The longest a plain download's bytes wait in the kernel for the rest of their block.
-const BLOCK_WAIT: Duration = Duration::from_millis(50);
+/// Every data socket's system calls wait at most this long (SO_RCVTIMEO, SO_SNDTIMEO), so
+/// that the loops around them see a cancel request and measure the time without progress
+/// across calls, whatever the call (read, write, splice, sendfile, a TLS step). For plain
+/// downloads in blocks it is also the longest the bytes wait in the kernel for the rest of
+/// their block.
+const TICK: Duration = Duration::from_millis(50);
+/// How long the final reply may take after a transfer timed out locally: the call's time is
+/// spent, so what puts the connection back in step must be quick or give up.
+const CLEANUP_GRACE: Duration = Duration::from_millis(500);
+/// Telnet (RFC 854): Interpret As Command, Interrupt Process, Data Mark.
+const TELNET_IAC: u8 = 255;
+const TELNET_IP: u8 = 244;
+const TELNET_DM: u8 = 242;
 /// Replies after ABOR beyond which the server is not following the protocol.
 const MAX_ABOR_REPLIES: usize = 4;
-/// The largest block the kernel is asked to gather before waking the reader.
-const MAX_LOW_WATER: usize = 256 * 1024;
+/// The largest block the kernel is asked to gather before waking the reader. Larger
+/// low-water marks make Linux clamp the TCP window to them (tcp_set_rcvlowat), which slows
+/// the download instead.
+const MAX_LOW_WATER: usize = 64 * 1024;
 
 impl DataConnection {
     /// The size announced in `150 ... (N bytes)`, if any.
@@ -57,21 +74,39 @@ impl DataConnection {
         self.stream.tcp()
     }
 
+    /// Bytes moved by a call that bypassed `read`/`write` (splice, sendfile).
     pub(crate) fn count(&mut self, n: usize) {
         self.bytes += n as u64;
+        if n > 0 {
+            self.last_progress = Instant::now();
+        }
     }
 
-    /// Makes reads of a plain connection return whole blocks of `block` bytes where the
-    /// network is fast: SO_RCVLOWAT wakes the reader once a block has arrived, not at every
-    /// segment (on loopback this cut the client's CPU per GiB by a third and sped up
-    /// downloads; see docs/BENCHMARKS.md). A short socket timeout (BLOCK_WAIT) hands a slow
-    /// link's bytes over after at most that long; `data_timeout` still bounds a stall.
+    /// After a socket call came back after its TICK with nothing moved: `Cancelled` when a
+    /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
+    /// data wait, else Ok (call again).
+    pub(crate) fn check_patience(&self, what: &'static str) -> Result<()> {
+        if self.stop.swap(false, Ordering::AcqRel) {
+            return Err(Error::Cancelled(what));
+        }
+        if self.last_progress.elapsed() >= self.idle {
+            return Err(Error::Timeout(what));
+        }
+        Ok(())
+    }
+
+    /// Makes reads of a plain connection return whole blocks of `block` bytes (at most
+    /// MAX_LOW_WATER) where the network is fast: SO_RCVLOWAT wakes the reader once a block
+    /// has arrived, not at every segment (on loopback this cut the client's CPU per GiB by a
+    /// third; see docs/BENCHMARKS.md); a slow link's bytes are handed over after a TICK.
     /// Nothing changes for TLS, or when the kernel refuses the option.
-    pub(crate) fn read_in_blocks(&mut self, block: usize, data_timeout: Duration, stop: Arc<AtomicBool>) {
-        let Stream::Plain(tcp) = &self.stream else { return };
+    pub(crate) fn read_in_blocks(&mut self, block: usize) {
+        let Stream::Plain(tcp) = &self.stream else {
+            return;
+        };
         let low_water = block.min(MAX_LOW_WATER) as libc::c_int;
         // SAFETY: setsockopt on our own socket with an int of the size given.
-        let set = unsafe {
+        unsafe {
             libc::setsockopt(
                 tcp.as_raw_fd(),
                 libc::SOL_SOCKET,
@@ -80,49 +115,84 @@ impl DataConnection {
                 std::mem::size_of::<libc::c_int>() as libc::socklen_t,
             )
         };
-        if set == 0 && tcp.set_read_timeout(Some(BLOCK_WAIT.min(data_timeout))).is_ok() {
-            self.block_reads = Some((data_timeout, stop));
+    }
+
+    /// One read, waiting for data for at most the data wait since the last progress.
+    pub(crate) fn receive(&mut self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            match self.stream.read(buf) {
+                Ok(n) => {
+                    self.count(n);
+                    return Ok(n);
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    self.check_patience("receiving data")?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("receiving data", e)),
+            }
+        }
+    }
+
+    /// Sends all of `buf`; fails once the connection moves nothing for the data wait.
+    pub(crate) fn send_all(&mut self, mut buf: &[u8]) -> Result<()> {
+        while !buf.is_empty() {
+            match self.stream.write(buf) {
+                Ok(0) => return Err(Error::io("sending data", io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    self.count(n);
+                    buf = &buf[n..];
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    self.check_patience("sending data")?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("sending data", e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DataConnection {
+    /// A TLS data connection dropped without close_notify (a stop, a reset, an error) would
+    /// make OpenSSL mark its session as not resumable; that session is the control
+    /// connection's, which every later data connection must resume on servers that require
+    /// it (ProFTPD by default, vsftpd `require_ssl_reuse`). The session did nothing wrong:
+    /// say the shutdown is done so it stays resumable.
+    fn drop(&mut self) {
+        if let Stream::Tls(tls) = &mut self.stream {
+            tls.set_shutdown(ShutdownState::SENT | ShutdownState::RECEIVED);
         }
     }
 }
 
+/// For callers that want the std traits (`ftp_data_read`/`ftp_data_write`, line readers):
+/// the same waits as `receive`/`send_all`, their errors carried inside `io::Error`.
 impl Read for DataConnection {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match &self.block_reads {
-            None => self.stream.read(buf)?,
-            Some((data_timeout, stop)) => {
-                // A short wait that ends with nothing is not yet a stall: only the data
-                // timeout, counted from the start of this read, is. A cancel request ends
-                // the wait (the transfer then sees the flag and aborts).
-                let started = Instant::now();
-                loop {
-                    match self.stream.read(buf) {
-                        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-                            && started.elapsed() < *data_timeout =>
-                        {
-                            if stop.load(Ordering::Acquire) {
-                                return Err(io::Error::other("cancelled"));
-                            }
-                        }
-                        other => break other?,
-                    }
-                }
-            }
-        };
-        self.bytes += n as u64;
-        Ok(n)
+        self.receive(buf).map_err(into_io)
     }
 }
 
 impl Write for DataConnection {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.stream.write(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
+        self.send_all(buf).map_err(into_io)?;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
+        Ok(())
+    }
+}
+
+/// A core error as an `io::Error` whose kind keeps timeouts and cancellation apart.
+fn into_io(e: Error) -> io::Error {
+    match e {
+        Error::Io { source, .. } => source,
+        Error::Timeout(_) => io::Error::new(io::ErrorKind::TimedOut, e),
+        Error::Cancelled(_) => io::Error::other(crate::transfer::StopTransfer),
+        other => io::Error::other(other),
     }
 }
 
@@ -214,7 +284,7 @@ impl Client {
     /// (closed) and the wait goes on until the accept timeout.
     fn accept_from_server(&mut self, listener: &TcpListener) -> Result<TcpStream> {
         let server = self.ctrl()?.peer.ip();
-        let deadline = Instant::now() + self.config.data_accept_timeout;
+        let deadline = Instant::now() + self.config.data_accept_wait();
         let mut refused = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -242,7 +312,7 @@ impl Client {
         let (tcp, preliminary) = if self.config.passive {
             let addr = self.makepasv()?;
             let source = self.source_address.map(|s| SocketAddr::new(s.ip(), 0));
-            let tcp = stream::connect_any(&[addr], self.config.data_connect_timeout, source, &self.cancel)?;
+            let tcp = stream::connect_any(&[addr], self.config.data_connect_wait(), source, &self.cancel)?;
             let reply = self.send_transfer_command(cmd, rest)?;
             (tcp, reply)
         } else {
@@ -255,9 +325,9 @@ impl Client {
                 Err(e) => return Err(self.abandon_transfer(e)),
             }
         };
-        // Bounded from the start: a TLS handshake on the data connection reads and writes too.
-        let timeout = Some(self.config.data_timeout);
-        if let Err(e) = tcp.set_read_timeout(timeout).and_then(|()| tcp.set_write_timeout(timeout)) {
+        // Every call on the socket comes back after a TICK (see TICK), the TLS handshake's too.
+        let tick = Some(TICK);
+        if let Err(e) = tcp.set_read_timeout(tick).and_then(|()| tcp.set_write_timeout(tick)) {
             drop(tcp);
             return Err(self.abandon_transfer(Error::io("setting a timeout", e)));
         }
@@ -266,7 +336,15 @@ impl Client {
             Err(e) => return Err(self.abandon_transfer(e)),
         };
         self.trace(2, || format!("*data* connection open, {}", if stream.is_tls() { "TLS" } else { "plain" }));
-        Ok(DataConnection { stream, size: parse150(&preliminary), bytes: 0, preliminary, block_reads: None })
+        Ok(DataConnection {
+            stream,
+            size: parse150(&preliminary),
+            bytes: 0,
+            preliminary,
+            idle: self.config.data_wait(),
+            last_progress: Instant::now(),
+            stop: self.cancel.clone(),
+        })
     }
 
     /// The server answered the transfer command with 1xx but no usable data connection came
@@ -274,7 +352,7 @@ impl Client {
     /// server's final reply is read here rather than taken as the answer to the next command.
     /// A connection that cannot be brought back in step is dropped.
     fn abandon_transfer(&mut self, error: Error) -> Error {
-        if self.is_connected() && self.send_abor().and_then(|()| self.read_abor_replies()).is_err() {
+        if self.is_connected() && self.send_abor(true).and_then(|()| self.read_abor_replies()).is_err() {
             self.drop_connection();
         }
         self.end_transfer();
@@ -350,7 +428,13 @@ impl Client {
             self.end_transfer();
             return error;
         }
-        let reply = self.getresp();
+        // After our own timeout the call has used its time: the server's final reply gets a
+        // short grace, not a second timeout (a server that stays silent loses the connection).
+        let wait = match error {
+            Error::Timeout(_) => self.config.timeout.min(CLEANUP_GRACE),
+            _ => self.config.timeout,
+        };
+        let reply = self.getresp_within(wait);
         self.end_transfer();
         match reply {
             Err(Error::Temp(_) | Error::Perm(_)) if matches!(error, Error::Timeout(_)) => error,
@@ -366,21 +450,49 @@ impl Client {
         self.last_transfer_bytes = conn.bytes;
         reset(conn.tcp());
         drop(conn);
-        let aborted = self.send_abor().and_then(|()| self.read_abor_replies());
+        let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies());
         self.end_transfer();
         aborted
     }
 
-    fn send_abor(&mut self) -> Result<()> {
+    /// Sends ABOR as RFC 959 §4.1.3 describes it on a plain connection: Telnet IP, then the
+    /// Synch (IAC DM with the TCP urgent mark), then `ABOR` in-band. The urgent mark wakes
+    /// servers that watch for it (SIGURG) in the middle of a transfer. Only one byte can be
+    /// urgent, and servers differ in whether it stays in the stream (SO_OOBINLINE) or not,
+    /// so the urgent byte is the IAC before DM, as the BSD ftp client sends it: inline, the
+    /// stream reads `IAC IP IAC DM ABOR`; taken out of band, `IAC IP DM ABOR`. Either way
+    /// the command line itself, with its CRLF, is ordinary data: sending the whole line as
+    /// urgent data (ftplib) puts the mark on its LF, and a server that splits its read
+    /// there (ProFTPD) or drops the urgent byte (no SO_OOBINLINE) loses the line end and
+    /// reads ABOR joined to the next command. Over TLS, or with no transfer to `interrupt`,
+    /// the line goes as it is.
+    fn send_abor(&mut self, interrupt: bool) -> Result<()> {
         self.trace(1, || "*cmd* \"ABOR\"".into());
+        self.last_reply = None;
+        let never = &crate::client::NEVER;
         let ctrl = self.ctrl()?;
         let sent = match &ctrl.stream {
-            Stream::Plain(tcp) => {
-                // The OOB byte makes servers like vsftpd look at the control connection now.
-                let sent = SockRef::from(tcp).send_out_of_band(b"ABOR\r\n");
-                sent.map(drop).map_err(|e| Error::io("sending ABOR", e))
+            Stream::Plain(tcp) if interrupt => {
+                let deadline = stream::Deadline::after(ctrl.timeout, "sending ABOR");
+                let urgent = loop {
+                    match SockRef::from(tcp).send_out_of_band(&[TELNET_IAC, TELNET_IP, TELNET_IAC]) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            stream::wait_until(ctrl.stream.fd(), libc::POLLOUT, deadline, never)?
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        other => break other,
+                    }
+                };
+                match urgent {
+                    Ok(3) => ctrl.send_raw(&[TELNET_DM, b'A', b'B', b'O', b'R', b'\r', b'\n'], never),
+                    Ok(_) => Err(Error::Io {
+                        context: "sending ABOR",
+                        source: io::Error::new(io::ErrorKind::WriteZero, "the Telnet Synch went out in part"),
+                    }),
+                    Err(e) => Err(Error::io("sending ABOR", e)),
+                }
             }
-            Stream::Tls(_) => ctrl.send_line(b"ABOR"),
+            _ => ctrl.send_line(b"ABOR", never),
         };
         sent.inspect_err(|_| self.drop_connection())
     }
@@ -414,22 +526,25 @@ impl Client {
     }
 
     /// ftplib's `abort`: sends ABOR and reads the reply, which must be 426, 225 or 226.
+    /// With a transfer open (`ntransfercmd`), ABOR goes with the Telnet interrupt; without
+    /// one there is nothing to interrupt and the plain line goes (pure-ftpd ignores a line
+    /// that starts with Telnet commands when it is idle). Every reply up to a NOOP's is read
+    /// (servers send one or two after ABOR), so the next command gets its own; the result
+    /// is the last of them, and the transfer, if any, is over.
     pub fn abort(&mut self) -> Result<Reply> {
-        self.send_abor()?;
-        let reply = match self.getresp() {
-            Ok(r) => r,
-            Err(Error::Temp(r) | Error::Perm(r)) => r,
-            Err(e) => return Err(e),
-        };
+        let interrupt = self.transfer_open;
+        let aborted = self.send_abor(interrupt).and_then(|()| self.read_abor_replies());
+        self.end_transfer();
+        aborted?;
+        let reply = self.last_reply.clone().ok_or_else(|| Error::Proto("no reply to ABOR".into()))?;
         if !matches!(reply.code, 225 | 226 | 426) {
             return Err(Error::Proto(format!("unexpected reply to ABOR: {reply}")));
         }
         Ok(reply)
     }
 
-    fn close_data(&mut self, conn: DataConnection) -> Result<()> {
-        let DataConnection { stream, .. } = conn;
-        match stream {
+    fn close_data(&mut self, mut conn: DataConnection) -> Result<()> {
+        match &mut conn.stream {
             Stream::Plain(tcp) => {
                 let _ = tcp.shutdown(std::net::Shutdown::Write);
                 Ok(())
@@ -444,4 +559,3 @@ impl Client {
 fn reset(tcp: &TcpStream) {
     let _ = SockRef::from(tcp).set_linger(Some(Duration::ZERO));
 }
-

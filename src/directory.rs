@@ -18,9 +18,7 @@ fn line(verb: &str, arg: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A 500-class answer that means the command itself is unknown.
@@ -131,9 +129,13 @@ impl Client {
         Ok(features)
     }
 
-    /// Whether FEAT lists `name` (case-insensitive).
+    /// Whether FEAT lists `name` (case-insensitive). `MLSD` is also offered when FEAT lists
+    /// `MLST`: RFC 3659 §7.8 has MLST in FEAT stand for both commands, and servers (ProFTPD,
+    /// pyftpdlib) list only it.
     pub fn has_feature(&mut self, name: &str) -> Result<bool> {
-        Ok(self.features()?.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+        let features = self.features()?;
+        let listed = |wanted: &str| features.iter().any(|(n, _)| n.eq_ignore_ascii_case(wanted));
+        Ok(listed(name) || (name.eq_ignore_ascii_case("MLSD") && listed("MLST")))
     }
 
     /// The modification time of a file from MDTM, in seconds since the epoch (UTC).

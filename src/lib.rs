@@ -13,16 +13,17 @@ pub mod tls;
 pub mod transfer;
 
 mod client;
+mod control;
 mod data;
 mod directory;
-mod control;
 mod stream;
+mod tls_probe;
 
 pub use client::{Client, TraceSink};
 pub use command::Encoding;
 pub use config::Config;
-pub use error::{Error, Result};
 pub use data::DataConnection;
+pub use error::{Error, Result};
 pub use reply::Reply;
 pub use tls::{TlsConfig, TlsMode};
 pub use transfer::{Flow, StopTransfer};

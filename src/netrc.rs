@@ -19,11 +19,7 @@ pub struct Netrc {
 impl Netrc {
     /// The entry for `host`, else the `default` entry.
     pub fn authenticators(&self, host: &str) -> Option<&NetrcEntry> {
-        self.machines
-            .iter()
-            .find(|(name, _)| name == host)
-            .map(|(_, e)| e)
-            .or(self.default.as_ref())
+        self.machines.iter().find(|(name, _)| name == host).map(|(_, e)| e).or(self.default.as_ref())
     }
 
     /// Reads `path`, or `~/.netrc` when `None`. A file holding a password must not be
@@ -33,15 +29,10 @@ impl Netrc {
             Some(p) => p.to_path_buf(),
             None => default_path()?,
         };
-        let text = std::fs::read(&path)
-            .map_err(|e| Error::Netrc(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read(&path).map_err(|e| Error::Netrc(format!("cannot read {}: {e}", path.display())))?;
         let netrc = Netrc::parse(&String::from_utf8_lossy(&text))?;
-        let has_password = netrc
-            .machines
-            .iter()
-            .map(|(_, e)| e)
-            .chain(netrc.default.as_ref())
-            .any(|e| !e.password.is_empty());
+        let has_password =
+            netrc.machines.iter().map(|(_, e)| e).chain(netrc.default.as_ref()).any(|e| !e.password.is_empty());
         if has_password {
             check_private(&path)?;
         }
@@ -69,9 +60,7 @@ impl Netrc {
                     break;
                 }
                 let key = tokens.next().unwrap_or_default();
-                let value = tokens
-                    .next()
-                    .ok_or_else(|| Error::Netrc(format!("{key} without a value")))?;
+                let value = tokens.next().ok_or_else(|| Error::Netrc(format!("{key} without a value")))?;
                 match key.as_str() {
                     "login" | "user" => entry.login = value,
                     "password" => entry.password = value,
@@ -101,8 +90,7 @@ fn default_path() -> Result<PathBuf> {
 
 fn check_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Netrc(format!("cannot stat {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Netrc(format!("cannot stat {}: {e}", path.display())))?;
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     if meta.uid() != uid {

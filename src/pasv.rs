@@ -63,7 +63,8 @@ pub fn parse229(reply: &Reply) -> Result<u16> {
         return Err(malformed());
     }
     let parts: Vec<&[u8]> = inner.split(|&b| b == delim).collect();
-    if parts.len() != 5 || !parts[0].is_empty() || !parts[1].is_empty() || !parts[2].is_empty() || !parts[4].is_empty() {
+    if parts.len() != 5 || !parts[0].is_empty() || !parts[1].is_empty() || !parts[2].is_empty() || !parts[4].is_empty()
+    {
         return Err(malformed());
     }
     let digits = parts[3];

@@ -179,9 +179,7 @@ impl ReplyParser {
                 self.text.push(b'\n');
                 self.text.extend_from_slice(line);
                 // As ftplib: the reply ends at a line starting with the same code and not '-'.
-                let ends = line.len() >= 3
-                    && line[..3] == code_digits(code)
-                    && line.get(3) != Some(&b'-');
+                let ends = line.len() >= 3 && line[..3] == code_digits(code) && line.get(3) != Some(&b'-');
                 Ok(if ends { Some(self.finish(code)) } else { None })
             }
         }

@@ -4,15 +4,17 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::stream::Deadline;
 use crate::stream::Stream;
 use openssl::ssl::{
-    HandshakeError, ShutdownState, Ssl, SslContext, SslContextBuilder, SslFiletype, SslMethod, SslSession,
-    SslStream, SslVerifyMode, SslVersion,
+    HandshakeError, ShutdownResult, ShutdownState, Ssl, SslContext, SslContextBuilder, SslFiletype, SslMethod,
+    SslSession, SslStream, SslVerifyMode, SslVersion,
 };
 use openssl::x509::verify::X509CheckFlags;
 use openssl::x509::{X509VerifyResult, X509};
 use std::net::{IpAddr, TcpStream};
-use std::path::PathBuf;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How the control connection is secured.
@@ -108,12 +110,7 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
         b.cert_store_mut().add_cert(cert.clone()).map_err(|e| err("adding a CA certificate", e))?;
     }
     if let Some(cert) = &config.cert_file {
-        b.set_certificate_chain_file(cert)
-            .map_err(|e| err(&format!("loading client certificate {}", cert.display()), e))?;
-        let key = config.key_file.as_ref().unwrap_or(cert);
-        b.set_private_key_file(key, SslFiletype::PEM)
-            .map_err(|e| err(&format!("loading client key {}", key.display()), e))?;
-        b.check_private_key().map_err(|e| err("client key does not match the certificate", e))?;
+        load_client_cert(&mut b, cert, config.key_file.as_deref())?;
     }
     b.set_verify(if config.verify { SslVerifyMode::PEER } else { SslVerifyMode::NONE });
     b.set_min_proto_version(Some(config.min_version.unwrap_or(SslVersion::TLS1_2)))
@@ -122,7 +119,61 @@ fn build_context(config: &TlsConfig) -> Result<SslContext> {
     Ok(b.build())
 }
 
+/// The client certificate chain and its key (in `cert` when `key` is `None`), which must match.
+fn load_client_cert(b: &mut SslContextBuilder, cert: &Path, key: Option<&Path>) -> Result<()> {
+    let err = |what: &str, e: openssl::error::ErrorStack| tls_error(what, e);
+    b.set_certificate_chain_file(cert)
+        .map_err(|e| err(&format!("loading client certificate {}", cert.display()), e))?;
+    let key = key.unwrap_or(cert);
+    b.set_private_key_file(key, SslFiletype::PEM)
+        .map_err(|e| err(&format!("loading client key {}", key.display()), e))?;
+    b.check_private_key()
+        .map_err(|e| err(&format!("client key {} does not match the certificate {}", key.display(), cert.display()), e))
+}
+
 impl TlsConfig {
+    /// Trusts the CA certificates of the PEM file `path` besides the system store; `None`
+    /// removes it. The file is read now: one that cannot be read or holds no certificate is
+    /// `Tls` naming the path, and leaves the setting as it was. (Setting the field directly
+    /// skips the check; the file is then read at the handshake.)
+    pub fn set_ca_file(&mut self, path: Option<&Path>) -> Result<()> {
+        if let Some(path) = path {
+            let loading = |e: &dyn std::fmt::Display| tls_error(&format!("loading CA file {}", path.display()), e);
+            let pem = std::fs::read(path).map_err(|e| loading(&e))?;
+            let certs = X509::stack_from_pem(&pem).map_err(|e| loading(&e))?;
+            if certs.is_empty() {
+                return Err(loading(&"no PEM certificate in it"));
+            }
+        }
+        self.ca_file = path.map(Path::to_path_buf);
+        Ok(())
+    }
+
+    /// Trusts the hashed CA certificates (c_rehash) of the directory `path`; `None` removes
+    /// it. A path that is not a readable directory is `Tls` naming it, and leaves the
+    /// setting as it was. Its certificates are read when a handshake needs them.
+    pub fn set_ca_dir(&mut self, path: Option<&Path>) -> Result<()> {
+        if let Some(path) = path {
+            std::fs::read_dir(path).map_err(|e| tls_error(&format!("loading CA directory {}", path.display()), e))?;
+        }
+        self.ca_dir = path.map(Path::to_path_buf);
+        Ok(())
+    }
+
+    /// The client certificate chain (PEM) and its key (PEM; `None`: in the certificate
+    /// file), loaded now; `None` for `cert` removes both. A file that cannot be loaded, or a
+    /// key that does not match, is `Tls` naming the path, and leaves the setting as it was.
+    pub fn set_client_cert(&mut self, cert: Option<&Path>, key: Option<&Path>) -> Result<()> {
+        if let Some(cert) = cert {
+            let mut b = SslContextBuilder::new(SslMethod::tls_client())
+                .map_err(|e| tls_error("creating the TLS context", e))?;
+            load_client_cert(&mut b, cert, key)?;
+        }
+        self.cert_file = cert.map(Path::to_path_buf);
+        self.key_file = cert.and(key).map(Path::to_path_buf);
+        Ok(())
+    }
+
     /// Trusts the CA certificates of a PEM text (one or more), besides the system store;
     /// `None` removes them. A text that does not parse is `Tls`, one without a certificate
     /// `InvalidArgument`; either leaves the certificates as they were.
@@ -182,8 +233,30 @@ impl Client {
         Ok(ssl)
     }
 
-    fn handshake(&mut self, ssl: Ssl, tcp: TcpStream, what: &'static str) -> Result<SslStream<TcpStream>> {
-        match ssl.connect(tcp) {
+    /// The client side of a TLS handshake on a non-blocking socket, within `wait`; a cancel
+    /// request ends it (`Cancelled`).
+    fn handshake(
+        &mut self,
+        ssl: Ssl,
+        tcp: TcpStream,
+        wait: Duration,
+        what: &'static str,
+    ) -> Result<SslStream<TcpStream>> {
+        let deadline = Deadline::after(wait, "during the TLS handshake");
+        let fd = tcp.as_raw_fd();
+        crate::stream::clear_tls_errors();
+        let mut step = ssl.connect(tcp);
+        while let Err(HandshakeError::WouldBlock(mid)) = step {
+            let want = crate::stream::tls_want(mid.error()).unwrap_or(libc::POLLIN);
+            if let Err(e) = crate::stream::wait_until(fd, want, deadline, &self.cancel) {
+                // Dropped unfinished: no session of it is kept.
+                drop(mid);
+                return Err(e);
+            }
+            crate::stream::clear_tls_errors();
+            step = mid.handshake();
+        }
+        match step {
             Ok(stream) => {
                 self.trace(2, || {
                     format!(
@@ -205,7 +278,7 @@ impl Client {
                     Err(tls_error(&format!("TLS handshake failed ({what})"), mid.error()))
                 }
             }
-            Err(HandshakeError::WouldBlock(_)) => Err(Error::Timeout("during the TLS handshake")),
+            Err(HandshakeError::WouldBlock(_)) => unreachable!("the loop above waits these out"),
             Err(HandshakeError::SetupFailure(e)) => Err(tls_error("TLS setup failed", e)),
         }
     }
@@ -220,7 +293,8 @@ impl Client {
         let Stream::Plain(tcp) = std::mem::replace(&mut ctrl.stream, Stream::Plain(spare)) else {
             return Err(Error::WrongState("the control connection is already TLS".into()));
         };
-        match self.handshake(ssl, tcp, "control connection") {
+        let wait = self.config.timeout;
+        match self.handshake(ssl, tcp, wait, "control connection") {
             Ok(tls) => {
                 self.ctrl()?.stream = Stream::Tls(Box::new(tls));
                 Ok(())
@@ -324,7 +398,8 @@ impl Client {
             unsafe { ssl.set_session(&session) }.map_err(|e| tls_error("setting the session to resume", e))?;
         }
         set_read_ahead(&mut ssl);
-        let tls = self.handshake(ssl, tcp, "data connection")?;
+        let wait = self.config.data_wait();
+        let tls = self.handshake(ssl, tcp, wait, "data connection")?;
         if !tls.ssl().session_reused() {
             self.trace(2, || "*tls* data connection did not resume the control session".into());
         }
@@ -332,9 +407,9 @@ impl Client {
     }
 
     /// close_notify, then a bounded wait for the server's.
-    pub(crate) fn shutdown_tls_data(&mut self, mut tls: Box<SslStream<TcpStream>>) -> Result<()> {
-        let wait = self.config.data_timeout.min(Duration::from_secs(2));
-        shutdown_tls(&mut tls, wait);
+    pub(crate) fn shutdown_tls_data(&mut self, tls: &mut SslStream<TcpStream>) -> Result<()> {
+        let wait = self.config.data_wait().min(Duration::from_secs(2));
+        shutdown_tls(tls, wait);
         Ok(())
     }
 }
@@ -356,11 +431,21 @@ fn set_read_ahead(ssl: &mut Ssl) {
 }
 
 /// Sends close_notify and waits at most `wait` for the peer's; servers that never send it
-/// must not hang the client.
+/// must not hang the client. Not cut by a cancel request: it is part of ending cleanly.
 fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration) {
-    let _ = tls.get_ref().set_read_timeout(Some(wait));
-    if tls.shutdown().is_ok() && !tls.get_shutdown().contains(ShutdownState::RECEIVED) {
-        let _ = tls.shutdown();
+    let deadline = Deadline::after(wait, "closing TLS");
+    let fd = tls.get_ref().as_raw_fd();
+    loop {
+        crate::stream::clear_tls_errors();
+        match tls.shutdown() {
+            Ok(ShutdownResult::Received) => return,
+            // Ours is out; the next call waits for theirs.
+            Ok(ShutdownResult::Sent) => {}
+            Err(e) => match crate::stream::tls_want(&e) {
+                Some(want) if crate::stream::wait_until(fd, want, deadline, &crate::client::NEVER).is_ok() => {}
+                _ => return,
+            },
+        }
     }
 }
 

@@ -6,9 +6,11 @@ use crate::data::DataConnection;
 use crate::error::{Error, Result};
 use crate::reply::{Reply, MAX_LINE};
 use crate::stream::Stream;
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 /// What a callback returns: `Continue` or `Break` to stop the transfer (with ABOR).
@@ -124,15 +126,14 @@ impl Client {
         let blocksize = blocksize_arg(blocksize)?;
         self.begin_transfer(b"I")?;
         let mut conn = self.ntransfercmd(cmd, rest)?;
-        conn.read_in_blocks(blocksize, self.config.data_timeout, self.cancel.clone());
+        conn.read_in_blocks(blocksize);
         let mut buf = vec![0u8; blocksize];
         loop {
-            let n = match conn.read(&mut buf) {
+            let n = match conn.receive(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) if self.cancelled() => return Err(self.stop(conn)),
-                Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
+                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                Err(e) => return Err(self.fail_transfer(conn, e)),
             };
             if callback(&buf[..n]).is_break() || self.cancelled() {
                 return Err(self.stop(conn));
@@ -153,10 +154,10 @@ impl Client {
         let mut stopped = false;
         let mut deliver = |line: &[u8]| -> Flow { callback(&encoding.decode(line)) };
         loop {
-            let n = match conn.read(&mut buf) {
+            let n = match conn.receive(&mut buf) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
+                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                Err(e) => return Err(self.fail_transfer(conn, e)),
             };
             let fed = if n == 0 { splitter.finish(&mut deliver) } else { splitter.feed(&buf[..n], &mut deliver) };
             match fed {
@@ -194,10 +195,15 @@ impl Client {
         let conn = self.ntransfercmd(cmd, rest)?;
         let mut buf = vec![0u8; blocksize];
         let mut callback = callback;
-        self.upload(conn, &mut buf, |buf| match source.read(buf) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) => Err(e),
-        }, &mut |block| callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block)))
+        self.upload(
+            conn,
+            &mut buf,
+            |buf| match source.read(buf) {
+                Ok(n) => Ok(Some(n)),
+                Err(e) => Err(e),
+            },
+            &mut |block| callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block)),
+        )
     }
 
     /// ftplib's `storlines`: TYPE A, then `cmd`; lines read from `source`, each sent with a
@@ -242,8 +248,10 @@ impl Client {
                 }
             };
             let block = &buf.as_ref()[..n];
-            if let Err(e) = conn.write_all(block) {
-                return Err(self.fail_transfer(conn, Error::io("sending data", e)));
+            match conn.send_all(block) {
+                Ok(()) => {}
+                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                Err(e) => return Err(self.fail_transfer(conn, e)),
             }
             if callback(block).is_break() || self.cancelled() {
                 return Err(self.stop(conn));
@@ -254,23 +262,87 @@ impl Client {
 
     /// Downloads `remote` into `fd` (from its current position), starting at byte `rest` of
     /// the remote file when given. Plain connections move the data with splice(2). Returns
-    /// the bytes received.
+    /// the bytes received. `progress` gets the bytes done (`rest` included) and the size of
+    /// the whole remote file when the server tells it: from the 150 reply of a download
+    /// without `rest`, else from SIZE. With a progress callback, SIZE is asked before RETR
+    /// where the 150 cannot be counted on: after REST (servers differ in what a 150 then
+    /// announces), and for a whole file unless the previous whole-file download on this
+    /// connection had its size in the 150 reply. A refused SIZE only leaves the total unknown.
     pub fn retrieve_to_fd(
         &mut self,
         remote: &[u8],
         fd: RawFd,
         rest: Option<u64>,
-        mut progress: Option<Progress<'_>>,
+        progress: Option<Progress<'_>>,
     ) -> Result<u64> {
-        self.begin_transfer(b"I")?;
+        self.download(remote, rest, progress, || Ok(fd))
+    }
+
+    /// Downloads `remote` into the local file `local_path`, which is created (mode 0666 less
+    /// the umask) or truncated only once the server has accepted the transfer (its 1xx
+    /// reply): a refused RETR, or a call that fails before it, leaves an existing file byte
+    /// for byte as it was and creates none. A failure after that (the connection cut, a
+    /// stop, a local write error) leaves the bytes that arrived in the file, from its start:
+    /// `resume_download` continues it. On success the data is on disk (fdatasync). Returns
+    /// the bytes received; `progress` as for `retrieve_to_fd`.
+    pub fn retrieve_file(&mut self, remote: &[u8], local_path: &Path, progress: Option<Progress<'_>>) -> Result<u64> {
+        let mut file = None;
+        let received = self.download(remote, None, progress, || {
+            let created = File::create(local_path).map_err(|e| Error::io("creating the local file", e))?;
+            Ok(file.insert(created).as_raw_fd())
+        })?;
+        if let Some(file) = file {
+            file.sync_data().map_err(|e| Error::io("writing the local file", e))?;
+        }
+        Ok(received)
+    }
+
+    /// Uploads the local file `local_path` to `remote` with STOR. Returns the bytes sent;
+    /// `progress` as for `store_from_fd`.
+    pub fn store_file(&mut self, local_path: &Path, remote: &[u8], progress: Option<Progress<'_>>) -> Result<u64> {
+        let file = File::open(local_path).map_err(|e| Error::io("opening the local file", e))?;
+        self.store_from_fd(remote, file.as_raw_fd(), None, false, progress)
+    }
+
+    /// The whole-file download behind `retrieve_to_fd` and `retrieve_file`: `open_local`
+    /// gives the descriptor to write to, and is called only once the server has accepted
+    /// the transfer.
+    fn download(
+        &mut self,
+        remote: &[u8],
+        rest: Option<u64>,
+        mut progress: Option<Progress<'_>>,
+        open_local: impl FnOnce() -> Result<RawFd>,
+    ) -> Result<u64> {
+        self.last_transfer_bytes = 0;
+        // A name that cannot go out fails before anything is sent, TYPE included.
         let cmd = crate::command::build("RETR", Some(remote), self.config.encoding)?;
+        self.begin_transfer(b"I")?;
+        let asked_size = match progress {
+            Some(_) => self.size_for_progress(remote, rest)?,
+            None => None,
+        };
         let mut conn = self.ntransfercmd_raw(&cmd, rest)?;
         let offset = rest.unwrap_or(0);
-        // Servers differ in what a 150 announces after REST: only trust it for whole files.
-        let total = if rest.is_none() { conn.size() } else { None };
+        let total = match rest {
+            None => {
+                self.session.download_size_in_150 = conn.size().is_some();
+                conn.size().or(asked_size)
+            }
+            Some(_) => asked_size,
+        };
+        let fd = match open_local() {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = self.abort_transfer(conn);
+                return Err(e);
+            }
+        };
+        // splice(2) refuses a file opened with O_APPEND (EINVAL), and only once it has taken
+        // the data off the socket: such a file gets plain writes from the start.
         let mut pipe = match &conn.stream {
-            Stream::Plain(_) => Pipe::new().ok(),
-            Stream::Tls(_) => None,
+            Stream::Plain(_) if !opened_for_append(fd) => Pipe::new().ok(),
+            _ => None,
         };
         let mut buf = Vec::new();
         loop {
@@ -291,6 +363,14 @@ impl Client {
                 Err(e) if e.kind() == io::ErrorKind::WriteZero || e.raw_os_error().is_some_and(is_local_fd_error) => {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("writing the local file", e));
+                }
+                Err(e) if is_stop(&e) => return Err(self.stop(conn)),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    match conn.check_patience("receiving data") {
+                        Ok(()) => continue,
+                        Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                        Err(e) => return Err(self.fail_transfer(conn, e)),
+                    }
                 }
                 Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
             };
@@ -329,7 +409,9 @@ impl Client {
         loop {
             let moved = if zero_copy {
                 match send_file(conn.tcp().as_raw_fd(), fd) {
-                    Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) && conn.transferred() == 0 => {
+                    Err(e)
+                        if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) && conn.transferred() == 0 =>
+                    {
                         zero_copy = false;
                         continue;
                     }
@@ -346,12 +428,22 @@ impl Client {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("reading the local file", e));
                 }
+                Err(e) if is_stop(&e) => return Err(self.stop(conn)),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    match conn.check_patience("sending data") {
+                        Ok(()) => continue,
+                        Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                        Err(e) => return Err(self.fail_transfer(conn, e)),
+                    }
+                }
                 Err(e) => return Err(self.fail_transfer(conn, Error::io("sending data", e))),
             };
             if zero_copy {
                 conn.count(n);
             }
-            let flow = progress.as_mut().map_or(Flow::Continue(()), |p| p(offset + conn.transferred(), total.map(|t| t + offset)));
+            let flow = progress
+                .as_mut()
+                .map_or(Flow::Continue(()), |p| p(offset + conn.transferred(), total.map(|t| t + offset)));
             if flow.is_break() || self.cancelled() {
                 return Err(self.stop(conn));
             }
@@ -362,7 +454,8 @@ impl Client {
     }
 
     /// Resumes a download into `fd`: appends from the remote offset equal to the local
-    /// file's size (REST), so a file cut short completes.
+    /// file's size (REST), so a file cut short completes. `progress` counts the local size
+    /// in the bytes done, and its total is the remote file's whole size (SIZE).
     pub fn resume_download(&mut self, remote: &[u8], fd: RawFd, progress: Option<Progress<'_>>) -> Result<u64> {
         self.last_transfer_bytes = 0;
         // SAFETY: lseek on the caller's descriptor, no memory involved.
@@ -390,11 +483,24 @@ impl Client {
         if done == 0 {
             return self.store_from_fd(remote, fd, None, false, progress);
         }
-        let rest_stream = self.features()?.iter().any(|(name, value)| name == "REST" && value.eq_ignore_ascii_case("STREAM"));
+        let rest_stream =
+            self.features()?.iter().any(|(name, value)| name == "REST" && value.eq_ignore_ascii_case("STREAM"));
         if rest_stream {
             self.store_from_fd(remote, fd, Some(done), false, progress)
         } else {
             self.store_from_fd(remote, fd, None, true, progress)
+        }
+    }
+
+    /// The remote file's whole size for a progress callback, when the 150 reply to come
+    /// cannot be counted on for it (see `retrieve_to_fd`); `None` when SIZE is refused.
+    fn size_for_progress(&mut self, remote: &[u8], rest: Option<u64>) -> Result<Option<u64>> {
+        if rest.is_none() && self.session.download_size_in_150 {
+            return Ok(None);
+        }
+        match self.size(remote) {
+            Err(Error::Temp(_) | Error::Perm(_)) => Ok(None),
+            other => other,
         }
     }
 
@@ -410,6 +516,12 @@ impl Client {
 
 fn is_local_fd_error(code: i32) -> bool {
     matches!(code, libc::EBADF | libc::ENOSPC | libc::EFBIG | libc::EDQUOT | libc::EROFS | libc::EISDIR)
+}
+
+fn opened_for_append(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_APPEND != 0
 }
 
 /// The bytes left from `fd`'s position to its end, for a regular file.
@@ -658,7 +770,10 @@ mod tests {
 
     #[test]
     fn line_ends() {
-        assert_eq!(split(&[b"a\r\nb\nc\rd"]).unwrap(), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]);
+        assert_eq!(
+            split(&[b"a\r\nb\nc\rd"]).unwrap(),
+            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]
+        );
         // A CRLF split across reads is one line end.
         assert_eq!(split(&[b"a\r", b"\nb\r\n"]).unwrap(), vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(split(&[b"\r\n\r\n"]).unwrap(), vec![b"".to_vec(), b"".to_vec()]);

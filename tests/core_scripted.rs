@@ -23,7 +23,8 @@ fn logged_in(mut extra: Vec<Step>) -> (ScriptedServer, Client) {
 
 #[test]
 fn multi_line_greeting_is_kept_whole() {
-    let server = ScriptedServer::start(vec![Step::send("220-Welcome\r\n220-to the\r\n 220 indented\r\n220 server\r\n")]);
+    let server =
+        ScriptedServer::start(vec![Step::send("220-Welcome\r\n220-to the\r\n 220 indented\r\n220 server\r\n")]);
     let c = connect(&server);
     assert_eq!(c.welcome().unwrap().text, b"220-Welcome\n220-to the\n 220 indented\n220 server");
     assert_eq!(c.welcome().unwrap().code, 220);
@@ -129,7 +130,11 @@ fn login_with_acct_and_anonymous() {
     server.finish().assert_ok();
 
     // USER answered 230 directly: no PASS.
-    let server = ScriptedServer::start(vec![Step::send("220 hi\r\n"), Step::reply("USER", "230 no password needed\r\n"), Step::reply("NOOP", "200 ok\r\n")]);
+    let server = ScriptedServer::start(vec![
+        Step::send("220 hi\r\n"),
+        Step::reply("USER", "230 no password needed\r\n"),
+        Step::reply("NOOP", "200 ok\r\n"),
+    ]);
     let mut c = connect(&server);
     c.login("x", "y", "").unwrap();
     c.voidcmd(b"NOOP").unwrap();
@@ -147,7 +152,11 @@ fn login_with_acct_and_anonymous() {
     server.finish().assert_ok();
 
     // A bad password is a 5xx.
-    let server = ScriptedServer::start(vec![Step::send("220 hi\r\n"), Step::reply("USER", "331 pass\r\n"), Step::reply("PASS", "530 Login incorrect.\r\n")]);
+    let server = ScriptedServer::start(vec![
+        Step::send("220 hi\r\n"),
+        Step::reply("USER", "331 pass\r\n"),
+        Step::reply("PASS", "530 Login incorrect.\r\n"),
+    ]);
     let mut c = connect(&server);
     assert!(matches!(c.login("x", "y", ""), Err(Error::Perm(r)) if r.code == 530));
     server.finish().assert_ok();
@@ -243,7 +252,11 @@ fn quit_closes_even_on_error() {
 
 #[test]
 fn stalled_server_times_out() {
-    let server = ScriptedServer::start(vec![Step::send("220 hi\r\n"), Step::expect("NOOP"), Step::Stall(Duration::from_secs(3))]);
+    let server = ScriptedServer::start(vec![
+        Step::send("220 hi\r\n"),
+        Step::expect("NOOP"),
+        Step::Stall(Duration::from_secs(3)),
+    ]);
     let mut c = Client::new();
     c.connect("127.0.0.1", server.port(), Some(Duration::from_millis(400)), None).unwrap();
     let start = Instant::now();
@@ -285,7 +298,11 @@ fn last_reply_is_the_last_commands_or_none() {
 /// control connection, out of step, is closed; the request is used up.
 #[test]
 fn canceller_stops_a_reply_wait() {
-    let server = ScriptedServer::start(vec![Step::send("220 hi\r\n"), Step::expect("NOOP"), Step::Stall(Duration::from_secs(5))]);
+    let server = ScriptedServer::start(vec![
+        Step::send("220 hi\r\n"),
+        Step::expect("NOOP"),
+        Step::Stall(Duration::from_secs(5)),
+    ]);
     let mut c = Client::new();
     c.connect("127.0.0.1", server.port(), Some(Duration::from_secs(10)), None).unwrap();
     let stop = c.canceller();
@@ -314,7 +331,8 @@ fn canceller_stops_a_connect() {
     listener.listen(0).unwrap();
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
     // Fill the accept queue: these are never accepted.
-    let _queued: Vec<_> = (0..3).filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()).collect();
+    let _queued: Vec<_> =
+        (0..3).filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()).collect();
     let mut c = Client::new();
     let stop = c.canceller();
     let canceller = std::thread::spawn(move || {
@@ -403,7 +421,8 @@ fn netrc_login() {
     let dir = std::env::temp_dir().join(format!("ftpc-netrc-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("netrc");
-    std::fs::write(&path, "machine 127.0.0.1 login nuser password npass\ndefault login anonymous password x@\n").unwrap();
+    std::fs::write(&path, "machine 127.0.0.1 login nuser password npass\ndefault login anonymous password x@\n")
+        .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let server = ScriptedServer::start(vec![
         Step::send("220 hi\r\n"),

@@ -144,11 +144,11 @@ impl Drop for Workdir {
 /// Patient timeouts, and explicit FTPS for the TLS server.
 fn config(srv: Srv) -> Config {
     let mut cfg = Config {
-        connect_timeout: PATIENT,
+        connect_timeout: Some(PATIENT),
         timeout: PATIENT,
-        data_connect_timeout: PATIENT,
-        data_accept_timeout: PATIENT,
-        data_timeout: PATIENT,
+        data_connect_timeout: Some(PATIENT),
+        data_accept_timeout: Some(PATIENT),
+        data_timeout: Some(PATIENT),
         ..Config::default()
     };
     if srv.tls() {
@@ -196,10 +196,15 @@ fn assert_fired(proxy: &Proxy, n: usize) {
 fn retr(c: &mut Client, name: &str) -> (ftpc::Result<ftpc::Reply>, Vec<u8>) {
     let mut got = Vec::new();
     let cmd = format!("RETR {name}");
-    let result = c.retrbinary(cmd.as_bytes(), &mut |b| {
-        got.extend_from_slice(b);
-        Flow::Continue(())
-    }, 0, None);
+    let result = c.retrbinary(
+        cmd.as_bytes(),
+        &mut |b| {
+            got.extend_from_slice(b);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    );
     (result, got)
 }
 
@@ -279,7 +284,11 @@ on_servers!(transparent_active_mode: Vsftpd, PureFtpd);
 // The greeting
 
 /// Connects to the proxy with a fault in the greeting; the fault's result and duration.
-fn greeting_fault(srv: Srv, action: Action, configure: impl FnOnce(&mut Config)) -> (Proxy, Client, ftpc::Result<ftpc::Reply>, Duration) {
+fn greeting_fault(
+    srv: Srv,
+    action: Action,
+    configure: impl FnOnce(&mut Config),
+) -> (Proxy, Client, ftpc::Result<ftpc::Reply>, Duration) {
     // "220" then 10 bytes: in the middle of the (first line of the) greeting.
     let proxy = srv.proxy().fault(Fault::control(Dir::Down, When::InLine("220", 10), action)).start();
     let mut cfg = config(srv);
@@ -448,7 +457,8 @@ fn assert_reset_transfer_error(e: &Error) {
 /// `assert_reset_transfer_error`; vsftpd says 426, pure-ftpd has handed the whole file to TCP
 /// and says 226, so the reset is the error), and the control connection goes on.
 fn retr_reset_mid_data_fails(srv: Srv) {
-    let (w, data, proxy) = with_file(srv, "retr-rst", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Reset)]);
+    let (w, data, proxy) =
+        with_file(srv, "retr-rst", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Reset)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let ((result, got), took) = timed(|| retr(&mut c, "in.bin"));
     assert_fired(&proxy, 1);
@@ -463,7 +473,8 @@ on_servers!(retr_reset_mid_data_fails: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls)
 /// The data connection ends early with a FIN while the server, whose bytes are all taken,
 /// answers 226.
 fn retr_eof_mid_data_with_226(srv: Srv) {
-    let (w, data, proxy) = with_file(srv, "retr-fin", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Cut)]);
+    let (w, data, proxy) =
+        with_file(srv, "retr-fin", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Cut)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let ((result, got), took) = timed(|| retr(&mut c, "in.bin"));
     assert_fired(&proxy, 1);
@@ -473,7 +484,10 @@ fn retr_eof_mid_data_with_226(srv: Srv) {
         // vsftpd announces the size in its 150 reply: the short download is caught.
         Srv::Vsftpd | Srv::VsftpdTls => {
             let e = result.unwrap_err();
-            assert!(matches!(&e, Error::Truncated(m) if m.contains(&format!("received {} of the {FILE} bytes", got.len()))), "{e:?}");
+            assert!(
+                matches!(&e, Error::Truncated(m) if m.contains(&format!("received {} of the {FILE} bytes", got.len()))),
+                "{e:?}"
+            );
         }
         // No size announced, but under TLS the FIN came inside a record: truncated.
         Srv::PureFtpdTls => {
@@ -517,8 +531,9 @@ fn retr_eof_mid_data_and_control_cut(srv: Srv) {
 on_servers!(retr_eof_mid_data_and_control_cut: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls);
 
 fn retr_stall_times_out(srv: Srv) {
-    let (w, data, proxy) = with_file(srv, "retr-stall", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Stall)]);
-    let (mut c, t) = open(srv, &proxy, &w, |cfg| cfg.data_timeout = SHORT);
+    let (w, data, proxy) =
+        with_file(srv, "retr-stall", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Stall)]);
+    let (mut c, t) = open(srv, &proxy, &w, |cfg| cfg.data_timeout = Some(SHORT));
     let ((result, got), took) = timed(|| retr(&mut c, "in.bin"));
     assert_fired(&proxy, 1);
     let e = result.unwrap_err();
@@ -537,7 +552,8 @@ on_servers!(retr_stall_times_out: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls);
 /// retrieve_to_fd cut short: the bytes received are in the file, and in the error message
 /// when the server announced the size.
 fn truncated_download_to_fd_keeps_the_byte_count(srv: Srv) {
-    let (w, _data, proxy) = with_file(srv, "retr-fd", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Cut)]);
+    let (w, _data, proxy) =
+        with_file(srv, "retr-fd", vec![Fault::data(0, Dir::Down, When::Bytes(CUT_AT), Action::Cut)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let local = TempFile::new("fault-fd");
     let file = local.create();
@@ -548,7 +564,10 @@ fn truncated_download_to_fd_keeps_the_byte_count(srv: Srv) {
     match srv {
         Srv::Vsftpd | Srv::VsftpdTls => {
             let e = result.unwrap_err();
-            assert!(matches!(&e, Error::Truncated(m) if m.contains(&format!("received {received} of the {FILE} bytes"))), "{e:?}");
+            assert!(
+                matches!(&e, Error::Truncated(m) if m.contains(&format!("received {received} of the {FILE} bytes"))),
+                "{e:?}"
+            );
         }
         Srv::PureFtpdTls => {
             let e = result.unwrap_err();
@@ -570,7 +589,8 @@ on_servers!(truncated_download_to_fd_keeps_the_byte_count: Vsftpd, PureFtpd, Vsf
 /// RST on the data connection 256 KiB into an upload: the server's 426 (vsftpd) or 451
 /// (pure-ftpd); the control connection goes on.
 fn stor_reset_mid_data_fails(srv: Srv) {
-    let (w, data, proxy) = with_file(srv, "stor-rst", vec![Fault::data(0, Dir::Up, When::Bytes(CUT_AT), Action::Reset)]);
+    let (w, data, proxy) =
+        with_file(srv, "stor-rst", vec![Fault::data(0, Dir::Up, When::Bytes(CUT_AT), Action::Reset)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let (result, took) = timed(|| stor(&mut c, "out.bin", &data));
     assert_fired(&proxy, 1);
@@ -613,8 +633,9 @@ on_servers!(stor_eof_mid_data: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls);
 
 /// The server stops reading: the client's writes block, then time out.
 fn stor_stall_times_out(srv: Srv) {
-    let (w, _data, proxy) = with_file(srv, "stor-stall", vec![Fault::data(0, Dir::Up, When::Bytes(CUT_AT), Action::Stall)]);
-    let (mut c, t) = open(srv, &proxy, &w, |cfg| cfg.data_timeout = SHORT);
+    let (w, _data, proxy) =
+        with_file(srv, "stor-stall", vec![Fault::data(0, Dir::Up, When::Bytes(CUT_AT), Action::Stall)]);
+    let (mut c, t) = open(srv, &proxy, &w, |cfg| cfg.data_timeout = Some(SHORT));
     // More than the socket buffers on both sides of the proxy can take.
     let mut endless = std::io::repeat(0x5a).take(256 * MIB as u64);
     let (result, took) = timed(|| c.storbinary(b"STOR out.bin", &mut endless, 0, None, None));
@@ -664,7 +685,8 @@ const LISTING_CUT: u64 = 8 * KIB as u64;
 
 /// RST 8 KiB into a listing: the server's 426 or the reset; the control connection goes on.
 fn listing_reset_mid_listing_fails(srv: Srv) {
-    let (w, proxy) = with_many_files(srv, "list-rst", vec![Fault::data(0, Dir::Down, When::Bytes(LISTING_CUT), Action::Reset)]);
+    let (w, proxy) =
+        with_many_files(srv, "list-rst", vec![Fault::data(0, Dir::Down, When::Bytes(LISTING_CUT), Action::Reset)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let ((result, _), took) = timed(|| listing(srv, &mut c));
     assert_fired(&proxy, 1);
@@ -676,14 +698,17 @@ fn listing_reset_mid_listing_fails(srv: Srv) {
 on_servers!(listing_reset_mid_listing_fails: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls);
 
 fn listing_eof_mid_listing(srv: Srv) {
-    let (w, proxy) = with_many_files(srv, "list-fin", vec![Fault::data(0, Dir::Down, When::Bytes(LISTING_CUT), Action::Cut)]);
+    let (w, proxy) =
+        with_many_files(srv, "list-fin", vec![Fault::data(0, Dir::Down, When::Bytes(LISTING_CUT), Action::Cut)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let ((result, entries), took) = timed(|| listing(srv, &mut c));
     assert_fired(&proxy, 1);
     assert!(took < Duration::from_secs(5), "{took:?}");
     match (srv, result) {
         // TLS: the FIN came inside a record, which proves the cut whatever the server says.
-        (Srv::VsftpdTls | Srv::PureFtpdTls, Err(Error::Truncated(m))) => assert!(m.contains("inside a record"), "{m}"),
+        (Srv::VsftpdTls | Srv::PureFtpdTls, Err(Error::Truncated(m))) => {
+            assert!(m.contains("inside a record"), "{m}")
+        }
         // Plain FTP: a listing has no announced size; a FIN ends it and the server says 226.
         // The part received is returned (undetectable in stream mode)...
         (Srv::Vsftpd, Ok(())) => assert!(entries > 0 && entries < 400, "{entries} entries: a part of the listing"),
@@ -701,7 +726,12 @@ on_servers!(listing_eof_mid_listing: Vsftpd, PureFtpd, VsftpdTls, PureFtpdTls);
 
 /// Connects (the greeting is clear text), then logs in with `when`/`action` on the server's
 /// side of the control connection: AUTH TLS, the handshake, USER...
-fn control_tls_fault(srv: Srv, when: When, action: Action, configure: impl FnOnce(&mut Config)) -> (Client, ftpc::Result<ftpc::Reply>, Duration) {
+fn control_tls_fault(
+    srv: Srv,
+    when: When,
+    action: Action,
+    configure: impl FnOnce(&mut Config),
+) -> (Client, ftpc::Result<ftpc::Reply>, Duration) {
     let proxy = srv.proxy().fault(Fault::control(Dir::Down, when, action)).start();
     let mut cfg = config(srv);
     configure(&mut cfg);
@@ -733,7 +763,8 @@ fn tls_control_handshake_eof_is_tls_error(srv: Srv) {
 on_servers!(tls_control_handshake_eof_is_tls_error: VsftpdTls, PureFtpdTls);
 
 fn tls_control_handshake_stall_times_out(srv: Srv) {
-    let (c, result, took) = control_tls_fault(srv, When::AfterLine("234", 100), Action::Stall, |cfg| cfg.timeout = SHORT);
+    let (c, result, took) =
+        control_tls_fault(srv, When::AfterLine("234", 100), Action::Stall, |cfg| cfg.timeout = SHORT);
     let e = result.unwrap_err();
     assert!(matches!(e, Error::Timeout("during the TLS handshake")), "{srv:?}: {e:?}");
     assert_within(took, SHORT, SHORT + Duration::from_secs(1), "control handshake stall");
@@ -743,7 +774,14 @@ on_servers!(tls_control_handshake_stall_times_out: VsftpdTls, PureFtpdTls);
 
 /// A download whose data connection's TLS handshake meets `action` `at` bytes into one side's
 /// handshake messages: the transfer fails; ftpc sends ABOR and reads what follows.
-fn data_tls_handshake_fault(srv: Srv, tag: &str, dir: Dir, at: u64, action: Action, configure: impl FnOnce(&mut Config)) -> (Error, Duration) {
+fn data_tls_handshake_fault(
+    srv: Srv,
+    tag: &str,
+    dir: Dir,
+    at: u64,
+    action: Action,
+    configure: impl FnOnce(&mut Config),
+) -> (Error, Duration) {
     let (w, _data, proxy) = with_file(srv, tag, vec![Fault::data(0, dir, When::Bytes(at), action)]);
     let (mut c, t) = open(srv, &proxy, &w, configure);
     let ((result, got), took) = timed(|| retr(&mut c, "in.bin"));
@@ -755,7 +793,11 @@ fn data_tls_handshake_fault(srv: Srv, tag: &str, dir: Dir, at: u64, action: Acti
     // connection; a new one works.
     assert!(!c.is_connected(), "the server ended the session; trace:\n{}", t.history().join("\n"));
     let control_ended = || proxy.log().iter().any(|l| l.starts_with("Control(0)") && !l.ends_with("open"));
-    assert!(wait_until(Duration::from_secs(3), control_ended), "the server closed the control connection: {:?}", proxy.log());
+    assert!(
+        wait_until(Duration::from_secs(3), control_ended),
+        "the server closed the control connection: {:?}",
+        proxy.log()
+    );
     let (mut again, t2) = open(srv, &proxy, &w, |_| {});
     assert_usable(&mut again, &w, &t2);
     (result.unwrap_err(), took)
@@ -779,7 +821,8 @@ fn tls_data_handshake_eof_is_tls_error(srv: Srv) {
 on_servers!(tls_data_handshake_eof_is_tls_error: VsftpdTls, PureFtpdTls);
 
 fn tls_data_handshake_stall_times_out(srv: Srv) {
-    let (e, took) = data_tls_handshake_fault(srv, "dhs-stall", Dir::Down, 0, Action::Stall, |cfg| cfg.data_timeout = SHORT);
+    let (e, took) =
+        data_tls_handshake_fault(srv, "dhs-stall", Dir::Down, 0, Action::Stall, |cfg| cfg.data_timeout = Some(SHORT));
     assert!(matches!(e, Error::Timeout("during the TLS handshake")), "{srv:?}: {e:?}");
     assert_within(took, SHORT, SHORT + Duration::from_secs(3), "data handshake stall");
 }
@@ -846,7 +889,10 @@ fn tls_download_cut_between_records_is_caught_only_by_the_announced_size(srv: Sr
     match srv {
         Srv::VsftpdTls => {
             let e = result.unwrap_err();
-            assert!(matches!(&e, Error::Truncated(m) if m.contains(&format!("received {} of the {FILE} bytes", got.len()))), "{e:?}");
+            assert!(
+                matches!(&e, Error::Truncated(m) if m.contains(&format!("received {} of the {FILE} bytes", got.len()))),
+                "{e:?}"
+            );
         }
         _ => {
             // The false success this test documents: see the function's comment.
@@ -871,7 +917,8 @@ on_servers!(tls_download_cut_between_records_is_caught_only_by_the_announced_siz
 /// though every byte did: the server decides.
 fn tls_upload_without_close_notify(srv: Srv) {
     let after = FILE as u64 / 2;
-    let (w, data, proxy) = with_file(srv, "cn-up", vec![Fault::data(0, Dir::Up, When::LastTlsRecord { after }, Action::Cut)]);
+    let (w, data, proxy) =
+        with_file(srv, "cn-up", vec![Fault::data(0, Dir::Up, When::LastTlsRecord { after }, Action::Cut)]);
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let (result, took) = timed(|| stor(&mut c, "out.bin", &data));
     assert_fired(&proxy, 1);
@@ -893,14 +940,18 @@ on_servers!(tls_upload_without_close_notify: VsftpdTls, PureFtpdTls);
 
 /// Active mode with the proxy doing `active` to the server's data connection; the client
 /// waits for a connection that never comes.
-fn active_fault(srv: Srv, tag: &str, active: Active) -> (ftpc::Result<ftpc::Reply>, Duration, Client, Workdir, Trace, Proxy) {
+fn active_fault(
+    srv: Srv,
+    tag: &str,
+    active: Active,
+) -> (ftpc::Result<ftpc::Reply>, Duration, Client, Workdir, Trace, Proxy) {
     let w = Workdir::new(srv, tag);
     // More than the socket buffers take, so that a server writing into a black hole blocks.
     w.put("in.bin", &vec![0x42; 16 * MIB]);
     let proxy = srv.proxy().active(active).start();
     let (mut c, t) = open(srv, &proxy, &w, |cfg| {
         cfg.passive = false;
-        cfg.data_accept_timeout = SHORT;
+        cfg.data_accept_timeout = Some(SHORT);
         cfg.timeout = SHORT;
     });
     let ((result, got), took) = timed(|| retr(&mut c, "in.bin"));
@@ -985,7 +1036,10 @@ fn progress_printer(what: &'static str) -> impl FnMut(u64, Option<u64>) -> Flow 
         if start.elapsed() >= next {
             next += Duration::from_secs(10);
             let secs = start.elapsed().as_secs_f64();
-            eprintln!("netem: {what}: {done} of {total:?} bytes after {secs:.0} s ({:.2} MB/s)", done as f64 / 1e6 / secs);
+            eprintln!(
+                "netem: {what}: {done} of {total:?} bytes after {secs:.0} s ({:.2} MB/s)",
+                done as f64 / 1e6 / secs
+            );
         }
         Flow::Continue(())
     }
@@ -1011,11 +1065,11 @@ fn netem_upload_and_download_with_loss() {
     drop(data);
 
     let cfg = Config {
-        connect_timeout: timeout,
+        connect_timeout: Some(timeout),
         timeout,
-        data_connect_timeout: timeout,
-        data_accept_timeout: timeout,
-        data_timeout: timeout,
+        data_connect_timeout: Some(timeout),
+        data_accept_timeout: Some(timeout),
+        data_timeout: Some(timeout),
         ..Config::default()
     };
     let (mut c, trace) = traced(cfg);

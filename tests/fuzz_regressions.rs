@@ -15,9 +15,7 @@ fn over_script(script: &[u8]) -> (Client, UnixStream) {
     let mut client = Client::new();
     let peer = "192.0.2.1:21".parse().unwrap();
     let local = "192.0.2.2:40000".parse().unwrap();
-    client
-        .connect_socket(client_end.into(), peer, local)
-        .expect("greeting");
+    client.connect_socket(client_end.into(), peer, local).expect("greeting");
     (client, server_end)
 }
 
@@ -31,9 +29,8 @@ fn sent(client: Client, mut server_end: UnixStream) -> String {
 
 #[test]
 fn connect_socket_runs_a_session_in_memory() {
-    let (mut client, server) = over_script(
-        b"220-hello\r\n220 there\r\n331 pw\r\n230 in\r\n257 \"/a \"\"b\"\"\" is cwd\r\n221 bye\r\n",
-    );
+    let (mut client, server) =
+        over_script(b"220-hello\r\n220 there\r\n331 pw\r\n230 in\r\n257 \"/a \"\"b\"\"\" is cwd\r\n221 bye\r\n");
     assert_eq!(client.welcome().unwrap().text, b"220-hello\n220 there");
     client.login("u", "p", "").unwrap();
     assert_eq!(client.pwd().unwrap(), b"/a \"b\"");

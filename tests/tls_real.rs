@@ -60,7 +60,7 @@ fn implicit(cfg: &mut Config) {
 
 /// A client of our own (not through `Session`), traced from the first byte at `level`.
 fn own_client(configure: impl FnOnce(&mut Config), level: u8) -> (Client, Trace) {
-    let mut cfg = Config { connect_timeout: Duration::from_secs(20), timeout: Duration::from_secs(20), ..Config::default() };
+    let mut cfg = Config { timeout: Duration::from_secs(20), ..Config::default() };
     configure(&mut cfg);
     let mut c = Client::with_config(cfg);
     let trace = Trace::default();
@@ -152,7 +152,8 @@ fn round_trip(s: &mut Session, label: &str, name: &str, data: &[u8], digest: &st
         }
         Up::Reader => {
             let t0 = Instant::now();
-            let reply = s.c.storbinary(format!("STOR {name}").as_bytes(), &mut &data[..], 256 << 10, None, None).unwrap();
+            let reply =
+                s.c.storbinary(format!("STOR {name}").as_bytes(), &mut &data[..], 256 << 10, None, None).unwrap();
             assert_eq!(reply.code, 226, "{reply}");
             t0.elapsed()
         }
@@ -167,13 +168,17 @@ fn round_trip(s: &mut Session, label: &str, name: &str, data: &[u8], digest: &st
             let mut h = openssl::sha::Sha256::new();
             let mut n = 0u64;
             let t0 = Instant::now();
-            let reply = s
-                .c
-                .retrbinary(format!("RETR {name}").as_bytes(), &mut |b| {
-                    h.update(b);
-                    n += b.len() as u64;
-                    Flow::Continue(())
-                }, 256 << 10, None)
+            let reply =
+                s.c.retrbinary(
+                    format!("RETR {name}").as_bytes(),
+                    &mut |b| {
+                        h.update(b);
+                        n += b.len() as u64;
+                        Flow::Continue(())
+                    },
+                    256 << 10,
+                    None,
+                )
                 .unwrap();
             let t = t0.elapsed();
             assert_eq!(reply.code, 226, "{reply}");
@@ -182,7 +187,13 @@ fn round_trip(s: &mut Session, label: &str, name: &str, data: &[u8], digest: &st
         }
         Down::Fd => {
             let local = TempFile::new("tls-down");
-            let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&local.path).unwrap();
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&local.path)
+                .unwrap();
             let t0 = Instant::now();
             let n = s.c.retrieve_to_fd(name.as_bytes(), file.as_raw_fd(), None, None).unwrap();
             let t = t0.elapsed();
@@ -219,10 +230,15 @@ fn assert_all_resumed(label: &str, lines: &[String], expect: usize) {
 
 fn hello(c: &mut Client) -> Vec<u8> {
     let mut got = Vec::new();
-    c.retrbinary(b"RETR hello.txt", &mut |b| {
-        got.extend_from_slice(b);
-        Flow::Continue(())
-    }, 0, None)
+    c.retrbinary(
+        b"RETR hello.txt",
+        &mut |b| {
+            got.extend_from_slice(b);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    )
     .unwrap();
     got
 }
@@ -245,7 +261,8 @@ fn login_sends_auth_then_pbsz_prot_p() {
         let commands = support::real::sent(&lines);
         assert_eq!(verbs(&commands), want, "{}: {commands:?}", s.port);
         assert!(commands.iter().any(|c| c == "PROT P") && commands.iter().any(|c| c == "PBSZ 0"), "{commands:?}");
-        let control = lines.iter().find(|l| l.starts_with("*tls* control connection:")).expect("control handshake traced");
+        let control =
+            lines.iter().find(|l| l.starts_with("*tls* control connection:")).expect("control handshake traced");
         eprintln!("port {}: {control}", s.port);
         c.quit().unwrap();
     }
@@ -328,7 +345,10 @@ fn vsftpd_listings_over_tls() {
     })
     .unwrap();
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with('-') && l.ends_with(" listed.txt") && l.contains(" 1234 ")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with('-') && l.ends_with(" listed.txt") && l.contains(" 1234 ")),
+        "{lines:?}"
+    );
     assert!(lines.iter().any(|l| l.starts_with('d') && l.ends_with(" subdir")), "{lines:?}");
 
     let mut names = s.c.nlst(None).unwrap();
@@ -364,10 +384,15 @@ fn vsftpd_has_no_ccc() {
 
 fn hello_in_parent(s: &mut Session) -> Vec<u8> {
     let mut got = Vec::new();
-    s.c.retrbinary(b"RETR ../hello.txt", &mut |b| {
-        got.extend_from_slice(b);
-        Flow::Continue(())
-    }, 0, None)
+    s.c.retrbinary(
+        b"RETR ../hello.txt",
+        &mut |b| {
+            got.extend_from_slice(b);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    )
     .unwrap();
     got
 }
@@ -376,11 +401,14 @@ fn hello_in_parent(s: &mut Session) -> Vec<u8> {
 fn vsftpd_forced_tls_versions_resume_sessions() {
     let s = server(Tls::VsftpdExplicit);
     for (version, name) in [(SslVersion::TLS1_2, "TLSv1.2"), (SslVersion::TLS1_3, "TLSv1.3")] {
-        let (mut c, trace) = own_client(|cfg| {
-            explicit(cfg);
-            cfg.tls.min_version = Some(version);
-            cfg.tls.max_version = Some(version);
-        }, 2);
+        let (mut c, trace) = own_client(
+            |cfg| {
+                explicit(cfg);
+                cfg.tls.min_version = Some(version);
+                cfg.tls.max_version = Some(version);
+            },
+            2,
+        );
         connect_login(&mut c, &s, &s.host).unwrap();
         for _ in 0..2 {
             assert_eq!(hello(&mut c), b"hello from vsftpd\n");
@@ -453,10 +481,15 @@ fn pureftpd_ccc_then_protected_data() {
     s.c.storbinary(b"STOR after-ccc.bin", &mut &data[..], 0, None, None).unwrap();
     assert_eq!(sha256_file(&s.local_path("after-ccc.bin")), sha256(&data));
     let mut got = Vec::new();
-    s.c.retrbinary(b"RETR after-ccc.bin", &mut |b| {
-        got.extend_from_slice(b);
-        Flow::Continue(())
-    }, 0, None)
+    s.c.retrbinary(
+        b"RETR after-ccc.bin",
+        &mut |b| {
+            got.extend_from_slice(b);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    )
     .unwrap();
     assert!(got == data);
     let lines = s.trace.take();
@@ -519,10 +552,13 @@ fn certificate_name_mismatch_is_refused() {
 fn certificate_verification_off_works() {
     let s = server(Tls::VsftpdExplicit);
     // No CA and a name the certificate does not carry.
-    let (mut c, trace) = own_client(|cfg| {
-        cfg.tls_mode = TlsMode::Explicit;
-        cfg.tls.verify = false;
-    }, 1);
+    let (mut c, trace) = own_client(
+        |cfg| {
+            cfg.tls_mode = TlsMode::Explicit;
+            cfg.tls.verify = false;
+        },
+        1,
+    );
     connect_login(&mut c, &s, "127.1").unwrap();
     assert!(c.is_tls());
     assert_eq!(hello(&mut c), b"hello from vsftpd\n");
@@ -538,10 +574,13 @@ fn certificate_own_ssl_context() {
     b.set_ca_file(ca()).unwrap();
     b.set_verify(SslVerifyMode::PEER);
     let ctx = b.build();
-    let (mut c, trace) = own_client(|cfg| {
-        cfg.tls_mode = TlsMode::Explicit;
-        cfg.tls.context = Some(ctx);
-    }, 2);
+    let (mut c, trace) = own_client(
+        |cfg| {
+            cfg.tls_mode = TlsMode::Explicit;
+            cfg.tls.context = Some(ctx);
+        },
+        2,
+    );
     connect_login(&mut c, &s, &s.host).unwrap();
     assert!(c.is_tls() && c.data_protected());
     assert_eq!(hello(&mut c), b"hello from vsftpd\n");
@@ -556,10 +595,13 @@ fn certificate_own_ssl_context() {
     let mut b = SslContextBuilder::new(SslMethod::tls_client()).unwrap();
     b.set_verify(SslVerifyMode::PEER);
     let empty = b.build();
-    let (mut c, _) = own_client(|cfg| {
-        explicit(cfg);
-        cfg.tls.context = Some(empty);
-    }, 1);
+    let (mut c, _) = own_client(
+        |cfg| {
+            explicit(cfg);
+            cfg.tls.context = Some(empty);
+        },
+        1,
+    );
     let err = connect_login(&mut c, &s, &s.host).unwrap_err();
     assert!(matches!(err, Error::Certificate(_)), "{err:?}");
 }
@@ -569,11 +611,14 @@ fn certificate_client_certificate_is_offered() {
     // vsftpd asks for a client certificate (ssl_request_cert=YES) without requiring one.
     let s = server(Tls::VsftpdExplicit);
     let certs = env().path("FTPC_TEST_CERTS");
-    let (mut c, _) = own_client(|cfg| {
-        explicit(cfg);
-        cfg.tls.cert_file = Some(certs.join("client.pem"));
-        cfg.tls.key_file = Some(certs.join("client.key"));
-    }, 1);
+    let (mut c, _) = own_client(
+        |cfg| {
+            explicit(cfg);
+            cfg.tls.cert_file = Some(certs.join("client.pem"));
+            cfg.tls.key_file = Some(certs.join("client.key"));
+        },
+        1,
+    );
     connect_login(&mut c, &s, &s.host).unwrap();
     assert_eq!(hello(&mut c), b"hello from vsftpd\n");
     c.quit().unwrap();

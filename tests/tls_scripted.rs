@@ -84,11 +84,11 @@ fn server_cert() -> (PathBuf, PathBuf) {
 fn tls_client() -> Client {
     let mut c = Client::new_tls();
     let cfg = c.config_mut();
-    cfg.connect_timeout = Duration::from_secs(3);
+    cfg.connect_timeout = Some(Duration::from_secs(3));
     cfg.timeout = Duration::from_secs(3);
-    cfg.data_connect_timeout = Duration::from_secs(3);
-    cfg.data_accept_timeout = Duration::from_secs(3);
-    cfg.data_timeout = Duration::from_secs(3);
+    cfg.data_connect_timeout = Some(Duration::from_secs(3));
+    cfg.data_accept_timeout = Some(Duration::from_secs(3));
+    cfg.data_timeout = Some(Duration::from_secs(3));
     cfg.tls.ca_file = Some(cert("ca.pem"));
     c
 }
@@ -152,10 +152,15 @@ fn upload(name: &str) -> Vec<Step> {
 
 fn retr(c: &mut Client, name: &str) -> ftpc::Result<Vec<u8>> {
     let mut got = Vec::new();
-    c.retrbinary(format!("RETR {name}").as_bytes(), &mut |b| {
-        got.extend_from_slice(b);
-        Flow::Continue(())
-    }, 0, None)?;
+    c.retrbinary(
+        format!("RETR {name}").as_bytes(),
+        &mut |b| {
+            got.extend_from_slice(b);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    )?;
     Ok(got)
 }
 
@@ -187,12 +192,19 @@ fn temp_file(tag: &str) -> (PathBuf, File) {
 
 #[test]
 fn auth_refused_is_tls_error_and_nothing_follows() {
-    for (reply, code) in [("534 Local policy on server does not allow TLS\r\n", 534), ("500 AUTH not understood\r\n", 500), ("431 Unable to accept security mechanism\r\n", 431)] {
+    for (reply, code) in [
+        ("534 Local policy on server does not allow TLS\r\n", 534),
+        ("500 AUTH not understood\r\n", 500),
+        ("431 Unable to accept security mechanism\r\n", 431),
+    ] {
         let server = start(vec![Step::send("220 scripted\r\n"), Step::reply("AUTH TLS", reply), Step::ExpectClose]);
         let mut c = tls_client();
         connect(&mut c, "127.0.0.1", &server).unwrap();
         let err = c.login("u", "secret", "").unwrap_err();
-        assert!(matches!(&err, Error::Tls(m) if m.contains("refused AUTH TLS") && m.contains(&code.to_string())), "{reply}: {err:?}");
+        assert!(
+            matches!(&err, Error::Tls(m) if m.contains("refused AUTH TLS") && m.contains(&code.to_string())),
+            "{reply}: {err:?}"
+        );
         assert_eq!(c.last_reply().map(|r| r.code), Some(code));
         assert!(!c.is_connected(), "the connection is closed after a refused AUTH");
         assert!(matches!(c.voidcmd(b"NOOP"), Err(Error::WrongState(_))));
@@ -300,11 +312,18 @@ fn no_close_notify_then_226_is_success() {
 
 #[test]
 fn no_close_notify_then_failure_reply_is_truncated() {
-    for (reply, code) in [("426 Connection closed; transfer aborted.\r\n", 426), ("451 Local error in processing.\r\n", 451)] {
+    for (reply, code) in
+        [("426 Connection closed; transfer aborted.\r\n", 426), ("451 Local error in processing.\r\n", 451)]
+    {
         // The server announces the full size but cuts early: no close_notify, then 4xx.
         let mut steps = prot_p_login(false);
         steps.extend(open_transfer("RETR f", Some(1_000_000)));
-        steps.extend([Step::DataSendPattern(300_000), Step::DataCloseNoNotify, Step::send(reply), Step::reply("NOOP", "200 ok\r\n")]);
+        steps.extend([
+            Step::DataSendPattern(300_000),
+            Step::DataCloseNoNotify,
+            Step::send(reply),
+            Step::reply("NOOP", "200 ok\r\n"),
+        ]);
         let (server, mut c) = logged_in(steps);
         let err = retr(&mut c, "f").unwrap_err();
         assert!(
@@ -332,7 +351,12 @@ fn no_close_notify_then_failure_reply_is_truncated() {
 fn short_tls_download_with_close_notify_and_226_is_truncated() {
     let mut steps = prot_p_login(false);
     steps.extend(open_transfer("RETR f", Some(1000)));
-    steps.extend([Step::DataSendPattern(600), Step::DataClose, Step::send("226 Transfer complete.\r\n"), Step::reply("NOOP", "200 ok\r\n")]);
+    steps.extend([
+        Step::DataSendPattern(600),
+        Step::DataClose,
+        Step::send("226 Transfer complete.\r\n"),
+        Step::reply("NOOP", "200 ok\r\n"),
+    ]);
     let (server, mut c) = logged_in(steps);
     let err = retr(&mut c, "f").unwrap_err();
     assert!(matches!(&err, Error::Truncated(m) if m.contains("600 of the 1000")), "{err:?}");
@@ -424,7 +448,11 @@ fn certificate_for_other_ip_is_refused() {
     // server.pem names localhost, 127.0.0.1 and ::1; 127.0.0.2 is loopback too on Linux.
     let steps = || {
         let (c, k) = server_cert();
-        vec![Step::send("220 scripted\r\n"), Step::reply("AUTH TLS", "234 Proceed\r\n"), Step::TlsAcceptExpectFail { cert: c, key: k }]
+        vec![
+            Step::send("220 scripted\r\n"),
+            Step::reply("AUTH TLS", "234 Proceed\r\n"),
+            Step::TlsAcceptExpectFail { cert: c, key: k },
+        ]
     };
     let server = ScriptedServer::try_start_on("127.0.0.2:0", steps()).expect("binding 127.0.0.2 (loopback)");
     let mut c = tls_client();
@@ -445,7 +473,11 @@ fn certificate_for_other_host_name_is_refused() {
     let resolved: Vec<_> = ("127.1", 21).to_socket_addrs().unwrap().collect();
     assert!(resolved.iter().all(|a| a.ip() == std::net::Ipv4Addr::LOCALHOST), "{resolved:?}");
     let (cert_file, key) = server_cert();
-    let server = start(vec![Step::send("220 scripted\r\n"), Step::reply("AUTH TLS", "234 Proceed\r\n"), Step::TlsAcceptExpectFail { cert: cert_file, key }]);
+    let server = start(vec![
+        Step::send("220 scripted\r\n"),
+        Step::reply("AUTH TLS", "234 Proceed\r\n"),
+        Step::TlsAcceptExpectFail { cert: cert_file, key },
+    ]);
     let mut c = tls_client();
     connect(&mut c, "127.1", &server).unwrap();
     let err = c.login("u", "p", "").unwrap_err();
@@ -515,7 +547,10 @@ fn implicit_tls_handshake_comes_before_the_greeting() {
     c.storbinary(b"STOR g", &mut &up[..], 0, None, None).unwrap();
     let t = server.finish();
     t.assert_ok();
-    assert_eq!(t.commands_str(), ["USER u", "PASS p", "PBSZ 0", "PROT P", "TYPE I", "EPSV", "RETR f", "TYPE I", "EPSV", "STOR g"]);
+    assert_eq!(
+        t.commands_str(),
+        ["USER u", "PASS p", "PBSZ 0", "PROT P", "TYPE I", "EPSV", "RETR f", "TYPE I", "EPSV", "STOR g"]
+    );
     assert!(t.data_conns.iter().all(|d| d.tls && d.tls_resumed), "{:?}", t.data_conns);
     assert!(t.data_conns[1].tls_close_notify_received);
     assert_eq!(t.data_received[1], up);
@@ -581,7 +616,9 @@ fn ccc_goes_back_to_clear_text_keeping_the_reply_timeout() {
         b.set_private_key_file(&key, SslFiletype::PEM).unwrap();
         let acceptor = b.build();
         let mut tls = acceptor.accept(tcp.try_clone().unwrap()).map_err(|e| format!("handshake: {e}"))?;
-        for reply in ["331 pass\r\n", "230 in\r\n", "200 PBSZ=0\r\n", "200 PROT P\r\n", "200 clear text from now on\r\n"] {
+        for reply in
+            ["331 pass\r\n", "230 in\r\n", "200 PBSZ=0\r\n", "200 PROT P\r\n", "200 clear text from now on\r\n"]
+        {
             seen.push(read_line_from(&mut tls)?);
             tls.write_all(reply.as_bytes()).unwrap();
         }
@@ -620,7 +657,10 @@ fn ccc_goes_back_to_clear_text_keeping_the_reply_timeout() {
     assert_eq!(reply.code, 200);
     assert_eq!(c.quit().unwrap().code, 221);
     let seen = server.join().unwrap().unwrap();
-    assert_eq!(seen, ["AUTH TLS", "USER u", "PASS p", "PBSZ 0", "PROT P", "CCC", "client close_notify: true", "NOOP", "QUIT"]);
+    assert_eq!(
+        seen,
+        ["AUTH TLS", "USER u", "PASS p", "PBSZ 0", "PROT P", "CCC", "client close_notify: true", "NOOP", "QUIT"]
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -341,10 +341,12 @@ class FTP:
     def _enc(self, text):
         if isinstance(text, bytes):
             return text
-        return str(text).encode(self.encoding)
+        return str(text).encode(self.encoding, 'surrogateescape')
 
     def _dec(self, data):
-        return data.decode(self.encoding) if data is not None else None
+        # The handle is in "bytes" mode: a name that is not valid in the encoding comes back
+        # with surrogate escapes (PEP 383) and goes out as the same bytes, so it round-trips.
+        return data.decode(self.encoding, 'surrogateescape') if data is not None else None
 
     def _reply(self):
         return self._dec(_lib.ftp_last_reply_text(self._h) or b'')
@@ -572,7 +574,7 @@ class FTP:
 
         def run(h, call):
             cb = _LINE_CB(lambda _u, line, n: call.guard(
-                lambda: callback(ctypes.string_at(line, n).decode(enc))))
+                lambda: callback(ctypes.string_at(line, n).decode(enc, 'surrogateescape'))))
             return _lib.ftp_retrlines(h, self._enc(cmd), cb, None)
         return self._transfer(cmd, run)
 

@@ -525,6 +525,19 @@ class ServerTest:
         ftp.delete("caf\xe9.txt")
         ftp.quit()
 
+    def test_name_that_is_not_utf8_round_trips_in_utf8_mode(self):
+        # A Latin-1 name on the server, listed and used again in UTF-8 mode (PEP 383).
+        ftp = self.new_client()
+        ftp.login(USER, PASSWD)
+        ftp.cwd(self.dir)
+        latin1 = "caf\xe9.txt".encode("latin-1").decode("utf-8", "surrogateescape")
+        self.assertEqual(latin1, "caf\udce9.txt")
+        ftp.storbinary("STOR " + latin1, io.BytesIO(b"12345"))
+        self.assertIn(latin1, ftp.nlst())
+        self.assertEqual(ftp.size(latin1), 5)
+        ftp.delete(latin1)
+        ftp.quit()
+
 
 class VsftpdTest(ServerTest, unittest.TestCase):
     port_env = "FTPC_VSFTPD_PORT"

@@ -56,9 +56,9 @@ fn source_arg(text: Option<&[u8]>) -> Result<Option<SocketAddr>, Fail> {
         return Ok(Some(sa));
     }
     let bare = text.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<IpAddr>().map(|ip| Some(SocketAddr::new(ip, 0))).map_err(|_| {
-        Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("source address {text:?} is not an IP address"))
-    })
+    bare.parse::<IpAddr>()
+        .map(|ip| Some(SocketAddr::new(ip, 0)))
+        .map_err(|_| Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("source address {text:?} is not an IP address")))
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -402,48 +402,60 @@ pub extern "C" fn ftp_set_trace_callback(
     })
 }
 
-/// Sets one timeout from milliseconds: > 0 that long, 0 the default, < 0 invalid.
-fn set_timeout(client: *mut ftp_client, timeout_ms: i64, field: fn(&mut crate::Config) -> &mut Duration) -> c_int {
+/// Sets one override of the timeout from milliseconds: > 0 that long, 0 none (the wait
+/// follows the timeout of `ftp_set_timeout_ms`), < 0 invalid.
+fn set_override(
+    client: *mut ftp_client,
+    timeout_ms: i64,
+    field: fn(&mut crate::Config) -> &mut Option<std::time::Duration>,
+) -> c_int {
     with_client(client, |inner| {
-        let value = match timeout_arg(timeout_ms)? {
-            Some(t) => t,
-            None => *field(&mut crate::Config::default()),
-        };
-        *field(inner.client.config_mut()) = value;
+        *field(inner.client.config_mut()) = timeout_arg(timeout_ms)?;
+        Ok(())
+    })
+}
+
+/// The timeout, as ftplib's `timeout`, in ms: it bounds every wait of every call on
+/// `client` (connecting, each reply, making or accepting a data connection, TLS handshakes
+/// and shutdowns, and any period in which a data connection moves no byte) unless an
+/// override below is set for that wait. > 0 is that long; 0 inherits the library default
+/// of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT. Applies from the next wait. `ftp_connect` and
+/// `ftp_open` set the same timeout.
+#[no_mangle]
+pub extern "C" fn ftp_set_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
+    with_client(client, |inner| {
+        inner.client.config_mut().timeout = timeout_arg(timeout_ms)?.unwrap_or(crate::config::DEFAULT_TIMEOUT);
         inner.client.refresh_timeouts()?;
         Ok(())
     })
 }
 
-/// Timeout for each reply and each write on the control connection, in ms (> 0; 0 restores
-/// the default of 60 s; < 0 is FTP_ERR_INVALID_ARGUMENT). Applies at once.
-#[no_mangle]
-pub extern "C" fn ftp_set_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
-    set_timeout(client, timeout_ms, |c| &mut c.timeout)
-}
-
-/// Timeout to establish the control connection, per address tried (default 30 s).
+/// Overrides the timeout for establishing the control connection (per address tried), in
+/// ms; 0 removes the override (the timeout of `ftp_set_timeout_ms` applies).
 #[no_mangle]
 pub extern "C" fn ftp_set_connect_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
-    set_timeout(client, timeout_ms, |c| &mut c.connect_timeout)
+    set_override(client, timeout_ms, |c| &mut c.connect_timeout)
 }
 
-/// Timeout to establish a passive data connection (default 30 s).
+/// Overrides the timeout for establishing a passive data connection, in ms; 0 removes the
+/// override.
 #[no_mangle]
 pub extern "C" fn ftp_set_data_connect_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
-    set_timeout(client, timeout_ms, |c| &mut c.data_connect_timeout)
+    set_override(client, timeout_ms, |c| &mut c.data_connect_timeout)
 }
 
-/// Timeout for the server to connect to us in active mode (default 30 s).
+/// Overrides the timeout for the server to connect to us in active mode, in ms; 0 removes
+/// the override.
 #[no_mangle]
 pub extern "C" fn ftp_set_accept_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
-    set_timeout(client, timeout_ms, |c| &mut c.data_accept_timeout)
+    set_override(client, timeout_ms, |c| &mut c.data_accept_timeout)
 }
 
-/// Timeout for each read and write on a data connection (default 60 s).
+/// Overrides, in ms, the longest a data connection may go without moving a byte (read or
+/// write), and the bound on its TLS handshake; 0 removes the override.
 #[no_mangle]
 pub extern "C" fn ftp_set_data_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
-    set_timeout(client, timeout_ms, |c| &mut c.data_timeout)
+    set_override(client, timeout_ms, |c| &mut c.data_timeout)
 }
 
 /// Passive (non-zero, the default) or active (0) data connections, as ftplib's `set_pasv`.
@@ -475,9 +487,14 @@ pub extern "C" fn ftp_set_epsv(client: *mut ftp_client, enable: c_int) -> c_int 
     })
 }
 
-/// The server's text encoding: "utf-8" (default: strings are UTF-8 and sent as is),
-/// "latin-1" (converted both ways) or "bytes" (passed through untouched, for non-UTF-8
-/// names). Unknown names give FTP_ERR_INVALID_ARGUMENT.
+/// The server's text encoding: "utf-8" (default), "latin-1" (converted both ways) or
+/// "bytes" (passed through untouched). Unknown names give FTP_ERR_INVALID_ARGUMENT. In every
+/// mode a name the server gave (listings, MLST, PWD, MKD) is accepted back byte for byte by
+/// every call on the handle. In "utf-8" mode server bytes that are not UTF-8 come back
+/// escaped as Python's surrogateescape does, each byte b as the 3-byte UTF-8 form of the
+/// lone surrogate U+DC00+b (Latin-1 "caf\xe9" reads "caf\xed\xb3\xa9"), and such an
+/// escape is sent as its byte; any other text that is not valid UTF-8 is FTP_ERR_ENCODING,
+/// with nothing sent.
 #[no_mangle]
 pub extern "C" fn ftp_set_encoding(client: *mut ftp_client, encoding: *const c_char) -> c_int {
     with_client(client, |inner| {
@@ -573,9 +590,9 @@ pub extern "C" fn ftp_makepasv(client: *mut ftp_client, host_out: *mut *const c_
 pub extern "C" fn ftp_sendport(client: *mut ftp_client, host: *const c_char, port: u16, use_port: c_int) -> c_int {
     with_client(client, |inner| {
         let host = utf8(required(host, "host")?, "host")?;
-        let ip: IpAddr = host.parse().map_err(|_| {
-            Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("{host:?} is not an IP address"))
-        })?;
+        let ip: IpAddr = host
+            .parse()
+            .map_err(|_| Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("{host:?} is not an IP address")))?;
         inner.client.sendport(SocketAddr::new(ip, port), use_port != 0)?;
         Ok(())
     })
@@ -610,7 +627,11 @@ pub extern "C" fn ftp_peer_address(client: *mut ftp_client, host_out: *mut *cons
 /// This side's address on the control connection (what active mode advertises unless
 /// `ftp_set_active_address` says otherwise), as `ftp_peer_address`.
 #[no_mangle]
-pub extern "C" fn ftp_local_address(client: *mut ftp_client, host_out: *mut *const c_char, port_out: *mut u16) -> c_int {
+pub extern "C" fn ftp_local_address(
+    client: *mut ftp_client,
+    host_out: *mut *const c_char,
+    port_out: *mut u16,
+) -> c_int {
     with_client(client, |inner| {
         let addr = inner.client.local_addr();
         lend_address(inner, addr, host_out, port_out)

@@ -72,10 +72,7 @@ impl From<Error> for Fail {
 }
 
 /// Runs `body` on the handle: NULL check, re-entrancy check, panic catch, error recording.
-pub(crate) fn with_client(
-    client: *const ftp_client,
-    body: impl FnOnce(&mut Inner) -> Result<(), Fail>,
-) -> c_int {
+pub(crate) fn with_client(client: *const ftp_client, body: impl FnOnce(&mut Inner) -> Result<(), Fail>) -> c_int {
     with_client_status(client, |inner| match body(inner) {
         Ok(()) => FTP_OK,
         Err(Fail::Core(e)) => inner.fail(&e),

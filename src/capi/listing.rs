@@ -59,7 +59,12 @@ fn into_listing(entries: Vec<Entry>) -> *mut ftp_listing {
 /// NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
 /// (NULL: printed to stdout).
 #[no_mangle]
-pub extern "C" fn ftp_nlst(client: *mut ftp_client, arg: *const c_char, callback: ftp_line_callback, userdata: *mut c_void) -> c_int {
+pub extern "C" fn ftp_nlst(
+    client: *mut ftp_client,
+    arg: *const c_char,
+    callback: ftp_line_callback,
+    userdata: *mut c_void,
+) -> c_int {
     with_client(client, |inner| {
         let cmd = listing_cmd("NLST", optional(arg));
         let mut deliver = super::transfer::line_deliverer(callback, userdata);
@@ -71,7 +76,12 @@ pub extern "C" fn ftp_nlst(client: *mut ftp_client, arg: *const c_char, callback
 /// ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
 /// (NULL: printed to stdout, as ftplib does).
 #[no_mangle]
-pub extern "C" fn ftp_dir(client: *mut ftp_client, arg: *const c_char, callback: ftp_line_callback, userdata: *mut c_void) -> c_int {
+pub extern "C" fn ftp_dir(
+    client: *mut ftp_client,
+    arg: *const c_char,
+    callback: ftp_line_callback,
+    userdata: *mut c_void,
+) -> c_int {
     with_client(client, |inner| {
         let cmd = listing_cmd("LIST", optional(arg));
         let mut deliver = super::transfer::line_deliverer(callback, userdata);
@@ -93,7 +103,12 @@ fn listing_cmd(verb: &str, arg: Option<&[u8]>) -> Vec<u8> {
 /// "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
 /// has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
 #[no_mangle]
-pub extern "C" fn ftp_mlsd(client: *mut ftp_client, path: *const c_char, facts: *const c_char, out: *mut *mut ftp_listing) -> c_int {
+pub extern "C" fn ftp_mlsd(
+    client: *mut ftp_client,
+    path: *const c_char,
+    facts: *const c_char,
+    out: *mut *mut ftp_listing,
+) -> c_int {
     with_client(client, |inner| {
         let out = out_ref(out, "out")?;
         let facts = match optional(facts) {
@@ -295,7 +310,9 @@ pub extern "C" fn ftp_entry_fact_at(
     name: *mut *const c_char,
     value: *mut *const c_char,
 ) -> c_int {
-    let Some((k, v)) = entry(e).and_then(|e| e.facts.get(index)) else { return 0 };
+    let Some((k, v)) = entry(e).and_then(|e| e.facts.get(index)) else {
+        return 0;
+    };
     if !name.is_null() {
         // SAFETY: writable pointers from the caller.
         unsafe { name.write(k.as_ptr().cast()) };
@@ -311,7 +328,9 @@ pub extern "C" fn ftp_entry_fact_at(
 /// NULL when absent.
 #[no_mangle]
 pub extern "C" fn ftp_entry_fact(e: *const ftp_entry, name: *const c_char) -> *const c_char {
-    let (Some(e), Some(name)) = (entry(e), optional(name)) else { return std::ptr::null() };
+    let (Some(e), Some(name)) = (entry(e), optional(name)) else {
+        return std::ptr::null();
+    };
     e.facts
         .iter()
         .find(|(k, _)| k[..k.len() - 1].eq_ignore_ascii_case(name))
@@ -333,7 +352,8 @@ pub extern "C" fn ftp_feat(client: *mut ftp_client, out: *mut *const c_char) -> 
     })
 }
 
-/// Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0.
+/// Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. "MLSD" is 1 also when
+/// FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
 #[no_mangle]
 pub extern "C" fn ftp_has_feature(client: *mut ftp_client, name: *const c_char, out: *mut c_int) -> c_int {
     with_client(client, |inner| {

@@ -21,6 +21,11 @@ pub const FTP_TLS_VERSION_1_3: c_int = 13;
 
 /// Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
 /// (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
+/// A mode that does not fit the port makes `ftp_connect` say which one does (in
+/// `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
+/// port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
+/// implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
+/// explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_mode(client: *mut ftp_client, mode: c_int) -> c_int {
     with_client(client, |inner| {
@@ -92,10 +97,13 @@ pub extern "C" fn ftp_set_tls_verify(client: *mut ftp_client, verify: c_int) -> 
 }
 
 /// A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
+/// The file is read now: one that cannot be read or holds no PEM certificate is
+/// FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_ca_file(client: *mut ftp_client, path: *const c_char) -> c_int {
     tls_option(client, |tls| {
-        tls.ca_file = optional(path).map(|_| local_path(path, "path")).transpose()?;
+        let path = optional(path).map(|_| local_path(path, "path")).transpose()?;
+        tls.set_ca_file(path.as_deref())?;
         Ok(())
     })
 }
@@ -120,22 +128,32 @@ pub extern "C" fn ftp_set_tls_ca_pem(client: *mut ftp_client, pem: *const c_char
     })
 }
 
-/// A directory of hashed CA certificates (c_rehash) to trust; NULL removes it.
+/// A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
+/// is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
+/// previous setting stays; the certificates in it are read when a handshake needs them.
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_ca_dir(client: *mut ftp_client, path: *const c_char) -> c_int {
     tls_option(client, |tls| {
-        tls.ca_dir = optional(path).map(|_| local_path(path, "path")).transpose()?;
+        let path = optional(path).map(|_| local_path(path, "path")).transpose()?;
+        tls.set_ca_dir(path.as_deref())?;
         Ok(())
     })
 }
 
 /// A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
-/// NULL `cert_file` removes them.
+/// NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
+/// parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
+/// `ftp_last_error`, and the previous setting stays.
 #[no_mangle]
-pub extern "C" fn ftp_set_tls_client_cert(client: *mut ftp_client, cert_file: *const c_char, key_file: *const c_char) -> c_int {
+pub extern "C" fn ftp_set_tls_client_cert(
+    client: *mut ftp_client,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+) -> c_int {
     tls_option(client, |tls| {
-        tls.cert_file = optional(cert_file).map(|_| local_path(cert_file, "cert_file")).transpose()?;
-        tls.key_file = optional(key_file).map(|_| local_path(key_file, "key_file")).transpose()?;
+        let cert = optional(cert_file).map(|_| local_path(cert_file, "cert_file")).transpose()?;
+        let key = optional(key_file).map(|_| local_path(key_file, "key_file")).transpose()?;
+        tls.set_client_cert(cert.as_deref(), key.as_deref())?;
         Ok(())
     })
 }

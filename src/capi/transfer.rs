@@ -26,7 +26,9 @@ pub type ftp_read_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, buf: *mut u8, len: usize, out_len: *mut usize) -> c_int>;
 
 /// Progress of a whole-file transfer: bytes done so far (a resumed transfer counts its
-/// offset), and the total, or -1 when unknown. Return 0 to go on, non-zero to stop.
+/// offset), and the total (a download: the whole remote file's size, from the 150 reply or
+/// SIZE, see `ftp_retrieve_to_fd`; an upload: the offset plus what is left of the local
+/// file), or -1 when unknown. Return 0 to go on, non-zero to stop.
 pub type ftp_progress_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, done: u64, total: i64) -> c_int>;
 
 fn flow(code: c_int) -> Flow {
@@ -272,7 +274,12 @@ fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option
 /// Downloads `remote` into the open descriptor `fd` (written from its current position),
 /// starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
 /// data with splice(2), without copies through user space. `progress` may be NULL.
-/// `out_bytes` (may be NULL) receives the bytes received. A download cut short is
+/// `out_bytes` (may be NULL) receives the bytes received. The progress total is the whole
+/// remote file's size when the server tells it: from the 150 reply when `rest` is
+/// FTP_NO_REST, else from SIZE. With a `progress` callback, SIZE is asked before RETR
+/// where the 150 cannot be counted on: after REST, and for a whole file unless the previous
+/// whole-file download on this connection had its size in the 150 reply (a refused SIZE
+/// only leaves the total at -1). A download cut short is
 /// FTP_ERR_TRUNCATED or another error, never FTP_OK; `out_bytes` is then left alone and
 /// `ftp_last_transfer_bytes` tells how much arrived. The descriptor stays open.
 #[no_mangle]
@@ -316,6 +323,8 @@ pub extern "C" fn ftp_store_from_fd(
 
 /// Resumes a download into `fd`: appends to it from the remote offset equal to its size
 /// (REST), so a file cut short completes. `out_bytes` (may be NULL): bytes received now.
+/// `progress` counts the local size in the bytes done; its total is the whole remote file's
+/// size (SIZE, asked when `progress` is given), or -1 when the server does not tell it.
 #[no_mangle]
 pub extern "C" fn ftp_resume_download(
     client: *mut ftp_client,
@@ -381,7 +390,9 @@ pub extern "C" fn ftp_transfercmd(
 #[no_mangle]
 pub extern "C" fn ftp_data_size(data: *const ftp_data) -> i64 {
     // SAFETY: NULL or a live data handle.
-    let Some(data) = (unsafe { data.as_ref() }) else { return -1 };
+    let Some(data) = (unsafe { data.as_ref() }) else {
+        return -1;
+    };
     data.conn.as_ref().and_then(|c| c.size()).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
 }
 
@@ -398,7 +409,9 @@ fn with_data(
     out: *mut usize,
 ) -> c_int {
     // SAFETY: NULL or a live data handle, used by one thread at a time.
-    let Some(data) = (unsafe { data.as_mut() }) else { return FTP_ERR_NULL_ARGUMENT };
+    let Some(data) = (unsafe { data.as_mut() }) else {
+        return FTP_ERR_NULL_ARGUMENT;
+    };
     let client = data.client;
     let conn = &mut data.conn;
     with_client(client, |_| {
@@ -493,9 +506,14 @@ pub(crate) fn local_path(ptr: *const c_char, name: &str) -> Result<std::path::Pa
     Ok(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(required(ptr, name)?)))
 }
 
-/// Downloads `remote` to the local file `local_path` (created or truncated, mode 0666 less
-/// the umask). On failure the partial file is left for `ftp_resume_download`; a bad
-/// `remote` or an unconnected `client` fails before the local file is touched.
+/// Downloads `remote` to the local file `local_path`, created (mode 0666 less the umask) or
+/// truncated only once the server has accepted the transfer (its 1xx reply): when the
+/// server refuses (e.g. FTP_ERR_PERM for 550), or the call fails before that (bad `remote`,
+/// unconnected `client`), an existing file is left byte for byte as it was and no file is
+/// created. A failure after the server accepted (connection cut, FTP_ERR_STOPPED, a local
+/// write error) leaves the bytes that arrived in the file, which `ftp_resume_download`
+/// continues. On FTP_OK the data is on disk (fdatasync). `progress` (may be NULL) as for
+/// `ftp_retrieve_to_fd`.
 #[no_mangle]
 pub extern "C" fn ftp_retrieve_file(
     client: *mut ftp_client,
@@ -507,22 +525,12 @@ pub extern "C" fn ftp_retrieve_file(
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
         let path = self::local_path(local_path, "local_path")?;
-        // Refuse what cannot work before the local file is created, or truncated.
-        crate::command::build("RETR", Some(remote), inner.client.config().encoding)?;
-        if !inner.client.is_connected() {
-            return Err(Error::WrongState("not connected".into()).into());
-        }
-        let file = std::fs::File::create(&path).map_err(|e| Error::io("creating the local file", e))?;
-        let mut progress = progress_fn(progress, userdata);
-        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-        use std::os::fd::AsRawFd;
-        inner.client.retrieve_to_fd(remote, file.as_raw_fd(), None, progress)?;
-        file.sync_data().map_err(|e| Error::io("writing the local file", e))?;
-        Ok(())
+        whole_file(inner, progress, userdata, std::ptr::null_mut(), |c, p| c.retrieve_file(remote, &path, p))
     })
 }
 
-/// Uploads the local file `local_path` to `remote` (STOR).
+/// Uploads the local file `local_path` to `remote` (STOR). `progress` (may be NULL) as for
+/// `ftp_store_from_fd`.
 #[no_mangle]
 pub extern "C" fn ftp_store_file(
     client: *mut ftp_client,
@@ -534,11 +542,6 @@ pub extern "C" fn ftp_store_file(
     with_client(client, |inner| {
         let path = self::local_path(local_path, "local_path")?;
         let remote = required(remote, "remote")?;
-        let file = std::fs::File::open(&path).map_err(|e| Error::io("opening the local file", e))?;
-        let mut progress = progress_fn(progress, userdata);
-        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
-        use std::os::fd::AsRawFd;
-        inner.client.store_from_fd(remote, file.as_raw_fd(), None, false, progress)?;
-        Ok(())
+        whole_file(inner, progress, userdata, std::ptr::null_mut(), |c, p| c.store_file(&path, remote, p))
     })
 }

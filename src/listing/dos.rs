@@ -15,8 +15,8 @@
 //! to the name.
 
 use super::{
-    all_digits, civil_from_epoch, epoch_from_civil, field_bytes, kind_for_name, parse_decimal_u64,
-    parse_small_number, skip_spaces, split_fields, Entry, EntryKind, Field, ListFormat,
+    all_digits, civil_from_epoch, epoch_from_civil, field_bytes, kind_for_name, parse_decimal_u64, parse_small_number,
+    skip_spaces, split_fields, Entry, EntryKind, Field, ListFormat,
 };
 
 /// Spaces IIS writes between `<DIR>` and the name.
@@ -66,10 +66,7 @@ fn parse_dos_time(line: &[u8], fields: &[Field]) -> Option<(u32, u32, usize)> {
     let (clock, mut meridiem) = split_meridiem(field);
     let mut next = 2;
     if meridiem.is_none() {
-        let (rest, separate) = fields
-            .get(2)
-            .map(|&f| split_meridiem(field_bytes(line, f)))
-            .unwrap_or_default();
+        let (rest, separate) = fields.get(2).map(|&f| split_meridiem(field_bytes(line, f))).unwrap_or_default();
         if rest.is_empty() && separate.is_some() {
             meridiem = separate;
             next = 3;
@@ -81,10 +78,7 @@ fn parse_dos_time(line: &[u8], fields: &[Field]) -> Option<(u32, u32, usize)> {
         (hour, colon_and_minute.get(1..).unwrap_or_default())
     };
     let hour = parse_small_number(hour_text, 2)?;
-    let minute = (minute_text.len() == 2)
-        .then(|| parse_small_number(minute_text, 2))
-        .flatten()
-        .filter(|m| *m <= 59)?;
+    let minute = (minute_text.len() == 2).then(|| parse_small_number(minute_text, 2)).flatten().filter(|m| *m <= 59)?;
     let hour = match meridiem {
         None if hour <= 23 => hour,
         Some(pm) if (1..=12).contains(&hour) => hour % 12 + if pm { 12 } else { 0 },
@@ -103,9 +97,7 @@ fn parse_grouped_size(field: &[u8]) -> Option<u64> {
     let (first, rest) = groups.split_first()?;
     let well_formed = (1..=3).contains(&first.len())
         && all_digits(first)
-        && rest
-            .iter()
-            .all(|group| group.len() == 3 && all_digits(group));
+        && rest.iter().all(|group| group.len() == 3 && all_digits(group));
     if !well_formed {
         return None;
     }
@@ -125,10 +117,7 @@ fn parse_column(field: &[u8]) -> Option<Column> {
         return Some(Column::Dir);
     }
     // `dir` output of newer Windows versions, mirrored by some servers.
-    if [&b"<JUNCTION>"[..], b"<SYMLINK>", b"<SYMLINKD>"]
-        .iter()
-        .any(|marker| marker.eq_ignore_ascii_case(field))
-    {
+    if [&b"<JUNCTION>"[..], b"<SYMLINK>", b"<SYMLINKD>"].iter().any(|marker| marker.eq_ignore_ascii_case(field)) {
         return Some(Column::Link);
     }
     if all_digits(field) {
@@ -142,15 +131,9 @@ fn split_bracketed_target(name: &[u8]) -> (&[u8], Option<&[u8]>) {
     let Some(inner) = name.strip_suffix(b"]") else {
         return (name, None);
     };
-    let open = inner
-        .windows(2)
-        .rposition(|w| w == b" [")
-        .filter(|&at| at > 0);
+    let open = inner.windows(2).rposition(|w| w == b" [").filter(|&at| at > 0);
     match open {
-        Some(at) => (
-            inner.get(..at).unwrap_or_default(),
-            inner.get(at + 2..).filter(|t| !t.is_empty()),
-        ),
+        Some(at) => (inner.get(..at).unwrap_or_default(), inner.get(at + 2..).filter(|t| !t.is_empty())),
         None => (name, None),
     }
 }
@@ -180,11 +163,7 @@ pub(crate) fn parse_dos_line(line: &[u8]) -> Option<Entry> {
     }
     let (kind, size, (name, link_target)) = match column {
         Column::Dir => (EntryKind::Dir, None, (name_and_target, None)),
-        Column::Link => (
-            EntryKind::Link,
-            None,
-            split_bracketed_target(name_and_target),
-        ),
+        Column::Link => (EntryKind::Link, None, split_bracketed_target(name_and_target)),
         Column::Size(size) => (EntryKind::File, size, (name_and_target, None)),
     };
     Some(Entry {
@@ -215,8 +194,7 @@ pub fn format_dos_line(entry: &Entry) -> Vec<u8> {
         12 => (12, "PM"),
         _ => (hour - 12, "PM"),
     };
-    let mut line =
-        format!("{month:02}-{day:02}-{year:04}  {hour12:02}:{minute:02}{meridiem}").into_bytes();
+    let mut line = format!("{month:02}-{day:02}-{year:04}  {hour12:02}:{minute:02}{meridiem}").into_bytes();
     match entry.kind {
         EntryKind::Dir | EntryKind::CurrentDir | EntryKind::ParentDir => {
             line.extend_from_slice(b"       <DIR>          ");
@@ -247,17 +225,9 @@ mod tests {
 
     fn parse(line: &[u8]) -> Entry {
         let entry = parse_list_line(line, 0).expect("an entry");
-        assert_eq!(
-            entry.format,
-            ListFormat::Dos,
-            "{}",
-            String::from_utf8_lossy(line)
-        );
+        assert_eq!(entry.format, ListFormat::Dos, "{}", String::from_utf8_lossy(line));
         assert_eq!(entry.raw, line);
-        assert_eq!(
-            (entry.permissions.as_ref(), entry.mode, entry.owner.as_ref()),
-            (None, None, None)
-        );
+        assert_eq!((entry.permissions.as_ref(), entry.mode, entry.owner.as_ref()), (None, None, None));
         entry
     }
 
@@ -303,15 +273,9 @@ mod tests {
         let entry = parse(b"01/16/2024  02:12 PM    <JUNCTION>     Application Data [C:\\Users\\a\\AppData\\Roaming]");
         assert_eq!(entry.kind, EntryKind::Link);
         assert_eq!(entry.name, b"Application Data");
-        assert_eq!(
-            entry.link_target.as_deref(),
-            Some(&b"C:\\Users\\a\\AppData\\Roaming"[..])
-        );
+        assert_eq!(entry.link_target.as_deref(), Some(&b"C:\\Users\\a\\AppData\\Roaming"[..]));
         let entry = parse(b"01/16/2024  02:12 PM    <SYMLINKD>     plain");
-        assert_eq!(
-            (entry.kind, entry.name.as_slice(), entry.link_target),
-            (EntryKind::Link, &b"plain"[..], None)
-        );
+        assert_eq!((entry.kind, entry.name.as_slice(), entry.link_target), (EntryKind::Link, &b"plain"[..], None));
     }
 
     #[test]
@@ -338,16 +302,10 @@ mod tests {
         let entry = parse(b"01-16-24  02:12PM 18,446,744,073,709,551,615 max");
         assert_eq!(entry.size, Some(u64::MAX));
         let entry = parse(b"01-16-24  02:12PM 99999999999999999999 huge");
-        assert_eq!(
-            (entry.size, entry.name.as_slice(), entry.kind),
-            (None, &b"huge"[..], EntryKind::File)
-        );
+        assert_eq!((entry.size, entry.name.as_slice(), entry.kind), (None, &b"huge"[..], EntryKind::File));
         // A grouped size that overflows is not a size column.
         let line = b"01-16-24  02:12PM 99,999,999,999,999,999,999 huge";
-        assert_eq!(
-            parse_list_line(line, 0).unwrap().format,
-            ListFormat::Unparsed
-        );
+        assert_eq!(parse_list_line(line, 0).unwrap().format, ListFormat::Unparsed);
     }
 
     #[test]
@@ -378,12 +336,7 @@ mod tests {
             b"01-16.24  02:12PM       <DIR>          mixed-separators",
         ] {
             let entry = parse_list_line(line, 0).expect("kept");
-            assert_eq!(
-                entry.format,
-                ListFormat::Unparsed,
-                "{}",
-                String::from_utf8_lossy(line)
-            );
+            assert_eq!(entry.format, ListFormat::Unparsed, "{}", String::from_utf8_lossy(line));
             assert_eq!(entry.name, line);
         }
     }

@@ -31,12 +31,10 @@ pub fn parse_mlsd_line(line: &[u8]) -> Result<Entry, ListingError> {
 
     let mut facts = Vec::with_capacity(facts_text.iter().filter(|&&b| b == b';').count() + 1);
     for fact in facts_text.split(|&b| b == b';').filter(|f| !f.is_empty()) {
-        let equals = fact.iter().position(|&b| b == b'=').ok_or_else(|| {
-            ListingError::new(format!(
-                "MLSD fact without '=': {}",
-                String::from_utf8_lossy(fact)
-            ))
-        })?;
+        let equals = fact
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or_else(|| ListingError::new(format!("MLSD fact without '=': {}", String::from_utf8_lossy(fact))))?;
         let (fact_name, equals_and_value) = fact.split_at(equals);
         if fact_name.is_empty() {
             return Err(ListingError::new("MLSD fact with an empty name"));
@@ -46,27 +44,18 @@ pub fn parse_mlsd_line(line: &[u8]) -> Result<Entry, ListingError> {
         // invalid ones, which no typed field looks at.
         let mut lower = owned(fact_name);
         lower.make_ascii_lowercase();
-        let fact_name = String::from_utf8(lower)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let fact_name = String::from_utf8(lower).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         facts.push((fact_name, owned(value)));
     }
 
-    let mut entry = Entry {
-        name: owned(name),
-        raw: owned(line),
-        format: ListFormat::Mlsd,
-        ..Entry::default()
-    };
+    let mut entry = Entry { name: owned(name), raw: owned(line), format: ListFormat::Mlsd, ..Entry::default() };
     apply_facts(&mut entry, &facts);
     entry.facts = facts;
     Ok(entry)
 }
 
 fn first_fact<'a>(facts: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
-    facts
-        .iter()
-        .find(|(fact_name, _)| fact_name == name)
-        .map(|(_, value)| value.as_slice())
+    facts.iter().find(|(fact_name, _)| fact_name == name).map(|(_, value)| value.as_slice())
 }
 
 /// Fills the typed fields of `entry` from its facts.
@@ -78,28 +67,22 @@ fn apply_facts(entry: &mut Entry, facts: &[(String, Vec<u8>)]) {
         entry.kind = kind;
         entry.link_target = link_target.map(owned);
     }
-    entry.size = fact("size")
-        .and_then(parse_decimal_u64)
-        .or_else(|| fact("sizd").and_then(parse_decimal_u64));
+    entry.size = fact("size").and_then(parse_decimal_u64).or_else(|| fact("sizd").and_then(parse_decimal_u64));
     entry.modified = fact("modify").and_then(parse_time_val);
     entry.unique = fact("unique").map(owned);
 
     let unix_mode = fact("unix.mode");
     entry.mode = unix_mode.and_then(parse_octal_mode);
-    entry.permissions = unix_mode
-        .or_else(|| fact("perm"))
-        .map(|value| String::from_utf8(owned(value)).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
+    entry.permissions = unix_mode.or_else(|| fact("perm")).map(|value| {
+        String::from_utf8(owned(value)).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    });
 
     // Names beat numeric ids. ProFTPD sends unix.ownername/unix.groupname
     // next to numeric unix.owner/unix.group; Pure-FTPd sends unix.uid/gid.
-    entry.owner = fact("unix.ownername")
-        .or_else(|| fact("unix.owner"))
-        .or_else(|| fact("unix.uid"))
-        .map(<[u8]>::to_vec);
-    entry.group = fact("unix.groupname")
-        .or_else(|| fact("unix.group"))
-        .or_else(|| fact("unix.gid"))
-        .map(<[u8]>::to_vec);
+    entry.owner =
+        fact("unix.ownername").or_else(|| fact("unix.owner")).or_else(|| fact("unix.uid")).map(<[u8]>::to_vec);
+    entry.group =
+        fact("unix.groupname").or_else(|| fact("unix.group")).or_else(|| fact("unix.gid")).map(<[u8]>::to_vec);
 }
 
 /// `type` fact value -> kind, plus the target of `OS.unix=slink:target`.
@@ -110,10 +93,7 @@ fn parse_type_fact(value: &[u8]) -> (EntryKind, Option<&[u8]>) {
         (b"cdir", EntryKind::CurrentDir),
         (b"pdir", EntryKind::ParentDir),
     ];
-    if let Some(&(_, kind)) = simple
-        .iter()
-        .find(|(text, _)| text.eq_ignore_ascii_case(value))
-    {
+    if let Some(&(_, kind)) = simple.iter().find(|(text, _)| text.eq_ignore_ascii_case(value)) {
         return (kind, None);
     }
     for prefix in [&b"os.unix=slink"[..], b"os.unix=symlink"] {
@@ -222,16 +202,12 @@ mod tests {
     }
 
     fn facts(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_vec()))
-            .collect()
+        pairs.iter().map(|(name, value)| (name.to_string(), value.to_vec())).collect()
     }
 
     #[test]
     fn typical_file_line() {
-        let line =
-            b"type=file;size=1234;modify=20240116141230;perm=adfrw;unique=803U1D1; report 2024.pdf";
+        let line = b"type=file;size=1234;modify=20240116141230;perm=adfrw;unique=803U1D1; report 2024.pdf";
         assert_eq!(
             parse(line),
             Entry {
@@ -270,10 +246,7 @@ mod tests {
         assert_eq!(entry.group.as_deref(), Some(&b"staff"[..]));
         assert_eq!(entry.modified, epoch_from_civil(2019, 3, 15, 14, 22, 33));
         assert_eq!(entry.size, None);
-        assert_eq!(
-            entry.facts[5],
-            ("unix.groupname".to_string(), b"staff".to_vec())
-        );
+        assert_eq!(entry.facts[5], ("unix.groupname".to_string(), b"staff".to_vec()));
         assert_eq!(entry.raw, &line[..line.len() - 2]);
     }
 
@@ -292,10 +265,7 @@ mod tests {
 
     #[test]
     fn current_and_parent_directory() {
-        assert_eq!(
-            parse(b"type=cdir;perm=el; /pub").kind,
-            EntryKind::CurrentDir
-        );
+        assert_eq!(parse(b"type=cdir;perm=el; /pub").kind, EntryKind::CurrentDir);
         assert_eq!(parse(b"type=pdir;perm=el; ..").kind, EntryKind::ParentDir);
         assert_eq!(parse(b"Type=CDIR; .").kind, EntryKind::CurrentDir);
     }
@@ -304,10 +274,7 @@ mod tests {
     fn symlink_types() {
         let entry = parse(b"type=OS.unix=slink:/usr/lib/libz.so.1;size=13; libz.so");
         assert_eq!(entry.kind, EntryKind::Link);
-        assert_eq!(
-            entry.link_target.as_deref(),
-            Some(&b"/usr/lib/libz.so.1"[..])
-        );
+        assert_eq!(entry.link_target.as_deref(), Some(&b"/usr/lib/libz.so.1"[..]));
         assert_eq!(entry.name, b"libz.so");
         assert_eq!(entry.size, Some(13));
         assert_eq!(entry.facts[0].1, b"OS.unix=slink:/usr/lib/libz.so.1");
@@ -374,10 +341,7 @@ mod tests {
     fn tolerated_irregularities() {
         // Missing final ';' and empty segments.
         let entry = parse(b"type=file;size=7 f");
-        assert_eq!(
-            (entry.kind, entry.size, entry.name.as_slice()),
-            (EntryKind::File, Some(7), &b"f"[..])
-        );
+        assert_eq!((entry.kind, entry.size, entry.name.as_slice()), (EntryKind::File, Some(7), &b"f"[..]));
         let entry = parse(b";;type=dir;;; d");
         assert_eq!((entry.kind, entry.facts.len()), (EntryKind::Dir, 1));
     }
@@ -412,11 +376,7 @@ mod tests {
             b"just-a-name",
         ] {
             let error = parse_mlsd_line(line).unwrap_err();
-            assert!(
-                !error.message.is_empty(),
-                "{}",
-                String::from_utf8_lossy(line)
-            );
+            assert!(!error.message.is_empty(), "{}", String::from_utf8_lossy(line));
         }
     }
 
@@ -433,45 +393,25 @@ mod tests {
             ..Entry::default()
         };
         let line = format_mlsd_entry(&entry);
-        assert_eq!(
-            line,
-            b"type=OS.unix=slink:t;size=3;modify=19700101000000;unix.mode=0755;unix.owner=root; a b"
-        );
+        assert_eq!(line, b"type=OS.unix=slink:t;size=3;modify=19700101000000;unix.mode=0755;unix.owner=root; a b");
         let parsed = parse(&line);
         assert_eq!(
-            (
-                parsed.kind,
-                parsed.link_target.as_deref(),
-                parsed.size,
-                parsed.modified,
-                parsed.mode
-            ),
-            (
-                EntryKind::Link,
-                Some(&b"t"[..]),
-                Some(3),
-                Some(0),
-                Some(0o755)
-            )
+            (parsed.kind, parsed.link_target.as_deref(), parsed.size, parsed.modified, parsed.mode),
+            (EntryKind::Link, Some(&b"t"[..]), Some(3), Some(0), Some(0o755))
         );
         // An entry with facts is written from them verbatim.
         assert_eq!(format_mlsd_entry(&parsed), line);
     }
 
     fn name_strategy() -> impl Strategy<Value = Vec<u8>> {
-        proptest::collection::vec(
-            any::<u8>().prop_filter("no CR/LF/NUL", |b| !matches!(b, b'\r' | b'\n' | 0)),
-            1..40,
-        )
+        proptest::collection::vec(any::<u8>().prop_filter("no CR/LF/NUL", |b| !matches!(b, b'\r' | b'\n' | 0)), 1..40)
     }
 
     fn fact_strategy() -> impl Strategy<Value = (String, Vec<u8>)> {
         (
             "[a-zA-Z][a-zA-Z0-9.-]{0,12}",
             proptest::collection::vec(
-                any::<u8>().prop_filter("value byte", |b| {
-                    !matches!(b, b'\r' | b'\n' | 0 | b';' | b' ')
-                }),
+                any::<u8>().prop_filter("value byte", |b| !matches!(b, b'\r' | b'\n' | 0 | b';' | b' ')),
                 0..20,
             ),
         )

@@ -103,11 +103,7 @@ impl Entry {
     /// A line no parser understood: kept whole as the name so callers can
     /// still show it.
     fn unparsed(line: &[u8]) -> Entry {
-        Entry {
-            name: owned(line),
-            raw: owned(line),
-            ..Entry::default()
-        }
+        Entry { name: owned(line), raw: owned(line), ..Entry::default() }
     }
 }
 
@@ -118,9 +114,7 @@ pub struct ListingError {
 
 impl ListingError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        ListingError {
-            message: message.into(),
-        }
+        ListingError { message: message.into() }
     }
 }
 
@@ -147,9 +141,8 @@ pub fn parse_list_line(line: &[u8], now: i64) -> Option<Entry> {
     if line.iter().all(u8::is_ascii_whitespace) || is_total_line(line) {
         return None;
     }
-    let entry = unix::parse_unix_line(line, now)
-        .or_else(|| dos::parse_dos_line(line))
-        .unwrap_or_else(|| Entry::unparsed(line));
+    let entry =
+        unix::parse_unix_line(line, now).or_else(|| dos::parse_dos_line(line)).unwrap_or_else(|| Entry::unparsed(line));
     Some(entry)
 }
 
@@ -164,10 +157,8 @@ pub(crate) fn strip_line_ending(mut line: &[u8]) -> &[u8] {
 /// "total 1234" (also "total 12K", "Total 0"): the block count `ls` prints first.
 fn is_total_line(line: &[u8]) -> bool {
     let trimmed = skip_spaces(line);
-    let Some(after_word) = trimmed
-        .get(..5)
-        .filter(|word| word.eq_ignore_ascii_case(b"total"))
-        .and_then(|_| trimmed.get(5..))
+    let Some(after_word) =
+        trimmed.get(..5).filter(|word| word.eq_ignore_ascii_case(b"total")).and_then(|_| trimmed.get(5..))
     else {
         return false;
     };
@@ -177,9 +168,7 @@ fn is_total_line(line: &[u8]) -> bool {
     }
     let count = trim_trailing_spaces(count);
     count.first().is_some_and(u8::is_ascii_digit)
-        && count
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b',')
+        && count.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b',')
 }
 
 pub(crate) fn skip_spaces(bytes: &[u8]) -> &[u8] {
@@ -210,10 +199,7 @@ pub(crate) fn split_fields(line: &[u8]) -> Vec<Field> {
     for (index, &byte) in line.iter().enumerate() {
         match (byte == b' ', start) {
             (true, Some(field_start)) => {
-                fields.push(Field {
-                    start: field_start,
-                    end: index,
-                });
+                fields.push(Field { start: field_start, end: index });
                 start = None;
             }
             (false, None) => start = Some(index),
@@ -221,10 +207,7 @@ pub(crate) fn split_fields(line: &[u8]) -> Vec<Field> {
         }
     }
     if let Some(field_start) = start {
-        fields.push(Field {
-            start: field_start,
-            end: line.len(),
-        });
+        fields.push(Field { start: field_start, end: line.len() });
     }
     fields
 }
@@ -242,9 +225,7 @@ pub(crate) fn parse_decimal_u64(bytes: &[u8]) -> Option<u64> {
     if !all_digits(bytes) {
         return None;
     }
-    bytes.iter().try_fold(0u64, |acc, &b| {
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+    bytes.iter().try_fold(0u64, |acc, &b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))
 }
 
 /// A small decimal field (day, hour, ...) of at most `max_len` digits.
@@ -252,11 +233,7 @@ pub(crate) fn parse_small_number(bytes: &[u8], max_len: usize) -> Option<u32> {
     if bytes.len() > max_len.min(9) || !all_digits(bytes) {
         return None;
     }
-    Some(
-        bytes
-            .iter()
-            .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0')),
-    )
+    Some(bytes.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0')))
 }
 
 /// LIST formats mark the directory itself and its parent only by name.
@@ -279,22 +256,10 @@ mod tests {
 
     #[test]
     fn headers_and_blank_lines_are_not_entries() {
-        for line in [
-            &b""[..],
-            b"\r\n",
-            b"   ",
-            b" \t ",
-            b"total 1234",
-            b"total 0\r\n",
-            b"Total 12K",
-            b"  total 1,024  ",
-        ] {
-            assert_eq!(
-                parse_list_line(line, now()),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(line)
-            );
+        for line in
+            [&b""[..], b"\r\n", b"   ", b" \t ", b"total 1234", b"total 0\r\n", b"Total 12K", b"  total 1,024  "]
+        {
+            assert_eq!(parse_list_line(line, now()), None, "{:?}", String::from_utf8_lossy(line));
         }
     }
 
@@ -344,10 +309,7 @@ mod tests {
     #[test]
     fn field_splitting_keeps_offsets() {
         let line = b"  ab  c d ";
-        let fields: Vec<(usize, usize)> = split_fields(line)
-            .into_iter()
-            .map(|f| (f.start, f.end))
-            .collect();
+        let fields: Vec<(usize, usize)> = split_fields(line).into_iter().map(|f| (f.start, f.end)).collect();
         assert_eq!(fields, vec![(2, 4), (6, 7), (8, 9)]);
     }
 

@@ -13,9 +13,8 @@ pub(crate) const YEARLESS_FUTURE_GRACE: i64 = 31 * SECS_PER_DAY;
 /// (GNU ls uses exactly this span) and "Mon DD  YYYY" otherwise.
 pub(crate) const LS_RECENT_SPAN: i64 = 31_556_952 / 2;
 
-pub(crate) const MONTH_ABBREVIATIONS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+pub(crate) const MONTH_ABBREVIATIONS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 pub(crate) fn is_leap_year(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
@@ -67,16 +66,11 @@ pub fn civil_from_epoch(t: i64) -> (i64, u32, u32, u32, u32, u32) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     // All casts below are of values already bounded to small ranges.
     (
@@ -93,11 +87,7 @@ fn digits_value(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(
-        digits
-            .iter()
-            .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0')),
-    )
+    Some(digits.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0')))
 }
 
 /// An RFC 3659 `time-val` ("YYYYMMDDHHMMSS" with an optional ".fraction"),
@@ -133,9 +123,7 @@ pub fn format_time_val(t: i64) -> Option<String> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    Some(format!(
-        "{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}"
-    ))
+    Some(format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}"))
 }
 
 /// The epoch time of a year-less `ls` date ("Mon DD HH:MM").
@@ -218,10 +206,7 @@ mod tests {
         assert_eq!(parse_time_val(b"20200229123456.789"), Some(1_582_979_696));
         assert_eq!(parse_time_val(b"21000101000000"), Some(4_102_444_800));
         // Leap second folds into the next second.
-        assert_eq!(
-            parse_time_val(b"20161231235960"),
-            epoch_from_civil(2017, 1, 1, 0, 0, 0)
-        );
+        assert_eq!(parse_time_val(b"20161231235960"), epoch_from_civil(2017, 1, 1, 0, 0, 0));
     }
 
     #[test]
@@ -244,22 +229,14 @@ mod tests {
             b"+2020101120000",
             b" 20200101120000",
         ] {
-            assert_eq!(
-                parse_time_val(bad),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert_eq!(parse_time_val(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
     #[test]
     fn time_val_formatting() {
         assert_eq!(format_time_val(0).as_deref(), Some("19700101000000"));
-        assert_eq!(
-            format_time_val(1_582_979_696).as_deref(),
-            Some("20200229123456")
-        );
+        assert_eq!(format_time_val(1_582_979_696).as_deref(), Some("20200229123456"));
         assert_eq!(format_time_val(-62_167_219_201), None); // year -1
         assert_eq!(format_time_val(253_402_300_800), None); // year 10000
     }
@@ -268,47 +245,26 @@ mod tests {
     fn yearless_dates_pick_the_latest_year_not_far_in_the_future() {
         let now = epoch_from_civil(2026, 11, 25, 12, 0, 0).unwrap();
         // Earlier this year.
-        assert_eq!(
-            epoch_for_yearless_date(now, 6, 1, 12, 30, 0),
-            epoch_from_civil(2026, 6, 1, 12, 30, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(now, 6, 1, 12, 30, 0), epoch_from_civil(2026, 6, 1, 12, 30, 0));
         // Within the one-month grace: still this year.
-        assert_eq!(
-            epoch_for_yearless_date(now, 12, 20, 0, 0, 0),
-            epoch_from_civil(2026, 12, 20, 0, 0, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(now, 12, 20, 0, 0, 0), epoch_from_civil(2026, 12, 20, 0, 0, 0));
         // Beyond the grace: last year.
-        assert_eq!(
-            epoch_for_yearless_date(now, 12, 31, 23, 59, 0),
-            epoch_from_civil(2025, 12, 31, 23, 59, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(now, 12, 31, 23, 59, 0), epoch_from_civil(2025, 12, 31, 23, 59, 0));
         // In early January, December dates are from the year before...
         let january = epoch_from_civil(2027, 1, 3, 0, 0, 0).unwrap();
-        assert_eq!(
-            epoch_for_yearless_date(january, 12, 30, 8, 0, 0),
-            epoch_from_civil(2026, 12, 30, 8, 0, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(january, 12, 30, 8, 0, 0), epoch_from_civil(2026, 12, 30, 8, 0, 0));
         // ...while in late December, early January is next year.
         let december = epoch_from_civil(2026, 12, 28, 0, 0, 0).unwrap();
-        assert_eq!(
-            epoch_for_yearless_date(december, 1, 2, 8, 0, 0),
-            epoch_from_civil(2027, 1, 2, 8, 0, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(december, 1, 2, 8, 0, 0), epoch_from_civil(2027, 1, 2, 8, 0, 0));
     }
 
     #[test]
     fn yearless_february_29_finds_the_previous_leap_year() {
         let now = epoch_from_civil(2027, 3, 10, 0, 0, 0).unwrap();
-        assert_eq!(
-            epoch_for_yearless_date(now, 2, 29, 12, 0, 0),
-            epoch_from_civil(2024, 2, 29, 12, 0, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(now, 2, 29, 12, 0, 0), epoch_from_civil(2024, 2, 29, 12, 0, 0));
         // 2100 is not a leap year: the previous Feb 29 is in 2096.
         let now = epoch_from_civil(2100, 3, 10, 0, 0, 0).unwrap();
-        assert_eq!(
-            epoch_for_yearless_date(now, 2, 29, 0, 0, 0),
-            epoch_from_civil(2096, 2, 29, 0, 0, 0)
-        );
+        assert_eq!(epoch_for_yearless_date(now, 2, 29, 0, 0, 0), epoch_from_civil(2096, 2, 29, 0, 0, 0));
         assert_eq!(epoch_for_yearless_date(now, 2, 30, 0, 0, 0), None);
     }
 
@@ -317,11 +273,7 @@ mod tests {
         for now in [i64::MIN, i64::MAX, 0] {
             let _ = epoch_for_yearless_date(now, 1, 1, 0, 0, 0);
         }
-        assert_eq!(
-            epoch_for_yearless_date(0, 1, 1, 0, 0, 0),
-            Some(0),
-            "1970-01-01 is 'now' at the epoch"
-        );
+        assert_eq!(epoch_for_yearless_date(0, 1, 1, 0, 0, 0), Some(0), "1970-01-01 is 'now' at the epoch");
     }
 
     proptest! {

@@ -16,8 +16,8 @@
 
 use super::time::{epoch_for_yearless_date, epoch_from_civil, LS_RECENT_SPAN, MONTH_ABBREVIATIONS};
 use super::{
-    all_digits, civil_from_epoch, field_bytes, kind_for_name, parse_decimal_u64,
-    parse_small_number, split_fields, Entry, EntryKind, Field, ListFormat,
+    all_digits, civil_from_epoch, field_bytes, kind_for_name, parse_decimal_u64, parse_small_number, split_fields,
+    Entry, EntryKind, Field, ListFormat,
 };
 
 /// `ls -i` and `ls -s` put inode and block counts in front of the mode.
@@ -81,17 +81,11 @@ fn parse_mode_string(field: &[u8]) -> Option<ModeString> {
     // 10 characters and room for the C layer's NUL.
     let mut text = String::with_capacity(11);
     text.extend(std::iter::once(type_char).chain(permissions.iter().copied()).map(char::from));
-    Some(ModeString {
-        kind,
-        permission_bits: bits,
-        text,
-    })
+    Some(ModeString { kind, permission_bits: bits, text })
 }
 
 fn month_from_abbreviation(field: &[u8]) -> Option<u32> {
-    let index = MONTH_ABBREVIATIONS
-        .iter()
-        .position(|month| month.as_bytes().eq_ignore_ascii_case(field))?;
+    let index = MONTH_ABBREVIATIONS.iter().position(|month| month.as_bytes().eq_ignore_ascii_case(field))?;
     u32::try_from(index + 1).ok()
 }
 
@@ -118,33 +112,18 @@ fn parse_clock_time(field: &[u8]) -> Option<ClockTime> {
     let mut parts = field.splitn(3, |&b| b == b':');
     let hour = parse_small_number(parts.next()?, 2).filter(|h| *h <= 23)?;
     let minute_text = parts.next()?;
-    let minute = (minute_text.len() == 2)
-        .then(|| parse_small_number(minute_text, 2))
-        .flatten()
-        .filter(|m| *m <= 59)?;
+    let minute = (minute_text.len() == 2).then(|| parse_small_number(minute_text, 2)).flatten().filter(|m| *m <= 59)?;
     let Some(seconds_text) = parts.next() else {
-        return Some(ClockTime {
-            hour,
-            minute,
-            second: 0,
-            has_seconds: false,
-        });
+        return Some(ClockTime { hour, minute, second: 0, has_seconds: false });
     };
     let (whole, fraction) = match seconds_text.iter().position(|&b| b == b'.') {
         Some(dot) => seconds_text.split_at(dot),
         None => (seconds_text, &b""[..]),
     };
     let fraction_ok = fraction.is_empty() || all_digits(fraction.get(1..).unwrap_or_default());
-    let second = (whole.len() == 2 && fraction_ok)
-        .then(|| parse_small_number(whole, 2))
-        .flatten()
-        .filter(|s| *s <= 59)?;
-    Some(ClockTime {
-        hour,
-        minute,
-        second,
-        has_seconds: true,
-    })
+    let second =
+        (whole.len() == 2 && fraction_ok).then(|| parse_small_number(whole, 2)).flatten().filter(|s| *s <= 59)?;
+    Some(ClockTime { hour, minute, second, has_seconds: true })
 }
 
 /// "YYYY-MM-DD" (`ls --time-style=long-iso` / `full-iso`) or "YYYY/MM/DD".
@@ -207,24 +186,14 @@ fn match_date(line: &[u8], fields: &[Field], index: usize, now: i64) -> Option<D
         }
         let day = parse_day(day_field)?;
         if let Some(year) = parse_four_digit_year(third) {
-            return Some(DateMatch {
-                last_field: index + 2,
-                modified: epoch_from_civil(year, month, day, 0, 0, 0),
-            });
+            return Some(DateMatch { last_field: index + 2, modified: epoch_from_civil(year, month, day, 0, 0, 0) });
         }
         let time = parse_clock_time(third)?;
         if time.has_seconds {
             if let Some(year) = field_at(index + 3).and_then(parse_four_digit_year) {
                 return Some(DateMatch {
                     last_field: index + 3,
-                    modified: epoch_from_civil(
-                        year,
-                        month,
-                        day,
-                        time.hour,
-                        time.minute,
-                        time.second,
-                    ),
+                    modified: epoch_from_civil(year, month, day, time.hour, time.minute, time.second),
                 });
             }
         }
@@ -241,16 +210,10 @@ fn match_date(line: &[u8], fields: &[Field], index: usize, now: i64) -> Option<D
     // "+0100"-like field is the start of the name.
     if time.has_seconds {
         if let Some(offset) = field_at(index + 2).and_then(parse_utc_offset) {
-            return Some(DateMatch {
-                last_field: index + 2,
-                modified: local.and_then(|t| t.checked_sub(offset)),
-            });
+            return Some(DateMatch { last_field: index + 2, modified: local.and_then(|t| t.checked_sub(offset)) });
         }
     }
-    Some(DateMatch {
-        last_field: index + 1,
-        modified: local,
-    })
+    Some(DateMatch { last_field: index + 1, modified: local })
 }
 
 /// "8," of a device's "8,   0" major/minor pair.
@@ -294,29 +257,16 @@ fn size_column_before(
                 .and_then(|i| fields.get(i))
                 .is_some_and(|&f| is_device_major(field_bytes(line, f)));
         return Some(if device_major {
-            SizeColumn {
-                first_field: last_index - 1,
-                size: None,
-            }
+            SizeColumn { first_field: last_index - 1, size: None }
         } else {
-            SizeColumn {
-                first_field: last_index,
-                size: parse_decimal_u64(last),
-            }
+            SizeColumn { first_field: last_index, size: parse_decimal_u64(last) }
         });
     }
-    is_device_pair(last).then_some(SizeColumn {
-        first_field: last_index,
-        size: None,
-    })
+    is_device_pair(last).then_some(SizeColumn { first_field: last_index, size: None })
 }
 
 /// Owner and group from the fields between the mode and the size.
-fn owner_and_group(
-    line: &[u8],
-    between: &[Field],
-    kind: EntryKind,
-) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+fn owner_and_group(line: &[u8], between: &[Field], kind: EntryKind) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     let without_links = match between.split_first() {
         Some((&links, rest)) if all_digits(field_bytes(line, links)) => rest,
         _ => between,
@@ -334,10 +284,7 @@ fn owner_and_group(
                 (Some(first), Some(last)) => line.get(first.start..last.end).unwrap_or_default(),
                 _ => &[],
             };
-            (
-                Some(field_bytes(line, *owner).to_vec()),
-                Some(group.to_vec()),
-            )
+            (Some(field_bytes(line, *owner).to_vec()), Some(group.to_vec()))
         }
     }
 }
@@ -345,28 +292,18 @@ fn owner_and_group(
 /// Splits "name -> target" at the first " -> " (only called for links).
 fn split_link_target(name: &[u8]) -> (&[u8], Option<&[u8]>) {
     const ARROW: &[u8] = b" -> ";
-    let arrow_at = name
-        .windows(ARROW.len())
-        .position(|window| window == ARROW)
-        .filter(|&at| at > 0);
+    let arrow_at = name.windows(ARROW.len()).position(|window| window == ARROW).filter(|&at| at > 0);
     match arrow_at {
         Some(at) => {
             let target = name.get(at + ARROW.len()..).unwrap_or_default();
-            (
-                name.get(..at).unwrap_or_default(),
-                (!target.is_empty()).then_some(target),
-            )
+            (name.get(..at).unwrap_or_default(), (!target.is_empty()).then_some(target))
         }
         None => (name, None),
     }
 }
 
 fn find_mode_field(line: &[u8], fields: &[Field]) -> Option<(usize, ModeString)> {
-    for (index, &field) in fields
-        .iter()
-        .enumerate()
-        .take(MAX_LEADING_NUMBER_FIELDS + 1)
-    {
+    for (index, &field) in fields.iter().enumerate().take(MAX_LEADING_NUMBER_FIELDS + 1) {
         let bytes = field_bytes(line, field);
         if let Some(mode) = parse_mode_string(bytes) {
             return Some((index, mode));
@@ -392,19 +329,14 @@ pub(crate) fn parse_unix_line(line: &[u8], now: i64) -> Option<Entry> {
         let Some(size_column) = size_column else {
             continue;
         };
-        let between = fields
-            .get(mode_index + 1..size_column.first_field)
-            .unwrap_or_default();
+        let between = fields.get(mode_index + 1..size_column.first_field).unwrap_or_default();
         if between.len() > MAX_FIELDS_BETWEEN_MODE_AND_SIZE {
             continue;
         }
         let name_start = fields.get(date.last_field)?.end + 1;
         let name_and_target = line.get(name_start..).filter(|n| !n.is_empty())?;
-        let (name, link_target) = if mode.kind == EntryKind::Link {
-            split_link_target(name_and_target)
-        } else {
-            (name_and_target, None)
-        };
+        let (name, link_target) =
+            if mode.kind == EntryKind::Link { split_link_target(name_and_target) } else { (name_and_target, None) };
         let (owner, group) = owner_and_group(line, between, mode.kind);
         return Some(Entry {
             name: super::owned(name),
@@ -469,9 +401,7 @@ pub fn format_unix_line(entry: &Entry, now: i64) -> Vec<u8> {
 /// The nine permission characters for `bits`, with s/S/t/T for the specials.
 fn mode_characters(bits: u32) -> String {
     let mut text = String::with_capacity(9);
-    for (class, special_bit, special_char) in
-        [(2u32, 0o4000, 's'), (1, 0o2000, 's'), (0, 0o1000, 't')]
-    {
+    for (class, special_bit, special_char) in [(2u32, 0o4000, 's'), (1, 0o2000, 's'), (0, 0o1000, 't')] {
         let triplet = (bits >> (3 * class)) & 0o7;
         text.push(if triplet & 0o4 != 0 { 'r' } else { '-' });
         text.push(if triplet & 0o2 != 0 { 'w' } else { '-' });
@@ -488,13 +418,9 @@ fn mode_characters(bits: u32) -> String {
 
 fn ls_date(t: i64, now: i64) -> String {
     let (year, month, day, hour, minute, _) = civil_from_epoch(t);
-    let month_name = (month as usize)
-        .checked_sub(1)
-        .and_then(|index| MONTH_ABBREVIATIONS.get(index))
-        .copied()
-        .unwrap_or("Jan");
-    let recent = t > now.saturating_sub(LS_RECENT_SPAN)
-        && t <= now.saturating_add(super::time::YEARLESS_FUTURE_GRACE);
+    let month_name =
+        (month as usize).checked_sub(1).and_then(|index| MONTH_ABBREVIATIONS.get(index)).copied().unwrap_or("Jan");
+    let recent = t > now.saturating_sub(LS_RECENT_SPAN) && t <= now.saturating_add(super::time::YEARLESS_FUTURE_GRACE);
     if recent {
         format!("{month_name} {day:>2} {hour:02}:{minute:02}")
     } else {
@@ -532,31 +458,17 @@ mod tests {
 
     fn check(expected: &Expected) {
         let shown = String::from_utf8_lossy(expected.line);
-        let entry =
-            parse_list_line(expected.line, now()).unwrap_or_else(|| panic!("no entry: {shown}"));
+        let entry = parse_list_line(expected.line, now()).unwrap_or_else(|| panic!("no entry: {shown}"));
         assert_eq!(entry.format, ListFormat::Unix, "{shown}");
         assert_eq!(entry.name, expected.name, "name of {shown}");
         assert_eq!(entry.kind, expected.kind, "kind of {shown}");
         assert_eq!(entry.size, expected.size, "size of {shown}");
         assert_eq!(entry.modified, expected.modified, "mtime of {shown}");
-        assert_eq!(
-            entry.permissions.as_deref(),
-            Some(expected.permissions),
-            "{shown}"
-        );
-        assert_eq!(
-            entry.mode,
-            Some(expected.mode),
-            "mode of {shown}: {:o}",
-            entry.mode.unwrap_or(0)
-        );
+        assert_eq!(entry.permissions.as_deref(), Some(expected.permissions), "{shown}");
+        assert_eq!(entry.mode, Some(expected.mode), "mode of {shown}: {:o}", entry.mode.unwrap_or(0));
         assert_eq!(entry.owner.as_deref(), expected.owner, "owner of {shown}");
         assert_eq!(entry.group.as_deref(), expected.group, "group of {shown}");
-        assert_eq!(
-            entry.link_target.as_deref(),
-            expected.target,
-            "target of {shown}"
-        );
+        assert_eq!(entry.link_target.as_deref(), expected.target, "target of {shown}");
         assert_eq!(entry.raw, expected.line, "raw of {shown}");
         assert!(entry.facts.is_empty() && entry.unique.is_none());
     }
@@ -847,22 +759,13 @@ mod tests {
     #[test]
     fn links_split_at_the_first_arrow_only() {
         let entry = parse(b"lrwxrwxrwx 1 u g 4 Jan 02  2020 a -> b -> c");
-        assert_eq!(
-            (entry.name.as_slice(), entry.link_target.as_deref()),
-            (&b"a"[..], Some(&b"b -> c"[..]))
-        );
+        assert_eq!((entry.name.as_slice(), entry.link_target.as_deref()), (&b"a"[..], Some(&b"b -> c"[..])));
 
         let entry = parse(b"lrwxrwxrwx 1 u g 4 Jan 02  2020 dangling -> ");
-        assert_eq!(
-            (entry.name.as_slice(), entry.link_target),
-            (&b"dangling"[..], None)
-        );
+        assert_eq!((entry.name.as_slice(), entry.link_target), (&b"dangling"[..], None));
 
         let entry = parse(b"lrwxrwxrwx 1 u g 4 Jan 02  2020 no-arrow");
-        assert_eq!(
-            (entry.name.as_slice(), entry.link_target),
-            (&b"no-arrow"[..], None)
-        );
+        assert_eq!((entry.name.as_slice(), entry.link_target), (&b"no-arrow"[..], None));
         assert_eq!(entry.kind, EntryKind::Link);
     }
 
@@ -902,15 +805,9 @@ mod tests {
     fn month_names_are_case_insensitive() {
         for month in ["jan", "JAN", "Jan", "jAN"] {
             let line = format!("-rw-r--r-- 1 u g 3 {month} 02  2020 m");
-            assert_eq!(
-                parse(line.as_bytes()).modified,
-                at(2020, 1, 2, 0, 0, 0),
-                "{month}"
-            );
+            assert_eq!(parse(line.as_bytes()).modified, at(2020, 1, 2, 0, 0, 0), "{month}");
         }
-        let months = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         for (index, month) in months.iter().enumerate() {
             let line = format!("-rw-r--r-- 1 u g 3 {month} 10  2001 m");
             let expected = at(2001, index as u32 + 1, 10, 0, 0, 0);
@@ -920,14 +817,8 @@ mod tests {
 
     #[test]
     fn february_29_with_and_without_year() {
-        assert_eq!(
-            parse(b"-rw-r--r-- 1 u g 3 Feb 29  2024 leap").modified,
-            at(2024, 2, 29, 0, 0, 0)
-        );
-        assert_eq!(
-            parse(b"-rw-r--r-- 1 u g 3 Feb 29  2000 leap").modified,
-            at(2000, 2, 29, 0, 0, 0)
-        );
+        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Feb 29  2024 leap").modified, at(2024, 2, 29, 0, 0, 0));
+        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Feb 29  2000 leap").modified, at(2000, 2, 29, 0, 0, 0));
         // Impossible dates keep the entry but have no time.
         for line in [
             &b"-rw-r--r-- 1 u g 3 Feb 29  2019 common"[..],
@@ -948,29 +839,16 @@ mod tests {
 
     #[test]
     fn years_1970_and_2100() {
-        assert_eq!(
-            parse(b"-rw-r--r-- 1 u g 3 Jan  1  1970 epoch").modified,
-            Some(0)
-        );
-        assert_eq!(
-            parse(b"-rw-r--r-- 1 u g 3 Dec 31  1969 before").modified,
-            Some(-86_400)
-        );
-        assert_eq!(
-            parse(b"-rw-r--r-- 1 u g 3 Jan  1  2100 future").modified,
-            Some(4_102_444_800)
-        );
-        assert_eq!(
-            parse(b"-rw-r--r-- 1 u g 3 Mar  1  2100 future").modified,
-            Some(4_107_542_400)
-        );
+        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Jan  1  1970 epoch").modified, Some(0));
+        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Dec 31  1969 before").modified, Some(-86_400));
+        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Jan  1  2100 future").modified, Some(4_102_444_800));
+        assert_eq!(parse(b"-rw-r--r-- 1 u g 3 Mar  1  2100 future").modified, Some(4_107_542_400));
     }
 
     #[test]
     fn year_inference_around_new_year() {
         let new_years_eve = epoch_from_civil(2026, 12, 31, 23, 0, 0).unwrap();
-        let entry =
-            parse_list_line(b"-rw-r--r-- 1 u g 3 Jan 01 00:30 tz-ahead", new_years_eve).unwrap();
+        let entry = parse_list_line(b"-rw-r--r-- 1 u g 3 Jan 01 00:30 tz-ahead", new_years_eve).unwrap();
         assert_eq!(entry.modified, at(2027, 1, 1, 0, 30, 0));
         let january = epoch_from_civil(2027, 1, 2, 0, 0, 0).unwrap();
         let entry = parse_list_line(b"-rw-r--r-- 1 u g 3 Dec 31 23:30 last-year", january).unwrap();
@@ -1060,12 +938,7 @@ mod tests {
             b"-rw-r--r-- 1 u g Jan 02  2020 no-size",
         ] {
             let entry = parse(line);
-            assert_eq!(
-                entry.format,
-                ListFormat::Unparsed,
-                "{}",
-                String::from_utf8_lossy(line)
-            );
+            assert_eq!(entry.format, ListFormat::Unparsed, "{}", String::from_utf8_lossy(line));
             assert_eq!(entry.kind, EntryKind::Unknown);
             assert_eq!(entry.name, line);
         }
@@ -1086,10 +959,7 @@ mod tests {
             String::from_utf8(format_unix_line(&entry, now())).unwrap(),
             "-rw-r--r--    1 alice    staff        1234 Nov 20 09:05 notes.txt"
         );
-        let old = Entry {
-            modified: at(2019, 3, 5, 9, 5, 0),
-            ..entry.clone()
-        };
+        let old = Entry { modified: at(2019, 3, 5, 9, 5, 0), ..entry.clone() };
         assert_eq!(
             String::from_utf8(format_unix_line(&old, now())).unwrap(),
             "-rw-r--r--    1 alice    staff        1234 Mar  5  2019 notes.txt"
@@ -1118,12 +988,9 @@ mod tests {
     }
 
     fn name_strategy() -> impl Strategy<Value = Vec<u8>> {
-        proptest::collection::vec(
-            any::<u8>().prop_filter("no CR/LF/NUL", |b| !matches!(b, b'\r' | b'\n' | 0)),
-            1..40,
-        )
-        .prop_filter("no leading space", |n| n.first() != Some(&b' '))
-        .prop_filter("no arrow", |n| !n.windows(4).any(|w| w == b" -> "))
+        proptest::collection::vec(any::<u8>().prop_filter("no CR/LF/NUL", |b| !matches!(b, b'\r' | b'\n' | 0)), 1..40)
+            .prop_filter("no leading space", |n| n.first() != Some(&b' '))
+            .prop_filter("no arrow", |n| !n.windows(4).any(|w| w == b" -> "))
     }
 
     fn account_strategy() -> impl Strategy<Value = Vec<u8>> {

@@ -210,11 +210,32 @@ int main(void)
         CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_CERTIFICATE);
         ftp_free(ftp);
     }
-    /* A CA file that does not exist is a TLS error, not a silent fallback. */
-    ftp = tls_client("/nonexistent/ca.pem");
-    CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
-    CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_ERR_TLS);
-    ftp_free(ftp);
+    /* TLS files that cannot be used fail at their setter, naming the path, before anything
+     * is sent; the previous setting stays, so the session below still verifies. */
+    {
+        char path[4096];
+        ftp = tls_client(ca);
+        CHECK_RC(ftp, ftp_set_tls_ca_file(ftp, "/nonexistent/ca.pem"), FTP_ERR_TLS);
+        CHECK(strstr(ftp_last_error(ftp), "/nonexistent/ca.pem") != NULL);
+        snprintf(path, sizeof path, "%s/server.key", certs); /* PEM, but no certificate */
+        CHECK_RC(ftp, ftp_set_tls_ca_file(ftp, path), FTP_ERR_TLS);
+        CHECK(strstr(ftp_last_error(ftp), path) != NULL);
+        CHECK_RC(ftp, ftp_set_tls_ca_dir(ftp, "/nonexistent/ca-dir"), FTP_ERR_TLS);
+        CHECK(strstr(ftp_last_error(ftp), "/nonexistent/ca-dir") != NULL);
+        CHECK_RC(ftp, ftp_set_tls_ca_dir(ftp, ca), FTP_ERR_TLS); /* a file, not a directory */
+        CHECK_RC(ftp, ftp_set_tls_client_cert(ftp, "/nonexistent/client.pem", NULL), FTP_ERR_TLS);
+        CHECK(strstr(ftp_last_error(ftp), "/nonexistent/client.pem") != NULL);
+        char cert[4096];
+        snprintf(cert, sizeof cert, "%s/client.pem", certs);
+        snprintf(path, sizeof path, "%s/server.key", certs);
+        CHECK_RC(ftp, ftp_set_tls_client_cert(ftp, cert, path), FTP_ERR_TLS); /* key of another cert */
+        CHECK(strstr(ftp_last_error(ftp), path) != NULL);
+        CHECK_RC(ftp, ftp_set_tls_ca_dir(ftp, certs), FTP_OK);
+        CHECK_RC(ftp, ftp_connect(ftp, host, explicit_port, 10000, NULL), FTP_OK);
+        CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
+        ftp_quit(ftp);
+        ftp_free(ftp);
+    }
 
     /* The caller's own SSL_CTX, built with OpenSSL's API: used for control and data. */
     printf("-- caller's SSL_CTX\n");

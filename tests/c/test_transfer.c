@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -75,6 +76,16 @@ static int on_progress(void *userdata, uint64_t done, int64_t total)
     return total >= 0 && done > (uint64_t)total;
 }
 
+/* The last (done, total) a progress callback saw. */
+struct last_progress { uint64_t done; int64_t total; };
+static int remember_progress(void *userdata, uint64_t done, int64_t total)
+{
+    struct last_progress *p = (struct last_progress *)userdata;
+    p->done = done;
+    p->total = total;
+    return 0;
+}
+
 static int stop_half_way(void *userdata, uint64_t done, int64_t total)
 {
     (void)userdata;
@@ -100,6 +111,13 @@ static int slow_sink(void *userdata, const uint8_t *data, size_t len)
     *(size_t *)userdata += len;
     nanosleep(&t, NULL);
     return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static void session(const char *host, uint16_t port, const char *name, int passive, int has_mlsd)
@@ -137,20 +155,32 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", write_sink, &got, 0, 1000000), FTP_OK);
     CHECK(got.len == BIG - 1000000 && memcmp(got.data, data + 1000000, got.len) == 0);
 
-    /* A callback that stops: FTP_ERR_STOPPED, then the connection still works. */
+    /* A callback that stops: FTP_ERR_STOPPED within a second on loopback (ABOR and its
+     * replies included), then the next command gets its own reply. */
     got.len = 0;
     got.stop_after = 100000;
+    double t0 = now_s();
     CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", write_sink, &got, 8192, FTP_NO_REST), FTP_ERR_STOPPED);
+    CHECK(now_s() - t0 < 1.0);
     CHECK(got.len >= 100000 && got.len < BIG);
     const char *cwd = NULL;
     CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
     CHECK(cwd && strstr(cwd, dir) != NULL);
+    CHECK(ftp_last_reply_code(ftp) == 257);
+    const char *noop = NULL;
+    CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", &noop), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 200);
     got.stop_after = 0;
 
-    /* An upload stopped by its read callback. */
+    /* An upload stopped by its read callback: the same. */
     struct source partial = {data, BIG, 0, 200000};
+    t0 = now_s();
     CHECK_RC(ftp, ftp_storbinary(ftp, "STOR partial.bin", read_source, &partial, 0, NULL, FTP_NO_REST), FTP_ERR_STOPPED);
+    CHECK(now_s() - t0 < 1.0);
     CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 257);
+    CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", &noop), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 200);
 
     /* ftp_abort, then ftp_cancel, from another thread stops a slow download. */
     for (int use_cancel = 0; use_cancel <= 1; use_cancel++) {
@@ -298,8 +328,11 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK(lseek(fd, 0, SEEK_SET) == 0);
     /* Cut the local copy short, then resume the download. */
     CHECK(ftruncate(fd, 1234567) == 0);
-    CHECK_RC(ftp, ftp_resume_download(ftp, "fd.bin", fd, NULL, NULL, &moved), FTP_OK);
+    struct last_progress last = {0, 0};
+    CHECK_RC(ftp, ftp_resume_download(ftp, "fd.bin", fd, remember_progress, &last, &moved), FTP_OK);
     CHECK(moved == BIG - 1234567);
+    /* The total is the whole remote file, done counts the resumed offset. */
+    CHECK(last.done == BIG && last.total == (int64_t)BIG);
     unsigned char *back = (unsigned char *)malloc(BIG);
     CHECK(pread(fd, back, BIG, 0) == (ssize_t)BIG);
     CHECK(memcmp(back, data, BIG) == 0);
@@ -323,7 +356,14 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     struct stat st;
     CHECK(stat(local, &st) == 0 && st.st_size == (off_t)stored);
     CHECK_RC(ftp, ftp_store_file(ftp, local, "copy.txt", NULL, NULL), FTP_OK);
+    /* A refused download leaves the local file as it was, and creates no new one. */
     CHECK_RC(ftp, ftp_retrieve_file(ftp, "no-such-file", local, NULL, NULL), FTP_ERR_PERM);
+    CHECK(stat(local, &st) == 0 && st.st_size == (off_t)stored);
+    char fresh[sizeof local + 8];
+    snprintf(fresh, sizeof fresh, "%s-fresh", local);
+    unlink(fresh);
+    CHECK_RC(ftp, ftp_retrieve_file(ftp, "no-such-file", fresh, on_progress, NULL), FTP_ERR_PERM);
+    CHECK(access(fresh, F_OK) != 0 && errno == ENOENT);
     unlink(local);
     free(back);
 

@@ -16,13 +16,29 @@
 #   vsftpd-implicit   127.0.0.1          2990  30300-30399    implicit FTPS, require_ssl_reuse=YES
 #   pureftpd          127.0.0.1 and ::1  2124  30400-30499    pure-ftpd, TLS optional (-Y 1),
 #                                                             chrooted PureDB virtual user
+#   proftpd           127.0.0.1 and ::1  2125  30500-30599    ProFTPD 1.3.8, plain FTP (no TLS)
+#   proftpd-tls       127.0.0.1          2126  30600-30699    ProFTPD explicit FTPS (TLSRequired
+#                                                             auth: AUTH TLS needed for login, PROT C
+#                                                             allowed; data connections must reuse
+#                                                             the control session, the default)
+#   proftpd-implicit  127.0.0.1          2991  30700-30799    ProFTPD implicit FTPS, reuse required
+#   bsd-ftpd          127.0.0.1 and ::1  2127  (ephemeral)    GNU inetutils ftpd 2.4 (classic BSD
+#                                                             ftpd: no FEAT/MLSD/TLS), run per
+#                                                             connection by tests/servers/inetd.py
 #
 # All instances: user ftpc / ftpc-pass, anonymous login off, uploads allowed,
 # active mode (PORT/EPRT) allowed.  Each instance serves its own directory
 # STATE_DIR/home/<instance> (owned by ftpc, recreated on every start, holding
-# hello.txt = "hello from vsftpd\n" or "hello from pure-ftpd\n").  vsftpd shows
-# real paths (no chroot: PWD is the full path of the home); pure-ftpd chroots,
-# so its PWD is "/".
+# hello.txt = "hello from <server>\n": vsftpd, pure-ftpd, proftpd, bsd-ftpd).
+# vsftpd and bsd-ftpd show real paths (no chroot: PWD is the full path of the
+# home); pure-ftpd and ProFTPD (DefaultRoot) chroot, so their PWD is "/".
+# ProFTPD runs as one standalone process (the three listeners are its main
+# server and two <VirtualHost>s, SocketBindTight so only loopback is bound),
+# mod_tls loaded from /opt/ftpc-deps/proftpd-mod-crypto, logs in STATE_DIR/logs.
+# bsd-ftpd takes passive ports from the kernel's ephemeral range (it has no
+# setting for a range), and runs in a private mount namespace (unshare -m) in
+# which /etc/passwd is a copy that gives ftpc its instance home (ftpd logs in
+# to the passwd home) and /var/log/wtmp is /dev/null; no system file changes.
 #
 # `start` writes STATE_DIR/env (shell `export` lines; source it in tests),
 # `stop` removes it.  Processes are tracked by pid files in STATE_DIR/run and
@@ -33,6 +49,11 @@ DEPS=/opt/ftpc-deps
 VSFTPD=$DEPS/vsftpd/usr/sbin/vsftpd
 PUREFTPD=$DEPS/pure-ftpd/usr/sbin/pure-ftpd
 PUREPW=$DEPS/pure-ftpd/usr/bin/pure-pw
+PROFTPD=$DEPS/proftpd-core/usr/sbin/proftpd
+PROFTPD_MODULES=$DEPS/proftpd-mod-crypto/usr/lib/proftpd
+BSDFTPD=$DEPS/inetutils-ftpd/usr/sbin/ftpd
+# Debian's interpreter, not whatever python3 comes first in PATH (ours() checks the exe).
+PYTHON=/usr/bin/python3
 FTP_USER=ftpc
 FTP_PASS=ftpc-pass
 PAM_SERVICE=ftpc-vsftpd
@@ -45,10 +66,15 @@ PORT_VSFTPD6=$((2122 + off))
 PORT_VSFTPD_TLS=$((2123 + off))
 PORT_VSFTPD_IMPLICIT=$((2990 + off))
 PORT_PUREFTPD=$((2124 + off))
+PORT_PROFTPD=$((2125 + off))
+PORT_PROFTPD_TLS=$((2126 + off))
+PORT_PROFTPD_IMPLICIT=$((2991 + off))
+PORT_BSDFTPD=$((2127 + off))
 PASV=$((30000 + off))
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+INETD=$here/inetd.py
 
 cmd=${1:-}
 STATE=$(realpath -m "${2:-$repo/target/ftp-servers}")
@@ -62,14 +88,24 @@ die() { echo "servers.sh: error: $*" >&2; exit 1; }
 # --- stop --------------------------------------------------------------------
 
 # A pid file is only trusted if that pid still runs one of our binaries with
-# its stdout on this STATE_DIR's log (guards against pid reuse; pure-ftpd
-# rewrites its command line, so that can't be used).
+# its stdout (or stderr) on this STATE_DIR's log (guards against pid reuse; pure-ftpd
+# rewrites its command line, so that can't be used).  The bsd-ftpd launcher
+# is Debian's python3 running our inetd.py.
 ours() {
     local pid=$1 exe out
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-    [[ $exe == "$VSFTPD" || $exe == "$PUREFTPD" ]] || return 1
-    out=$(readlink "/proc/$pid/fd/1" 2>/dev/null) || return 1
-    [[ $out == "$LOGS/"* ]]
+    if [[ $exe == "$(readlink -f "$PYTHON")" ]]; then
+        tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$INETD" || return 1
+    else
+        [[ $exe == "$VSFTPD" || $exe == "$PUREFTPD" || $exe == "$PROFTPD" ]] || return 1
+    fi
+    # ProFTPD reuses fds 0 and 1 for its listeners; its stderr stays on the log.
+    local fd
+    for fd in 1 2; do
+        out=$(readlink "/proc/$pid/fd/$fd" 2>/dev/null) || continue
+        [[ $out == "$LOGS/"* ]] && return 0
+    done
+    return 1
 }
 
 descendants() {
@@ -117,13 +153,17 @@ stop_all() {
 preflight() {
     [[ $(id -u) == 0 ]] || die "must run as root (servers bind, chroot and switch users)"
     local b
-    for b in "$VSFTPD" "$PUREFTPD" "$PUREPW"; do
+    for b in "$VSFTPD" "$PUREFTPD" "$PUREPW" "$PROFTPD" "$BSDFTPD" "$PYTHON"; do
         [[ -x $b ]] || die "$b missing: run scripts/setup.sh"
     done
+    [[ -f $PROFTPD_MODULES/mod_tls.so ]] || die "$PROFTPD_MODULES/mod_tls.so missing: run scripts/setup.sh"
     id "$FTP_USER" >/dev/null 2>&1 || die "user $FTP_USER missing: run scripts/setup.sh"
     command -v openssl >/dev/null || die "openssl missing: run scripts/setup.sh"
+    command -v unshare >/dev/null || die "unshare missing: run scripts/setup.sh"
+    unshare -m true 2>/dev/null || die "unshare -m fails (no mount namespaces here): bsd-ftpd needs one"
     local port
-    for port in $PORT_VSFTPD $PORT_VSFTPD6 $PORT_VSFTPD_TLS $PORT_VSFTPD_IMPLICIT $PORT_PUREFTPD; do
+    for port in $PORT_VSFTPD $PORT_VSFTPD6 $PORT_VSFTPD_TLS $PORT_VSFTPD_IMPLICIT $PORT_PUREFTPD \
+        $PORT_PROFTPD $PORT_PROFTPD_TLS $PORT_PROFTPD_IMPLICIT $PORT_BSDFTPD; do
         if [[ -n $(ss -Hltn "sport = :$port") ]]; then
             ss -ltnp "sport = :$port" >&2 || true
             die "port $port is already in use by a process this script did not start"
@@ -152,9 +192,13 @@ setup_homes() {
     fi
     HOME_ROOT=$root
     local inst server
-    for inst in vsftpd vsftpd6 vsftpd-tls vsftpd-implicit pureftpd; do
-        server=vsftpd
-        if [[ $inst == pureftpd ]]; then server=pure-ftpd; fi
+    for inst in vsftpd vsftpd6 vsftpd-tls vsftpd-implicit pureftpd proftpd proftpd-tls proftpd-implicit bsd-ftpd; do
+        case $inst in
+            vsftpd*) server=vsftpd ;;
+            pureftpd) server=pure-ftpd ;;
+            proftpd*) server=proftpd ;;
+            bsd-ftpd) server=bsd-ftpd ;;
+        esac
         mkdir -p "$root/$inst"
         printf 'hello from %s\n' "$server" > "$root/$inst/hello.txt"
         chown -R "$FTP_USER:" "$root/$inst"
@@ -242,6 +286,104 @@ ca_certs_file=$STATE/certs/ca.pem
 EOF
 }
 
+# One ProFTPD process: the main server is the plain instance (on 127.0.0.1,
+# and ::1 when $1 is 1), two <VirtualHost>s the FTPS instances.
+proftpd_conf() {  # ipv6
+    local addrs=127.0.0.1 certs=$STATE/certs pdir=$STATE/proftpd
+    if [[ $1 == 1 ]]; then addrs="127.0.0.1 ::1"; fi
+    # <Global> settings apply to the main server and both virtual hosts.
+    cat > "$CONF/proftpd.conf" <<EOF
+# Generated by tests/servers/servers.sh (proftpd, proftpd-tls, proftpd-implicit)
+ServerType standalone
+ServerName "ftpc test server"
+ServerIdent on "ftpc test server (proftpd, ProFTPD 1.3.8)"
+# Only the loopback addresses named here, never the wildcard address.
+SocketBindTight on
+DefaultAddress $addrs
+Port $PORT_PROFTPD
+PassivePorts $((PASV + 500)) $((PASV + 599))
+# The daemon drops to nobody; a session runs as the user who logged in.
+User nobody
+Group nogroup
+PidFile $RUN/proftpd.self-pid
+ScoreboardFile $pdir/proftpd.scoreboard
+ModulePath $PROFTPD_MODULES
+LoadModule mod_tls.c
+ControlsEngine off
+# No delay on failed or successful logins (tests exercise both).
+DelayEngine off
+WtmpLog off
+UseReverseDNS off
+UseLastlog off
+SystemLog $LOGS/proftpd.system.log
+TransferLog $LOGS/proftpd.xfer.log
+LogFormat commands "%t %a %p %P \"%r\" %s"
+MaxInstances 200
+
+<Global>
+  # Local users from /etc/passwd and /etc/shadow, no PAM (no ftp PAM service needed).
+  AuthPAM off
+  AuthOrder mod_auth_unix.c
+  UseFtpUsers off
+  RequireValidShell on
+  Umask 022
+  AllowOverwrite on
+  AllowStoreRestart on
+  AllowRetrieveRestart on
+  MaxLoginAttempts 10
+  ExtendedLog $LOGS/proftpd.commands.log ALL commands
+</Global>
+
+# The plain instance: no AUTH TLS.
+DefaultRoot $HOME_ROOT/proftpd
+TLSEngine off
+
+<VirtualHost 127.0.0.1>
+  Port $PORT_PROFTPD_TLS
+  ServerIdent on "ftpc test server (proftpd-tls, ProFTPD 1.3.8)"
+  PassivePorts $((PASV + 600)) $((PASV + 699))
+  DefaultRoot $HOME_ROOT/proftpd-tls
+$(proftpd_tls_lines proftpd-tls)
+</VirtualHost>
+
+<VirtualHost 127.0.0.1>
+  Port $PORT_PROFTPD_IMPLICIT
+  ServerIdent on "ftpc test server (proftpd-implicit, ProFTPD 1.3.8)"
+  PassivePorts $((PASV + 700)) $((PASV + 799))
+  DefaultRoot $HOME_ROOT/proftpd-implicit
+$(proftpd_tls_lines proftpd-implicit)
+  TLSOptions UseImplicitSSL
+</VirtualHost>
+EOF
+    chmod 600 "$CONF/proftpd.conf"
+}
+
+proftpd_tls_lines() {  # inst
+    cat <<EOF
+  TLSEngine on
+  TLSLog $LOGS/$1.tls.log
+  TLSProtocol TLSv1.2 TLSv1.3
+  TLSRSACertificateFile $STATE/certs/server.pem
+  TLSRSACertificateKeyFile $STATE/certs/server.key
+  TLSCACertificateFile $STATE/certs/ca.pem
+  TLSVerifyClient off
+  TLSRenegotiate none
+  # Login needs AUTH TLS (or implicit TLS); PROT C stays allowed.  Data
+  # connections must reuse the control connection's TLS session: mod_tls's
+  # default, kept (no NoSessionReuseRequired).
+  TLSRequired auth
+EOF
+}
+
+# bsd-ftpd logs in to the home /etc/passwd gives ftpc: inside its private
+# mount namespace /etc/passwd is this copy, with the instance home.
+bsdftpd_passwd() {
+    local f=$CONF/bsd-ftpd.passwd
+    awk -F: -v OFS=: -v u="$FTP_USER" -v h="$HOME_ROOT/bsd-ftpd" '$1 == u { $6 = h } { print }' /etc/passwd > "$f"
+    chmod 644 "$f"
+    grep -q "^$FTP_USER:[^:]*:[^:]*:[^:]*:[^:]*:$HOME_ROOT/bsd-ftpd:" "$f" || die "could not write $f"
+}
+
 launch() {  # inst command...
     local inst=$1; shift
     (
@@ -276,7 +418,7 @@ wait_ready() {  # inst host port
     done
     echo "servers.sh: error: $inst did not accept connections on [$host]:$port (pid $pid)" >&2
     local f
-    for f in "$LOGS/$inst.log" "$LOGS/$inst.vsftpd.log"; do
+    for f in "$LOGS/$inst.log" "$LOGS/$inst.vsftpd.log" "$LOGS/$inst.system.log"; do
         if [[ -s $f ]]; then
             echo "---- $f" >&2
             tail -n 40 "$f" >&2
@@ -290,7 +432,7 @@ q() { printf '%q' "$1"; }
 
 start_all() {
     preflight
-    mkdir -p "$STATE" "$RUN" "$LOGS" "$CONF" "$STATE/vsftpd-empty" "$STATE/pureftpd"
+    mkdir -p "$STATE" "$RUN" "$LOGS" "$CONF" "$STATE/vsftpd-empty" "$STATE/pureftpd" "$STATE/proftpd"
     chmod 755 "$STATE/vsftpd-empty"
     rm -f "$LOGS"/*.log
     "$here/certs.sh" "$STATE/certs" >/dev/null
@@ -356,6 +498,22 @@ EOF
         launch pureftpd6 "$PUREFTPD" "${pure_args[@]}" -g "$RUN/pureftpd6.self-pid" -S "::1,$PORT_PUREFTPD"
     fi
 
+    # ProFTPD: -n stays in the foreground (tracked like the others), -c our config only.
+    proftpd_conf "$ipv6"
+    "$PROFTPD" -t -c "$CONF/proftpd.conf" > "$LOGS/proftpd.configtest.log" 2>&1 ||
+        { cat "$LOGS/proftpd.configtest.log" >&2; die "ProFTPD refused $CONF/proftpd.conf"; }
+    launch proftpd "$PROFTPD" -n -c "$CONF/proftpd.conf"
+
+    # bsd-ftpd: inetd.py in a private mount namespace (see the top of this file),
+    # one ftpd per connection with the default (passwd/shadow) authentication.
+    bsdftpd_passwd
+    local bsd_listen=("127.0.0.1,$PORT_BSDFTPD")
+    if [[ $ipv6 == 1 ]]; then bsd_listen+=("::1,$PORT_BSDFTPD"); fi
+    local bsd_mounts=(--bind-mount "$CONF/bsd-ftpd.passwd:/etc/passwd")
+    if [[ -e /var/log/wtmp ]]; then bsd_mounts+=(--bind-mount /dev/null:/var/log/wtmp); fi
+    launch bsd-ftpd unshare -m --propagation private -- \
+        "$PYTHON" "$INETD" "${bsd_mounts[@]}" "${bsd_listen[@]}" -- "$BSDFTPD"
+
     wait_ready vsftpd 127.0.0.1 $PORT_VSFTPD
     wait_ready vsftpd-tls 127.0.0.1 $PORT_VSFTPD_TLS
     wait_ready vsftpd-implicit 127.0.0.1 $PORT_VSFTPD_IMPLICIT
@@ -363,6 +521,14 @@ EOF
     if [[ $ipv6 == 1 ]]; then
         wait_ready vsftpd6 ::1 $PORT_VSFTPD6
         wait_ready pureftpd6 ::1 $PORT_PUREFTPD
+    fi
+    wait_ready proftpd 127.0.0.1 $PORT_PROFTPD
+    wait_ready proftpd 127.0.0.1 $PORT_PROFTPD_TLS
+    wait_ready proftpd 127.0.0.1 $PORT_PROFTPD_IMPLICIT
+    wait_ready bsd-ftpd 127.0.0.1 $PORT_BSDFTPD
+    if [[ $ipv6 == 1 ]]; then
+        wait_ready proftpd ::1 $PORT_PROFTPD
+        wait_ready bsd-ftpd ::1 $PORT_BSDFTPD
     fi
 
     local env=$STATE/env
@@ -379,11 +545,19 @@ export FTPC_VSFTPD6_PORT=$PORT_VSFTPD6
 export FTPC_VSFTPD_TLS_PORT=$PORT_VSFTPD_TLS
 export FTPC_VSFTPD_IMPLICIT_PORT=$PORT_VSFTPD_IMPLICIT
 export FTPC_PUREFTPD_PORT=$PORT_PUREFTPD
+export FTPC_PROFTPD_PORT=$PORT_PROFTPD
+export FTPC_PROFTPD_TLS_PORT=$PORT_PROFTPD_TLS
+export FTPC_PROFTPD_IMPLICIT_PORT=$PORT_PROFTPD_IMPLICIT
+export FTPC_BSDFTPD_PORT=$PORT_BSDFTPD
 export FTPC_VSFTPD_HOME=$(q "$HOME_ROOT/vsftpd")
 export FTPC_VSFTPD6_HOME=$(q "$HOME_ROOT/vsftpd6")
 export FTPC_VSFTPD_TLS_HOME=$(q "$HOME_ROOT/vsftpd-tls")
 export FTPC_VSFTPD_IMPLICIT_HOME=$(q "$HOME_ROOT/vsftpd-implicit")
 export FTPC_PUREFTPD_HOME=$(q "$HOME_ROOT/pureftpd")
+export FTPC_PROFTPD_HOME=$(q "$HOME_ROOT/proftpd")
+export FTPC_PROFTPD_TLS_HOME=$(q "$HOME_ROOT/proftpd-tls")
+export FTPC_PROFTPD_IMPLICIT_HOME=$(q "$HOME_ROOT/proftpd-implicit")
+export FTPC_BSDFTPD_HOME=$(q "$HOME_ROOT/bsd-ftpd")
 export FTPC_TEST_CERTS=$(q "$STATE/certs")
 export FTPC_TEST_CA=$(q "$STATE/certs/ca.pem")
 EOF

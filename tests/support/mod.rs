@@ -1,4 +1,4 @@
 #![allow(dead_code)]
-pub mod scripted;
-pub mod real;
 pub mod proxy;
+pub mod real;
+pub mod scripted;

@@ -384,7 +384,9 @@ fn bind_own_address(passive: &RangeInclusive<u16>) -> (Ipv4Addr, TcpListener, Ve
     for _ in 0..500 {
         let n = base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % (250 * 250);
         let ip = Ipv4Addr::new(127, 77, (n / 250) as u8 + 1, (n % 250) as u8 + 1);
-        let Ok(control) = listen(SocketAddr::new(IpAddr::V4(ip), 0)) else { continue };
+        let Ok(control) = listen(SocketAddr::new(IpAddr::V4(ip), 0)) else {
+            continue;
+        };
         let mirrors: io::Result<Vec<TcpListener>> =
             passive.clone().map(|port| listen(SocketAddr::new(IpAddr::V4(ip), port))).collect();
         if let Ok(mirrors) = mirrors {
@@ -542,7 +544,12 @@ fn send_urgent(out: &TcpStream, byte: u8, shared: &Shared) -> io::Result<()> {
     loop {
         match SockRef::from(out).send_out_of_band(&[byte]) {
             Ok(_) => return Ok(()),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
                 if shared.stopped() {
                     return Err(io::Error::other("proxy stopped"));
                 }
@@ -554,7 +561,8 @@ fn send_urgent(out: &TcpStream, byte: u8, shared: &Shared) -> io::Result<()> {
 
 /// Which of `fds` are readable (or have a connection waiting) within `wait`.
 fn poll_readable(fds: &[RawFd], wait: Duration) -> io::Result<Vec<usize>> {
-    let mut pfds: Vec<libc::pollfd> = fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
     // SAFETY: poll on a live array of pollfds of the length given.
     let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait.as_millis() as libc::c_int) };
     if n < 0 {
@@ -776,7 +784,9 @@ impl Flow {
         };
         match fault.when {
             When::LastTlsRecord { after } => self.records = Some(Records::holding_back(self.forwarded + after)),
-            When::TlsRecordEnd { .. } => panic!("proxy: TlsRecordEnd must be given at the start (it follows records from the first byte)"),
+            When::TlsRecordEnd { .. } => {
+                panic!("proxy: TlsRecordEnd must be given at the start (it follows records from the first byte)")
+            }
             _ => {}
         }
         self.faults.push(Armed { fault, at });
@@ -900,7 +910,8 @@ impl Flow {
         if let Some(records) = &mut self.records {
             let ready = records.ready(&self.pending, self.forwarded);
             let idle = self.last_read.elapsed() >= LAST_RECORD_IDLE;
-            if ready == 0 && !self.pending.is_empty() && records.holding(&self.pending) && (self.sender_closed || idle) {
+            if ready == 0 && !self.pending.is_empty() && records.holding(&self.pending) && (self.sender_closed || idle)
+            {
                 // The held record is the last one: its fault fires before it.
                 for armed in &mut self.faults {
                     if matches!(armed.fault.when, When::LastTlsRecord { .. }) && armed.at.is_none() {
@@ -1008,7 +1019,12 @@ fn write_patiently(mut out: &TcpStream, mut data: &[u8], shared: &Shared) -> io:
         match out.write(data) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "receiver took nothing")),
             Ok(n) => data = &data[n..],
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
                 if shared.stopped() {
                     return Err(io::Error::other("proxy stopped"));
                 }
@@ -1032,7 +1048,9 @@ fn rewrite_active(line: &[u8], ctx: &Ctx) -> io::Result<Option<Vec<u8>>> {
         "PORT" => parse_port(arg),
         _ => return Ok(None),
     };
-    let Some(client) = client else { return Ok(None) };
+    let Some(client) = client else {
+        return Ok(None);
+    };
     let seen_as = ctx.server_side.local_addr()?.ip();
     let listener = TcpListener::bind(SocketAddr::new(seen_as, 0))?;
     let port = listener.local_addr()?.port();
@@ -1046,7 +1064,9 @@ fn rewrite_active(line: &[u8], ctx: &Ctx) -> io::Result<Option<Vec<u8>>> {
         let family = if ours.is_ipv4() { 1 } else { 2 };
         format!("EPRT |{family}|{}|{port}|\r\n", ours.ip())
     } else {
-        let IpAddr::V4(v4) = ours.ip() else { return Ok(None) };
+        let IpAddr::V4(v4) = ours.ip() else {
+            return Ok(None);
+        };
         let o = v4.octets();
         format!("PORT {},{},{},{},{},{}\r\n", o[0], o[1], o[2], o[3], port >> 8, port & 0xff)
     };

@@ -30,9 +30,7 @@ use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use openssl::ssl::{
-    ErrorCode, ShutdownState, Ssl, SslAcceptor, SslFiletype, SslMethod, SslStream, SslVersion,
-};
+use openssl::ssl::{ErrorCode, ShutdownState, Ssl, SslAcceptor, SslFiletype, SslMethod, SslStream, SslVersion};
 use socket2::{Domain, SockRef, Socket, Type};
 
 /// Timeout for every read, write, accept and connect the server does, until a
@@ -61,17 +59,15 @@ pub enum Step {
     Send(Vec<u8>),
     /// Send bytes in chunks of `chunk` bytes with `delay` between them (the
     /// control socket has TCP_NODELAY), to exercise reply reassembly.
-    SendSlowly {
-        bytes: Vec<u8>,
-        chunk: usize,
-        delay: Duration,
-    },
+    SendSlowly { bytes: Vec<u8>, chunk: usize, delay: Duration },
     /// Read one command line and check that it starts with this
     /// (case-sensitive) prefix. Leading Telnet `IAC x` pairs (as clients send
     /// before ABOR) are ignored for the comparison but kept in the transcript.
     Expect(String),
     /// Read one command line; it must equal this exactly (without CRLF).
     ExpectExact(String),
+    /// Read one command line; its bytes must be exactly these (without CRLF).
+    ExpectBytes(Vec<u8>),
     /// `Expect(prefix)` then `Send(reply)`.
     Reply(String, Vec<u8>),
     /// Sleep on the server side.
@@ -169,6 +165,11 @@ impl Step {
     pub fn expect_exact(line: &str) -> Step {
         Step::ExpectExact(line.to_string())
     }
+    /// ABOR as a client sends it to interrupt a transfer on a plain connection (RFC 959
+    /// §4.1.3): Telnet IP, IAC DM (the Synch; this server keeps urgent bytes inline), ABOR.
+    pub fn abor_interrupt() -> Step {
+        Step::ExpectBytes(b"\xff\xf4\xff\xf2ABOR".to_vec())
+    }
     pub fn reply(prefix: &str, reply: impl AsRef<[u8]>) -> Step {
         Step::Reply(prefix.to_string(), reply.as_ref().to_vec())
     }
@@ -179,10 +180,7 @@ impl Step {
         Step::DataSend(bytes.as_ref().to_vec())
     }
     pub fn tls_accept(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Step {
-        Step::TlsAccept {
-            cert: cert.into(),
-            key: key.into(),
-        }
+        Step::TlsAccept { cert: cert.into(), key: key.into() }
     }
 
     /// Short description for error messages (byte payloads shown as text).
@@ -231,11 +229,7 @@ impl Transcript {
     /// Panics with the error, the commands and the events if the script failed.
     pub fn assert_ok(&self) {
         if let Some(e) = &self.error {
-            panic!(
-                "scripted server failed: {e}\ncommands seen: {:?}\nevents: {:?}",
-                self.commands_str(),
-                self.events
-            );
+            panic!("scripted server failed: {e}\ncommands seen: {:?}\nevents: {:?}", self.commands_str(), self.events);
         }
     }
 
@@ -298,8 +292,7 @@ impl ScriptedServer {
 
     /// Bind `addr` (e.g. "[::1]:0"); panics if binding fails.
     pub fn start_on(addr: &str, steps: Vec<Step>) -> ScriptedServer {
-        Self::try_start_on(addr, steps)
-            .unwrap_or_else(|e| panic!("scripted server: bind {addr}: {e}"))
+        Self::try_start_on(addr, steps).unwrap_or_else(|e| panic!("scripted server: bind {addr}: {e}"))
     }
 
     /// Like `start_on`, but returns the bind error (to skip tests where e.g.
@@ -310,29 +303,22 @@ impl ScriptedServer {
         let transcript = Arc::new(Mutex::new(Transcript::default()));
         let (tx, done) = mpsc::channel();
         let shared = transcript.clone();
-        let handle = thread::Builder::new()
-            .name(format!("scripted-ftp-{}", local.port()))
-            .spawn(move || {
-                let mut runner = Runner::new(listener, shared);
-                let result = panic::catch_unwind(AssertUnwindSafe(|| runner.run(steps)));
-                let error = match result {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e),
-                    Err(p) => Some(format!("server thread panicked: {}", panic_message(&*p))),
-                };
-                if let Some(e) = error {
-                    runner.fail(e);
-                }
-                // Close whatever is still open, even after a panic.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| runner.close_all()));
-                let _ = tx.send(());
-            })?;
-        Ok(ScriptedServer {
-            addr: local,
-            transcript,
-            done,
-            handle: Some(handle),
-        })
+        let handle = thread::Builder::new().name(format!("scripted-ftp-{}", local.port())).spawn(move || {
+            let mut runner = Runner::new(listener, shared);
+            let result = panic::catch_unwind(AssertUnwindSafe(|| runner.run(steps)));
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(p) => Some(format!("server thread panicked: {}", panic_message(&*p))),
+            };
+            if let Some(e) = error {
+                runner.fail(e);
+            }
+            // Close whatever is still open, even after a panic.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| runner.close_all()));
+            let _ = tx.send(());
+        })?;
+        Ok(ScriptedServer { addr: local, transcript, done, handle: Some(handle) })
     }
 
     pub fn port(&self) -> u16 {
@@ -395,10 +381,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// poll(2) one fd; returns revents (0 on timeout). Retries on EINTR.
@@ -407,11 +390,7 @@ fn poll_fd(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<li
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
-        let mut p = libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        };
+        let mut p = libc::pollfd { fd, events, revents: 0 };
         // SAFETY: one valid pollfd, count 1.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r < 0 {
@@ -486,9 +465,7 @@ impl Conn {
             match &mut self.tls {
                 None => {
                     return match self.tcp.read(buf) {
-                        Ok(0) => ReadOutcome::Eof {
-                            close_notify: false,
-                        },
+                        Ok(0) => ReadOutcome::Eof { close_notify: false },
                         Ok(n) => ReadOutcome::Data(n),
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Err(e) if is_timeout(&e) => ReadOutcome::TimedOut,
@@ -516,9 +493,7 @@ impl Conn {
                             let msg = e.to_string();
                             // OpenSSL 3 reports EOF without close_notify as an error.
                             if msg.to_ascii_lowercase().contains("unexpected eof") {
-                                return ReadOutcome::Eof {
-                                    close_notify: false,
-                                };
+                                return ReadOutcome::Eof { close_notify: false };
                             }
                             if let Some(io) = e.io_error() {
                                 if is_timeout(io) {
@@ -578,22 +553,20 @@ impl Conn {
             drop(s); // closes only the dup'd fd
         }
         let _ = tcp.shutdown(Shutdown::Write);
-        let _ = thread::Builder::new()
-            .name("scripted-ftp-drain".into())
-            .spawn(move || {
-                let deadline = Instant::now() + LINGER_DRAIN;
-                let _ = tcp.set_read_timeout(Some(Duration::from_millis(100)));
-                let mut buf = [0u8; 16384];
-                let mut tcp = tcp;
-                while Instant::now() < deadline {
-                    match tcp.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
+        let _ = thread::Builder::new().name("scripted-ftp-drain".into()).spawn(move || {
+            let deadline = Instant::now() + LINGER_DRAIN;
+            let _ = tcp.set_read_timeout(Some(Duration::from_millis(100)));
+            let mut buf = [0u8; 16384];
+            let mut tcp = tcp;
+            while Instant::now() < deadline {
+                match tcp.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
                 }
-            });
+            }
+        });
     }
 
     /// Abortive close: RST instead of FIN.
@@ -632,10 +605,7 @@ struct Runner {
 
 impl Runner {
     fn new(listener: TcpListener, transcript: Arc<Mutex<Transcript>>) -> Runner {
-        let local_ip = listener
-            .local_addr()
-            .map(|a| a.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let local_ip = listener.local_addr().map(|a| a.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         Runner {
             listener,
             transcript,
@@ -678,8 +648,7 @@ impl Runner {
         }
         self.ctrl = Some(Conn::new(tcp, self.io_timeout));
         for (i, step) in steps.iter().enumerate() {
-            self.step(step)
-                .map_err(|e| format!("step {i} {}: {e}", step.summary()))?;
+            self.step(step).map_err(|e| format!("step {i} {}: {e}", step.summary()))?;
         }
         Ok(())
     }
@@ -695,19 +664,13 @@ impl Runner {
     }
 
     fn ctrl(&mut self) -> Result<&mut Conn, String> {
-        self.ctrl
-            .as_mut()
-            .ok_or_else(|| "control connection is already closed".to_string())
+        self.ctrl.as_mut().ok_or_else(|| "control connection is already closed".to_string())
     }
 
     fn step(&mut self, step: &Step) -> Result<(), String> {
         match step {
             Step::Send(b) => self.ctrl()?.write_all(b),
-            Step::SendSlowly {
-                bytes,
-                chunk,
-                delay,
-            } => {
+            Step::SendSlowly { bytes, chunk, delay } => {
                 for (i, part) in bytes.chunks((*chunk).max(1)).enumerate() {
                     if i > 0 {
                         thread::sleep(*delay);
@@ -724,6 +687,13 @@ impl Runner {
                 }
                 Ok(())
             }
+            Step::ExpectBytes(want) => {
+                let line = self.read_line(&format!("{:?}", lossy(want)))?;
+                if &line != want {
+                    return Err(format!("expected exactly {:?}, got {:?}", lossy(want), lossy(&line)));
+                }
+                Ok(())
+            }
             Step::Reply(prefix, reply) => {
                 self.expect_prefix(prefix)?;
                 self.ctrl()?.write_all(reply)
@@ -733,10 +703,7 @@ impl Runner {
                 Ok(())
             }
             Step::Stall(d) => {
-                let c = self
-                    .ctrl
-                    .take()
-                    .ok_or("control connection is already closed")?;
+                let c = self.ctrl.take().ok_or("control connection is already closed")?;
                 if wait_peer_close(&c.tcp, *d) {
                     self.event("client closed the control connection during Stall");
                 }
@@ -744,18 +711,12 @@ impl Runner {
                 Ok(())
             }
             Step::Close => {
-                let c = self
-                    .ctrl
-                    .take()
-                    .ok_or("control connection is already closed")?;
+                let c = self.ctrl.take().ok_or("control connection is already closed")?;
                 c.close_gracefully(true);
                 Ok(())
             }
             Step::Reset => {
-                let c = self
-                    .ctrl
-                    .take()
-                    .ok_or("control connection is already closed")?;
+                let c = self.ctrl.take().ok_or("control connection is already closed")?;
                 c.reset();
                 Ok(())
             }
@@ -780,11 +741,8 @@ impl Runner {
                 };
                 let port = self.listen(IpAddr::V4(ip))?;
                 let [h1, h2, h3, h4] = ip.octets();
-                let line = format!(
-                    "227 Entering Passive Mode ({h1},{h2},{h3},{h4},{},{}).\r\n",
-                    port / 256,
-                    port % 256
-                );
+                let line =
+                    format!("227 Entering Passive Mode ({h1},{h2},{h3},{h4},{},{}).\r\n", port / 256, port % 256);
                 self.ctrl()?.write_all(line.as_bytes())
             }
             Step::EpsvReply => {
@@ -809,8 +767,9 @@ impl Runner {
             }
             Step::DataAccept => {
                 let (tcp, peer) = match self.plan.take() {
-                    Some(DataPlan::Passive(l)) => accept_within(&l, self.io_timeout)
-                        .map_err(|e| format!("passive data connection: {e}"))?,
+                    Some(DataPlan::Passive(l)) => {
+                        accept_within(&l, self.io_timeout).map_err(|e| format!("passive data connection: {e}"))?
+                    }
                     Some(DataPlan::Active(addr)) => {
                         let s = TcpStream::connect_timeout(&addr, self.io_timeout)
                             .map_err(|e| format!("active connect to {addr}: {e}"))?;
@@ -826,10 +785,8 @@ impl Runner {
                     Some(DataPlan::Active(a)) => a,
                     _ => return Err("no PORT/EPRT address from the client".into()),
                 };
-                let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)
-                    .map_err(|e| e.to_string())?;
-                sock.bind(&SocketAddr::new(*src, 0).into())
-                    .map_err(|e| format!("bind source {src}: {e}"))?;
+                let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(|e| e.to_string())?;
+                sock.bind(&SocketAddr::new(*src, 0).into()).map_err(|e| format!("bind source {src}: {e}"))?;
                 sock.connect_timeout(&addr.into(), self.io_timeout)
                     .map_err(|e| format!("connect from {src} to {addr}: {e}"))?;
                 self.open_data(sock.into(), addr);
@@ -843,9 +800,7 @@ impl Runner {
                 while off < *n {
                     let len = ((*n - off) as usize).min(buf.len());
                     fill_pattern(off, &mut buf[..len]);
-                    d.conn
-                        .write_all(&buf[..len])
-                        .map_err(|e| format!("after {off} of {n} bytes: {e}"))?;
+                    d.conn.write_all(&buf[..len]).map_err(|e| format!("after {off} of {n} bytes: {e}"))?;
                     off += len as u64;
                 }
                 Ok(())
@@ -873,9 +828,7 @@ impl Runner {
                 let dc = self.data.as_ref().ok_or("no data connection")?;
                 if wait_peer_close(&dc.conn.tcp, *d) {
                     let i = dc.index;
-                    self.event(format!(
-                        "client closed data connection {i} during DataStall"
-                    ));
+                    self.event(format!("client closed data connection {i} during DataStall"));
                 }
                 Ok(())
             }
@@ -896,9 +849,7 @@ impl Runner {
                         Ok(())
                     }
                     (Err(e), false) => Err(e),
-                    (Ok(()), true) => {
-                        Err("TLS handshake succeeded but was expected to fail".into())
-                    }
+                    (Ok(()), true) => Err("TLS handshake succeeded but was expected to fail".into()),
                     (Err(e), true) => {
                         self.event(format!("control {e} (as expected)"));
                         if let Some(c) = self.ctrl.take() {
@@ -925,14 +876,8 @@ impl Runner {
             }
             Step::DataTlsHandshake => self.data_ready().map(|_| ()),
             Step::SendRaw(b) => {
-                let mut c = self
-                    .ctrl
-                    .take()
-                    .ok_or("control connection is already closed")?;
-                let r = c
-                    .tcp
-                    .write_all(b)
-                    .map_err(|e| format!("raw write failed: {e}"));
+                let mut c = self.ctrl.take().ok_or("control connection is already closed")?;
+                let r = c.tcp.write_all(b).map_err(|e| format!("raw write failed: {e}"));
                 c.close_gracefully(false);
                 r
             }
@@ -941,27 +886,20 @@ impl Runner {
 
     fn build_acceptor(&self, cert: &PathBuf, key: &PathBuf) -> Result<SslAcceptor, String> {
         let ctx = |what: &str, e: openssl::error::ErrorStack| format!("{what}: {e}");
-        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls())
-            .map_err(|e| ctx("SslAcceptor", e))?;
-        b.set_certificate_chain_file(cert)
-            .map_err(|e| ctx(&format!("certificate {}", cert.display()), e))?;
-        b.set_private_key_file(key, SslFiletype::PEM)
-            .map_err(|e| ctx(&format!("key {}", key.display()), e))?;
-        b.check_private_key()
-            .map_err(|e| ctx("key does not match certificate", e))?;
-        b.set_session_id_context(SESSION_ID_CONTEXT)
-            .map_err(|e| ctx("session id context", e))?;
+        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(|e| ctx("SslAcceptor", e))?;
+        b.set_certificate_chain_file(cert).map_err(|e| ctx(&format!("certificate {}", cert.display()), e))?;
+        b.set_private_key_file(key, SslFiletype::PEM).map_err(|e| ctx(&format!("key {}", key.display()), e))?;
+        b.check_private_key().map_err(|e| ctx("key does not match certificate", e))?;
+        b.set_session_id_context(SESSION_ID_CONTEXT).map_err(|e| ctx("session id context", e))?;
         if self.tls_max12 {
-            b.set_max_proto_version(Some(SslVersion::TLS1_2))
-                .map_err(|e| ctx("max version", e))?;
+            b.set_max_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| ctx("max version", e))?;
         }
         Ok(b.build())
     }
 
     /// Bind a passive listener on `ip` and make it the current data plan.
     fn listen(&mut self, ip: IpAddr) -> Result<u16, String> {
-        let l = TcpListener::bind(SocketAddr::new(ip, 0))
-            .map_err(|e| format!("passive listener on {ip}: {e}"))?;
+        let l = TcpListener::bind(SocketAddr::new(ip, 0)).map_err(|e| format!("passive listener on {ip}: {e}"))?;
         let port = l.local_addr().map_err(|e| e.to_string())?.port();
         self.plan = Some(DataPlan::Passive(l));
         Ok(port)
@@ -983,11 +921,7 @@ impl Runner {
             });
             t.data_received.len() - 1
         };
-        self.data = Some(DataConn {
-            conn: Conn::new(tcp, self.io_timeout),
-            index,
-            tls_pending: self.data_tls,
-        });
+        self.data = Some(DataConn { conn: Conn::new(tcp, self.io_timeout), index, tls_pending: self.data_tls });
     }
 
     /// The data connection, with its TLS handshake done if it needs one.
@@ -998,15 +932,8 @@ impl Runner {
         if d.tls_pending {
             d.tls_pending = false;
             let acceptor = acceptor.ok_or("TLS data connection without TlsAccept")?;
-            d.conn
-                .tls_accept(&acceptor)
-                .map_err(|e| format!("data connection {}: {e}", d.index))?;
-            let resumed = d
-                .conn
-                .tls
-                .as_ref()
-                .map(|s| s.ssl().session_reused())
-                .unwrap_or(false);
+            d.conn.tls_accept(&acceptor).map_err(|e| format!("data connection {}: {e}", d.index))?;
+            let resumed = d.conn.tls.as_ref().map(|s| s.ssl().session_reused()).unwrap_or(false);
             let index = d.index;
             lock(&self.transcript).data_conns[index].tls_resumed = resumed;
             if require_reuse && !resumed {
@@ -1043,9 +970,7 @@ impl Runner {
                 ReadOutcome::TimedOut => {
                     return Err(format!("data read timed out after {got} bytes"));
                 }
-                ReadOutcome::Failed(e) => {
-                    return Err(format!("data read failed after {got} bytes: {e}"))
-                }
+                ReadOutcome::Failed(e) => return Err(format!("data read failed after {got} bytes: {e}")),
             }
         }
     }
@@ -1053,10 +978,7 @@ impl Runner {
     fn expect_prefix(&mut self, prefix: &str) -> Result<Vec<u8>, String> {
         let line = self.read_line(&format!("{prefix:?}"))?;
         if !strip_telnet(&line).starts_with(prefix.as_bytes()) {
-            return Err(format!(
-                "expected a command starting with {prefix:?}, got {:?}",
-                lossy(&line)
-            ));
+            return Err(format!("expected a command starting with {prefix:?}, got {:?}", lossy(&line)));
         }
         Ok(line)
     }
@@ -1073,10 +995,7 @@ impl Runner {
                     line.pop();
                 }
                 if line.len() > MAX_LINE {
-                    return Err(format!(
-                        "command line of {} bytes (limit {MAX_LINE})",
-                        line.len()
-                    ));
+                    return Err(format!("command line of {} bytes (limit {MAX_LINE})", line.len()));
                 }
                 self.record_command(&line);
                 if !crlf {
@@ -1085,10 +1004,7 @@ impl Runner {
                 return Ok(line);
             }
             if self.rbuf.len() > MAX_LINE {
-                return Err(format!(
-                    "over {MAX_LINE} bytes without a line end (starts {:?})",
-                    lossy(&self.rbuf[..60])
-                ));
+                return Err(format!("over {MAX_LINE} bytes without a line end (starts {:?})", lossy(&self.rbuf[..60])));
             }
             let timeout = self.io_timeout;
             let c = self.ctrl()?;
@@ -1096,21 +1012,14 @@ impl Runner {
                 ReadOutcome::Data(n) => self.rbuf.extend_from_slice(&buf[..n]),
                 ReadOutcome::Eof { .. } => {
                     return Err(format!(
-                    "client closed the control connection while the server expected {expecting}{}",
-                    pending(&self.rbuf)
-                ))
-                }
-                ReadOutcome::TimedOut => {
-                    return Err(format!(
-                        "no command within {timeout:?} (expected {expecting}){}",
+                        "client closed the control connection while the server expected {expecting}{}",
                         pending(&self.rbuf)
                     ))
                 }
-                ReadOutcome::Failed(e) => {
-                    return Err(format!(
-                        "control read failed while expecting {expecting}: {e}"
-                    ))
+                ReadOutcome::TimedOut => {
+                    return Err(format!("no command within {timeout:?} (expected {expecting}){}", pending(&self.rbuf)))
                 }
+                ReadOutcome::Failed(e) => return Err(format!("control read failed while expecting {expecting}: {e}")),
             }
         }
     }
@@ -1124,10 +1033,7 @@ impl Runner {
 
     fn expect_close(&mut self) -> Result<(), String> {
         let timeout = self.io_timeout;
-        let mut c = self
-            .ctrl
-            .take()
-            .ok_or("control connection is already closed")?;
+        let mut c = self.ctrl.take().ok_or("control connection is already closed")?;
         let mut buf = [0u8; 8192];
         let r = match c.read_some(&mut buf) {
             ReadOutcome::Eof { close_notify } => {
@@ -1152,10 +1058,7 @@ impl Runner {
                     }
                     self.record_command(&line);
                 }
-                Err(format!(
-                    "expected the client to close, but it sent more{}",
-                    pending(&self.rbuf)
-                ))
+                Err(format!("expected the client to close, but it sent more{}", pending(&self.rbuf)))
             }
         };
         c.close_gracefully(true);
@@ -1167,10 +1070,7 @@ fn pending(rbuf: &[u8]) -> String {
     if rbuf.is_empty() {
         String::new()
     } else {
-        format!(
-            " (partial line received: {:?})",
-            lossy(&rbuf[..rbuf.len().min(200)])
-        )
+        format!(" (partial line received: {:?})", lossy(&rbuf[..rbuf.len().min(200)]))
     }
 }
 
@@ -1192,18 +1092,12 @@ fn parse_port_command(line: &[u8]) -> Option<SocketAddr> {
     let (verb, arg) = s.split_once(' ')?;
     let arg = arg.trim();
     if verb.eq_ignore_ascii_case("PORT") {
-        let n: Vec<u8> = arg
-            .split(',')
-            .map(|x| x.trim().parse().ok())
-            .collect::<Option<_>>()?;
+        let n: Vec<u8> = arg.split(',').map(|x| x.trim().parse().ok()).collect::<Option<_>>()?;
         if n.len() != 6 {
             return None;
         }
         let ip = Ipv4Addr::new(n[0], n[1], n[2], n[3]);
-        Some(SocketAddr::new(
-            IpAddr::V4(ip),
-            u16::from(n[4]) * 256 + u16::from(n[5]),
-        ))
+        Some(SocketAddr::new(IpAddr::V4(ip), u16::from(n[4]) * 256 + u16::from(n[5])))
     } else if verb.eq_ignore_ascii_case("EPRT") {
         let delim = arg.chars().next()?;
         let parts: Vec<&str> = arg.split(delim).collect();

@@ -1,0 +1,144 @@
+//! The one timeout model (issue 12) on the scripted server: the timeout given to `connect`
+//! (ftplib's `timeout`) bounds every wait of a call, data connections included, unless an
+//! override is set; a stall ends the call within the timeout plus at most 1 s, cleanup
+//! included; a cancel request ends a wait within 100 ms.
+
+mod support;
+
+use ftpc::{Client, Error, Flow};
+use std::io::Cursor;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use support::scripted::{login_prelude, ScriptedServer, Step};
+
+const TIMEOUT: Duration = Duration::from_millis(800);
+/// What a call may take beyond its timeout to leave the connection in a known state.
+const SLACK: Duration = Duration::from_secs(1);
+
+/// A client logged in to `steps` after the login, with TIMEOUT given to `connect` only.
+fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
+    let mut steps = login_prelude();
+    steps.extend(extra);
+    let server = ScriptedServer::start(steps);
+    let mut c = Client::new();
+    c.connect("127.0.0.1", server.port(), Some(TIMEOUT), None).unwrap();
+    c.login("u", "p", "").unwrap();
+    (server, c)
+}
+
+fn assert_timely(what: &str, took: Duration, low: Duration, high: Duration) {
+    assert!(took >= low && took <= high, "{what}: took {took:?}, expected {low:?}..{high:?}");
+}
+
+/// Each stall point: the call returns `Timeout` within TIMEOUT + SLACK, though only the
+/// general timeout was set (the data waits follow it).
+#[test]
+fn every_stall_ends_within_the_timeout() {
+    type Call = fn(&mut Client) -> ftpc::Result<()>;
+    let retr: Call = |c| c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None).map(drop);
+    let nlst: Call = |c| c.nlst(None).map(drop);
+    let noop: Call = |c| c.voidcmd(b"NOOP").map(drop);
+    let stor: Call = |c| {
+        let data = vec![0x5a; 64 << 20];
+        c.storbinary(b"STOR f", &mut Cursor::new(data), 0, None, None).map(drop)
+    };
+    let cases: Vec<(&str, Vec<Step>, Call)> = vec![
+        ("reply never comes", vec![Step::expect("NOOP"), Step::Stall(Duration::from_secs(4))], noop),
+        (
+            "RETR silent from the start",
+            vec![
+                Step::reply("TYPE I", "200 ok\r\n"),
+                Step::EpsvReply,
+                Step::reply("RETR f", "150 here it comes\r\n"),
+                Step::DataAccept,
+                Step::DataStall(Duration::from_secs(4)),
+            ],
+            retr,
+        ),
+        (
+            "RETR silent midway",
+            vec![
+                Step::reply("TYPE I", "200 ok\r\n"),
+                Step::EpsvReply,
+                Step::reply("RETR f", "150 here it comes\r\n"),
+                Step::DataAccept,
+                Step::DataSend(vec![1; 100_000]),
+                Step::DataStall(Duration::from_secs(4)),
+            ],
+            retr,
+        ),
+        (
+            "NLST silent",
+            vec![
+                Step::reply("TYPE A", "200 ok\r\n"),
+                Step::EpsvReply,
+                Step::reply("NLST", "150 here it comes\r\n"),
+                Step::DataAccept,
+                Step::DataStall(Duration::from_secs(4)),
+            ],
+            nlst,
+        ),
+        (
+            "STOR to a receiver that never reads",
+            vec![
+                Step::reply("TYPE I", "200 ok\r\n"),
+                Step::EpsvReply,
+                Step::reply("STOR f", "150 send it\r\n"),
+                Step::DataAccept,
+                Step::DataRecvExact(1000),
+                Step::DataStall(Duration::from_secs(6)),
+            ],
+            stor,
+        ),
+    ];
+    for (what, steps, call) in cases {
+        let (server, mut c) = logged_in(steps);
+        let started = Instant::now();
+        let result = call(&mut c);
+        let took = started.elapsed();
+        assert!(matches!(result, Err(Error::Timeout(_))), "{what}: {result:?}");
+        assert_timely(what, took, TIMEOUT, TIMEOUT + SLACK);
+        drop(c);
+        drop(server);
+    }
+}
+
+/// A cancel request from another thread ends a reply wait within 100 ms (plus the tick).
+#[test]
+fn cancel_ends_a_reply_wait_promptly() {
+    let (server, mut c) = logged_in(vec![Step::expect("NOOP"), Step::Stall(Duration::from_secs(4))]);
+    c.config_mut().timeout = Duration::from_secs(30);
+    c.refresh_timeouts().unwrap();
+    let flag = c.canceller();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let at = Instant::now();
+        flag.store(true, Ordering::SeqCst);
+        at
+    });
+    let result = c.voidcmd(b"NOOP");
+    let ended = Instant::now();
+    let asked = canceller.join().unwrap();
+    assert!(matches!(result, Err(Error::Cancelled(_))), "{result:?}");
+    assert!(ended.duration_since(asked) < Duration::from_millis(100), "{:?}", ended.duration_since(asked));
+    drop(server);
+}
+
+/// An override replaces the general timeout for its wait only.
+#[test]
+fn an_override_replaces_the_timeout_for_its_wait() {
+    let (server, mut c) = logged_in(vec![
+        Step::reply("TYPE I", "200 ok\r\n"),
+        Step::EpsvReply,
+        Step::reply("RETR f", "150 here it comes\r\n"),
+        Step::DataAccept,
+        Step::DataStall(Duration::from_secs(4)),
+    ]);
+    c.config_mut().data_timeout = Some(Duration::from_millis(300));
+    let started = Instant::now();
+    let result = c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None);
+    let took = started.elapsed();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert_timely("data override", took, Duration::from_millis(300), Duration::from_millis(300) + SLACK);
+    drop(server);
+}

@@ -8,6 +8,26 @@
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
 
+/*
+ * Timeouts. One timeout per handle, Python ftplib's `timeout`, bounds every
+ * wait of every call: connecting, each reply (the whole reply), making or
+ * accepting a data connection, TLS handshakes and shutdowns on either
+ * connection, and any period in which a data connection moves no byte, read
+ * or write (measured across system calls, from the last byte moved). It is
+ * set by ftp_set_timeout_ms and by the timeout argument of ftp_connect and
+ * ftp_open; the default is 60 s. Four overrides replace it for one kind of
+ * wait when set: ftp_set_connect_timeout_ms, ftp_set_data_connect_timeout_ms,
+ * ftp_set_accept_timeout_ms, ftp_set_data_timeout_ms. A call facing a server
+ * that falls silent returns FTP_ERR_TIMEOUT within its timeout plus at most
+ * a short cleanup (0.5 s for the final reply after a data timeout; a server
+ * that stays silent then loses the connection). A timeout argument of 0 means
+ * "inherit" everywhere: an override of 0 follows the handle's timeout, the
+ * timeout argument 0 of ftp_connect/ftp_open keeps the handle's timeout, and
+ * ftp_set_timeout_ms(c, 0) goes back to the library default. Negative values
+ * are FTP_ERR_INVALID_ARGUMENT. ftp_cancel ends any of these waits within
+ * about 50 ms.
+ */
+
 #ifndef FTPC_H
 #define FTPC_H
 
@@ -312,9 +332,10 @@ void ftp_free(struct ftp_client *client);
 
 /**
  * Connects to `host` (a name or an IP address, `[v6]` brackets allowed) on `port` (0 means
- * 21), trying every address the name resolves to, and reads the greeting. `timeout_ms` > 0
- * sets both the connect and the reply timeout; 0 keeps the current ones (30 s to connect,
- * 60 s per reply by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
+ * 21; 990 after `ftp_set_tls_mode(c, FTP_TLS_IMPLICIT)`), trying every address the name
+ * resolves to, and reads the greeting. `timeout_ms` > 0 becomes the handle's timeout (see
+ * "Timeouts" at the top: it bounds every later wait too, data connections included); 0
+ * keeps the handle's timeout (60 s by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
  * is an IP address, optionally with a port, to bind before connecting. A 4xx or 5xx greeting
  * gives FTP_ERR_TEMP or FTP_ERR_PERM and leaves the handle unconnected.
  */

@@ -39,6 +39,9 @@ const TICK: Duration = Duration::from_millis(50);
 /// How long the final reply may take after a transfer timed out locally: the call's time is
 /// spent, so what puts the connection back in step must be quick or give up.
 const CLEANUP_GRACE: Duration = Duration::from_millis(500);
+/// The least a final reply gets after a slow TLS shutdown used up the timeout: enough for a
+/// reply already on its way.
+const MIN_REPLY_WAIT: Duration = Duration::from_millis(100);
 /// Telnet (RFC 854): Interpret As Command, Interrupt Process, Data Mark.
 const TELNET_IAC: u8 = 255;
 const TELNET_IP: u8 = 244;
@@ -402,8 +405,15 @@ impl Client {
     pub fn finish_transfer(&mut self, conn: DataConnection, expect_size: bool) -> Result<Reply> {
         let (size, bytes) = (conn.size, conn.bytes);
         self.last_transfer_bytes = bytes;
+        // One wait from here: a server that falls silent at the TLS shutdown must not get a
+        // shutdown wait and then a whole reply timeout on top.
+        let silent_since = Instant::now();
         let closed = self.close_data(conn);
-        let reply = self.voidresp();
+        let left = self.config.timeout.saturating_sub(silent_since.elapsed()).max(MIN_REPLY_WAIT);
+        let reply = self.getresp_within(left).and_then(|reply| match reply.class() {
+            2 => Ok(reply),
+            _ => Err(Error::Reply(reply)),
+        });
         self.end_transfer();
         let reply = reply?;
         closed?;

@@ -15,6 +15,7 @@ use openssl::x509::{X509VerifyResult, X509};
 use std::net::{IpAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// How the control connection is secured.
@@ -361,7 +362,7 @@ impl Client {
         let old = std::mem::replace(&mut ctrl.stream, Stream::Plain(tcp));
         if let Stream::Tls(mut tls) = old {
             self.tls.saved_session = tls.ssl().session().map(|s| s.to_owned());
-            shutdown_tls(&mut tls, timeout.min(Duration::from_secs(5)));
+            shutdown_tls(&mut tls, timeout.min(Duration::from_secs(5)), &crate::client::NEVER);
             // Dropping the TLS stream closes its descriptor only; the clone keeps the socket.
         }
         // The shutdown's bounded wait set the read timeout of the socket, which the clear-text
@@ -409,7 +410,7 @@ impl Client {
     /// close_notify, then a bounded wait for the server's.
     pub(crate) fn shutdown_tls_data(&mut self, tls: &mut SslStream<TcpStream>) -> Result<()> {
         let wait = self.config.data_wait().min(Duration::from_secs(2));
-        shutdown_tls(tls, wait);
+        shutdown_tls(tls, wait, &self.cancel);
         Ok(())
     }
 }
@@ -431,8 +432,8 @@ fn set_read_ahead(ssl: &mut Ssl) {
 }
 
 /// Sends close_notify and waits at most `wait` for the peer's; servers that never send it
-/// must not hang the client. Not cut by a cancel request: it is part of ending cleanly.
-fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration) {
+/// must not hang the client. A cancel request ends the wait (the shutdown is only a courtesy).
+fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration, stop: &AtomicBool) {
     let deadline = Deadline::after(wait, "closing TLS");
     let fd = tls.get_ref().as_raw_fd();
     loop {
@@ -442,7 +443,7 @@ fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration) {
             // Ours is out; the next call waits for theirs.
             Ok(ShutdownResult::Sent) => {}
             Err(e) => match crate::stream::tls_want(&e) {
-                Some(want) if crate::stream::wait_until(fd, want, deadline, &crate::client::NEVER).is_ok() => {}
+                Some(want) if crate::stream::wait_until(fd, want, deadline, stop).is_ok() => {}
                 _ => return,
             },
         }

@@ -36,6 +36,10 @@ macro_rules! on_each_server {
         on_each_server!(@module vsftpd_v6, Kind::Vsftpd, Family::V6; $($test),*);
         on_each_server!(@module pureftpd_v4, Kind::PureFtpd, Family::V4; $($test),*);
         on_each_server!(@module pureftpd_v6, Kind::PureFtpd, Family::V6; $($test),*);
+        on_each_server!(@module proftpd_v4, Kind::ProFtpd, Family::V4; $($test),*);
+        on_each_server!(@module proftpd_v6, Kind::ProFtpd, Family::V6; $($test),*);
+        on_each_server!(@module bsdftpd_v4, Kind::BsdFtpd, Family::V4; $($test),*);
+        on_each_server!(@module bsdftpd_v6, Kind::BsdFtpd, Family::V6; $($test),*);
     };
     (@module $module:ident, $kind:expr, $family:expr; $($test:ident),*) => {
         mod $module {
@@ -73,6 +77,10 @@ fn seed(server: &Server, n: u64) -> u64 {
         (Kind::Vsftpd, Family::V6) => 2,
         (Kind::PureFtpd, Family::V4) => 3,
         (Kind::PureFtpd, Family::V6) => 4,
+        (Kind::ProFtpd, Family::V4) => 5,
+        (Kind::ProFtpd, Family::V6) => 6,
+        (Kind::BsdFtpd, Family::V4) => 7,
+        (Kind::BsdFtpd, Family::V6) => 8,
     };
     base << 32 | n
 }
@@ -280,8 +288,8 @@ fn binary_callbacks(server: &Server) {
 }
 
 /// retrlines splits on CRLF, LF and a lone CR; storlines sends every line with CRLF. What
-/// the servers do in TYPE A: vsftpd (ascii_*_enable=NO) converts nothing; pure-ftpd sends LF
-/// as CRLF and stores CRLF as LF.
+/// the servers do in TYPE A: vsftpd (ascii_*_enable=NO) converts nothing; pure-ftpd, ProFTPD
+/// and bsd-ftpd send LF as CRLF and store CRLF as LF.
 fn text_lines(server: &Server) {
     let mut s = Session::open(server, "lines");
     let unix: &[u8] = b"first line\nsecond line\n\nlast line without an end";
@@ -296,7 +304,7 @@ fn text_lines(server: &Server) {
     assert_eq!(s.c.finish_transfer(conn, false).unwrap().code, 226);
     let expected: &[u8] = match server.kind {
         Kind::Vsftpd => unix,
-        Kind::PureFtpd => b"first line\r\nsecond line\r\n\r\nlast line without an end",
+        Kind::PureFtpd | Kind::ProFtpd | Kind::BsdFtpd => b"first line\r\nsecond line\r\n\r\nlast line without an end",
     };
     assert_eq!(String::from_utf8_lossy(&wire), String::from_utf8_lossy(expected), "TYPE A RETR on the wire");
 
@@ -310,7 +318,8 @@ fn text_lines(server: &Server) {
     assert_eq!(reply.code, 226);
     assert_eq!(lines, ["first line", "second line", "", "last line without an end"]);
 
-    // A file with CRLF on disk: pure-ftpd sends its CR as data, then CRLF ("dos\r\r\n"),
+    // A file with CRLF on disk: pure-ftpd and bsd-ftpd send its CR as data, then CRLF
+    // ("dos\r\r\n"; ProFTPD sends a CRLF on disk as it is),
     // and retrlines, which also ends lines at a bare CR, gives an empty line after each.
     let dos: &[u8] = b"dos line\r\nunix line\n";
     s.c.storbinary(b"STOR dos.txt", &mut Cursor::new(dos), 0, None, None).unwrap();
@@ -321,8 +330,8 @@ fn text_lines(server: &Server) {
     })
     .unwrap();
     let expected: &[&str] = match server.kind {
-        Kind::Vsftpd => &["dos line", "unix line"],
-        Kind::PureFtpd => &["dos line", "", "unix line"],
+        Kind::Vsftpd | Kind::ProFtpd => &["dos line", "unix line"],
+        Kind::PureFtpd | Kind::BsdFtpd => &["dos line", "", "unix line"],
     };
     assert_eq!(lines, expected, "{}", server.name());
 
@@ -343,7 +352,7 @@ fn text_lines(server: &Server) {
     let on_disk = std::fs::read(s.local_path("lines.txt")).unwrap();
     let expected: &[u8] = match server.kind {
         Kind::Vsftpd => b"alpha\r\nbeta\r\ngamma\r\n\r\nomega\r\n",
-        Kind::PureFtpd => b"alpha\nbeta\ngamma\n\nomega\n",
+        Kind::PureFtpd | Kind::ProFtpd | Kind::BsdFtpd => b"alpha\nbeta\ngamma\n\nomega\n",
     };
     assert_eq!(String::from_utf8_lossy(&on_disk), String::from_utf8_lossy(expected), "{}", server.name());
 
@@ -387,6 +396,22 @@ fn data_connection_commands(server: &Server) {
         let e = result.unwrap_err();
         eprintln!("{}: PASV on IPv6: {e}", server.name());
         assert!(matches!(&e, Error::Temp(r) if r.code == 425), "{e:?}");
+        assert_eq!(support::real::sent(&lines), ["TYPE A", "PASV"]);
+        assert_eq!(c.pwd().unwrap(), s.pwd);
+    } else if server.is_v6() && server.kind == Kind::ProFtpd {
+        // ProFTPD answers PASV on IPv6 with a 227 that has no address ("227 Entering Passive
+        // Mode (1,123,35)."): a protocol error, and the connection goes on.
+        let e = result.unwrap_err();
+        eprintln!("{}: PASV on IPv6: {e}", server.name());
+        assert!(matches!(&e, Error::Proto(m) if m.contains("227")), "{e:?}");
+        assert_eq!(support::real::sent(&lines), ["TYPE A", "PASV"]);
+        assert_eq!(c.pwd().unwrap(), s.pwd);
+    } else if server.is_v6() && server.kind == Kind::BsdFtpd {
+        // bsd-ftpd answers PASV on IPv6 with "228 Entering Long Passive Mode (...)" (LPSV's
+        // reply, RFC 1639), which is not the 227 PASV needs.
+        let e = result.unwrap_err();
+        eprintln!("{}: PASV on IPv6: {e}", server.name());
+        assert!(matches!(&e, Error::Reply(r) if r.code == 228), "{e:?}");
         assert_eq!(support::real::sent(&lines), ["TYPE A", "PASV"]);
         assert_eq!(c.pwd().unwrap(), s.pwd);
     } else if server.is_v6() {
@@ -473,7 +498,7 @@ fn resume_download_and_upload(server: &Server) {
         "APPE"
     };
     eprintln!("{}: resume_upload took the {path} path", server.name());
-    // Both servers offer REST STREAM.
+    // Every server offers REST STREAM.
     assert!(rest_stream, "{}: FEAT without REST STREAM", server.name());
     assert_eq!(sha256_file(&s.local_path("resumed.bin")), digest, "the server's copy of the resumed upload");
     s.finish();
@@ -493,7 +518,7 @@ fn listings_and_facts(server: &Server) {
 
     let listed = s.c.nlst(None).unwrap();
     assert_eq!(names(listed.clone()), ["data.bin", "sub"]);
-    // pure-ftpd lists the dot entries too; vsftpd does not.
+    // pure-ftpd lists the dot entries too; the others do not.
     let dots = listed.iter().filter(|n| *n == b"." || *n == b"..").count();
     assert_eq!(dots, if server.kind == Kind::PureFtpd { 2 } else { 0 }, "{}", server.name());
 
@@ -518,7 +543,13 @@ fn listings_and_facts(server: &Server) {
 
     let features = s.c.features().unwrap();
     eprintln!("{}: FEAT {features:?}", server.name());
-    for name in ["EPRT", "EPSV", "MDTM", "PASV", "REST", "SIZE", "UTF8"] {
+    // ProFTPD and bsd-ftpd do not list PASV (RFC 959) in FEAT; bsd-ftpd has no UTF8.
+    let advertised: &[&str] = match server.kind {
+        Kind::Vsftpd | Kind::PureFtpd => &["EPRT", "EPSV", "MDTM", "PASV", "REST", "SIZE", "UTF8"],
+        Kind::ProFtpd => &["EPRT", "EPSV", "MDTM", "REST", "SIZE", "UTF8"],
+        Kind::BsdFtpd => &["EPRT", "EPSV", "MDTM", "REST", "SIZE"],
+    };
+    for &name in advertised {
         assert!(s.c.has_feature(name).unwrap(), "{}: FEAT lacks {name}: {features:?}", server.name());
     }
 
@@ -568,7 +599,53 @@ fn listings_and_facts(server: &Server) {
             let entry = s.c.mlst(Some(b"sub")).unwrap();
             assert_eq!(entry.kind, EntryKind::Dir);
         }
-        Kind::Vsftpd => {
+        Kind::ProFtpd => {
+            // ProFTPD lists MLST (with its facts), not MLSD, in FEAT: a server that lists MLST
+            // supports MLSD (RFC 3659 7.8).
+            assert!(s.c.has_feature("MLST").unwrap());
+            assert!(s.c.has_feature("MLSD").unwrap(), "{}: MLSD from MLST in FEAT", server.name());
+            let entries = s.c.mlsd(None, &[]).unwrap();
+            let file = entries.iter().find(|e| e.name == b"data.bin").unwrap_or_else(|| panic!("{entries:?}"));
+            assert_eq!((file.kind, file.size, file.format), (EntryKind::File, Some(size), ListFormat::Mlsd));
+            assert!(file.facts.iter().any(|(n, _)| n == "modify"), "{:?}", file.facts);
+            assert!(file.modified.is_some());
+            let sub = entries.iter().find(|e| e.name == b"sub").unwrap_or_else(|| panic!("{entries:?}"));
+            assert_eq!(sub.kind, EntryKind::Dir);
+            assert!(
+                entries.iter().all(|e| e.name == b"data.bin"
+                    || e.name == b"sub"
+                    || matches!(e.kind, EntryKind::CurrentDir | EntryKind::ParentDir)),
+                "{entries:?}"
+            );
+
+            // ProFTPD honours OPTS MLST: only the facts asked for (directories have no size).
+            s.trace.take();
+            let entries = s.c.mlsd(None, &["type", "size"]).unwrap();
+            let lines = s.trace.take();
+            assert_eq!(support::real::sent(&lines)[0], "OPTS MLST type;size;");
+            let opts = &received(&lines)[0];
+            assert!(opts.starts_with("200 "), "{opts}");
+            for e in &entries {
+                let mut facts: Vec<&str> = e.facts.iter().map(|(n, _)| n.as_str()).collect();
+                facts.sort();
+                let want: &[&str] = if e.kind == EntryKind::File { &["size", "type"] } else { &["type"] };
+                assert_eq!(facts, want, "{}", String::from_utf8_lossy(&e.raw));
+            }
+            let file = entries.iter().find(|e| e.name == b"data.bin").unwrap_or_else(|| panic!("{entries:?}"));
+            assert_eq!((file.kind, file.size), (EntryKind::File, Some(size)));
+            let sub = entries.iter().find(|e| e.name == b"sub").unwrap_or_else(|| panic!("{entries:?}"));
+            assert_eq!(sub.kind, EntryKind::Dir);
+            s.c.voidcmd(b"OPTS MLST type;size;modify;").unwrap();
+
+            let entry = s.c.mlst(Some(b"data.bin")).unwrap();
+            assert!(entry.name.ends_with(b"data.bin"), "{entry:?}");
+            assert_eq!((entry.kind, entry.size), (EntryKind::File, Some(size)));
+            assert!(entry.modified.is_some(), "{entry:?}");
+            let entry = s.c.mlst(Some(b"sub")).unwrap();
+            assert_eq!(entry.kind, EntryKind::Dir);
+        }
+        // Neither has MLSD or MLST: the clear error, and the connection goes on.
+        Kind::Vsftpd | Kind::BsdFtpd => {
             assert!(!s.c.has_feature("MLSD").unwrap() && !s.c.has_feature("MLST").unwrap());
             let e = s.c.mlsd(None, &[]).unwrap_err();
             assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
@@ -671,6 +748,9 @@ fn stop_download_from_callback(server: &Server) {
     assert!(kept >= MIB as u64 && kept <= 2 * MIB as u64, "{kept} bytes written");
     assert_eq!(&std::fs::read(&dst.path).unwrap()[..], &big_data().0[..kept as usize]);
     assert_usable(&mut s, &["big.bin"]);
+    // SIZE depends on TYPE (RFC 3659 4): the NLST above left TYPE A, in which bsd-ftpd counts
+    // the CRs it would add and ProFTPD refuses SIZE.
+    s.c.voidcmd(b"TYPE I").unwrap();
     assert_eq!(s.c.size(b"big.bin").unwrap(), Some(BIG as u64));
     s.finish();
 }

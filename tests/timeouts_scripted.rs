@@ -142,3 +142,94 @@ fn an_override_replaces_the_timeout_for_its_wait() {
     assert_timely("data override", took, Duration::from_millis(300), Duration::from_millis(300) + SLACK);
     drop(server);
 }
+
+/// Runs `call` with a cancel request from another thread `after` in; returns the result and
+/// how long after the request the call returned.
+fn cancelled_after<T>(c: &mut Client, after: Duration, call: impl FnOnce(&mut Client) -> T) -> (T, Duration) {
+    let flag = c.canceller();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let at = Instant::now();
+        flag.store(true, Ordering::SeqCst);
+        at
+    });
+    let result = call(c);
+    let ended = Instant::now();
+    let asked = canceller.join().unwrap();
+    (result, ended.saturating_duration_since(asked))
+}
+
+/// The steps that stop a transfer: ABOR with the Telnet interrupt, its replies, the NOOP.
+fn abort_steps() -> Vec<Step> {
+    vec![
+        Step::abor_interrupt(),
+        Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
+        Step::reply("NOOP", "200 NOOP ok.\r\n"),
+    ]
+}
+
+/// A cancel request ends a silent download and an upload blocked in a write within 100 ms
+/// (the 50 ms tick plus ABOR on loopback), though the timeout is 30 s: `Stopped`, in step.
+#[test]
+fn cancel_ends_silent_data_and_blocked_writes_promptly() {
+    let mut retr = vec![
+        Step::reply("TYPE I", "200 ok\r\n"),
+        Step::EpsvReply,
+        Step::reply("RETR f", "150 here it comes\r\n"),
+        Step::DataAccept,
+        Step::DataStall(Duration::from_secs(5)),
+    ];
+    retr.extend(abort_steps());
+    let mut stor = vec![
+        Step::reply("TYPE I", "200 ok\r\n"),
+        Step::EpsvReply,
+        Step::reply("STOR f", "150 send it\r\n"),
+        Step::DataAccept,
+        Step::DataRecvExact(1000),
+        Step::DataStall(Duration::from_secs(5)),
+    ];
+    stor.extend(abort_steps());
+    for (what, steps, upload) in [("silent download", retr, false), ("upload blocked in a write", stor, true)] {
+        let (server, mut c) = logged_in(steps);
+        c.config_mut().timeout = Duration::from_secs(30);
+        c.refresh_timeouts().unwrap();
+        let (result, took) = cancelled_after(&mut c, Duration::from_millis(700), |c| {
+            if upload {
+                let data = vec![0x5a; 64 << 20];
+                c.storbinary(b"STOR f", &mut Cursor::new(data), 0, None, None).map(drop)
+            } else {
+                c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None).map(drop)
+            }
+        });
+        assert!(matches!(result, Err(Error::Stopped)), "{what}: {result:?}");
+        assert!(took < Duration::from_millis(100), "{what}: {took:?} after the request");
+        server.finish();
+    }
+}
+
+/// Implicit FTPS against a port that accepts and never answers the ClientHello: the TLS
+/// handshake is bounded by the timeout, and a cancel request ends it within 100 ms.
+#[test]
+fn a_silent_tls_handshake_is_bounded_and_cancellable() {
+    for cancel in [false, true] {
+        let server = ScriptedServer::start(vec![Step::Stall(Duration::from_secs(4))]);
+        let mut c = Client::new();
+        c.config_mut().tls_mode = ftpc::TlsMode::Implicit;
+        c.config_mut().tls.verify = false;
+        let port = server.port();
+        if cancel {
+            c.config_mut().timeout = Duration::from_secs(30);
+            let (result, took) =
+                cancelled_after(&mut c, Duration::from_millis(300), |c| c.connect("127.0.0.1", port, None, None));
+            assert!(matches!(result, Err(Error::Cancelled(_))), "{result:?}");
+            assert!(took < Duration::from_millis(100), "{took:?} after the request");
+        } else {
+            let started = Instant::now();
+            let result = c.connect("127.0.0.1", port, Some(TIMEOUT), None);
+            assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+            assert_timely("silent TLS handshake", started.elapsed(), TIMEOUT, TIMEOUT + SLACK);
+        }
+        assert!(!c.is_connected());
+        drop(server);
+    }
+}

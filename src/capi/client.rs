@@ -66,9 +66,10 @@ fn lossy(bytes: &[u8]) -> String {
 }
 
 /// Connects to `host` (a name or an IP address, `[v6]` brackets allowed) on `port` (0 means
-/// 21), trying every address the name resolves to, and reads the greeting. `timeout_ms` > 0
-/// sets both the connect and the reply timeout; 0 keeps the current ones (30 s to connect,
-/// 60 s per reply by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
+/// 21; 990 after `ftp_set_tls_mode(c, FTP_TLS_IMPLICIT)`), trying every address the name
+/// resolves to, and reads the greeting. `timeout_ms` > 0 becomes the handle's timeout (see
+/// "Timeouts" at the top: it bounds every later wait too, data connections included); 0
+/// keeps the handle's timeout (60 s by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
 /// is an IP address, optionally with a port, to bind before connecting. A 4xx or 5xx greeting
 /// gives FTP_ERR_TEMP or FTP_ERR_PERM and leaves the handle unconnected.
 #[no_mangle]

@@ -505,14 +505,15 @@ EOF
     launch proftpd "$PROFTPD" -n -c "$CONF/proftpd.conf"
 
     # bsd-ftpd: inetd.py in a private mount namespace (see the top of this file),
-    # one ftpd per connection with the default (passwd/shadow) authentication.
+    # one ftpd per connection with the default (passwd/shadow) authentication
+    # and the umask of the other instances (its default is 027).
     bsdftpd_passwd
     local bsd_listen=("127.0.0.1,$PORT_BSDFTPD")
     if [[ $ipv6 == 1 ]]; then bsd_listen+=("::1,$PORT_BSDFTPD"); fi
     local bsd_mounts=(--bind-mount "$CONF/bsd-ftpd.passwd:/etc/passwd")
     if [[ -e /var/log/wtmp ]]; then bsd_mounts+=(--bind-mount /dev/null:/var/log/wtmp); fi
     launch bsd-ftpd unshare -m --propagation private -- \
-        "$PYTHON" "$INETD" "${bsd_mounts[@]}" "${bsd_listen[@]}" -- "$BSDFTPD"
+        "$PYTHON" "$INETD" "${bsd_mounts[@]}" "${bsd_listen[@]}" -- "$BSDFTPD" -u 022
 
     wait_ready vsftpd 127.0.0.1 $PORT_VSFTPD
     wait_ready vsftpd-tls 127.0.0.1 $PORT_VSFTPD_TLS

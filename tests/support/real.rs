@@ -1,5 +1,5 @@
-//! The real servers of `tests/servers/servers.sh` (vsftpd and pure-ftpd on loopback) and
-//! helpers for tests against them.
+//! The real servers of `tests/servers/servers.sh` (vsftpd, pure-ftpd, ProFTPD and GNU
+//! inetutils ftpd, a classic BSD ftpd, on loopback) and helpers for tests against them.
 //!
 //! The servers' ports, homes, user and password come from `target/ftp-servers/env`, which
 //! `servers.sh start` writes; its `export NAME=value` lines are parsed here, so tests need no
@@ -140,6 +140,22 @@ pub fn shell_unquote(word: &str) -> String {
 pub enum Kind {
     Vsftpd,
     PureFtpd,
+    /// ProFTPD 1.3.8 (chrooted: PWD is "/").
+    ProFtpd,
+    /// GNU inetutils ftpd 2.4, a classic BSD ftpd: no MLSD, no TLS, no UTF8 in FEAT.
+    BsdFtpd,
+}
+
+impl Kind {
+    /// What the instance's hello.txt holds.
+    pub fn hello(self) -> &'static [u8] {
+        match self {
+            Kind::Vsftpd => b"hello from vsftpd\n",
+            Kind::PureFtpd => b"hello from pure-ftpd\n",
+            Kind::ProFtpd => b"hello from proftpd\n",
+            Kind::BsdFtpd => b"hello from bsd-ftpd\n",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +195,9 @@ impl Server {
             (Kind::Vsftpd, Family::V6) => ("FTPC_VSFTPD6_PORT", "FTPC_VSFTPD6_HOME"),
             // One pure-ftpd per address, same port and home.
             (Kind::PureFtpd, _) => ("FTPC_PUREFTPD_PORT", "FTPC_PUREFTPD_HOME"),
+            // ProFTPD and bsd-ftpd listen on both addresses, same port and home.
+            (Kind::ProFtpd, _) => ("FTPC_PROFTPD_PORT", "FTPC_PROFTPD_HOME"),
+            (Kind::BsdFtpd, _) => ("FTPC_BSDFTPD_PORT", "FTPC_BSDFTPD_HOME"),
         };
         Some(Server {
             kind,
@@ -195,6 +214,8 @@ impl Server {
         let kind = match self.kind {
             Kind::Vsftpd => "vsftpd",
             Kind::PureFtpd => "pure-ftpd",
+            Kind::ProFtpd => "proftpd",
+            Kind::BsdFtpd => "bsd-ftpd",
         };
         let family = match self.family {
             Family::V4 => "IPv4",
@@ -203,13 +224,17 @@ impl Server {
         format!("{kind}/{family}")
     }
 
-    /// A short tag for names: "vs4", "vs6", "pu4", "pu6".
+    /// A short tag for names: "vs4", "vs6", "pu4", "pu6", "pr4", "pr6", "bs4", "bs6".
     pub fn tag(&self) -> &'static str {
         match (self.kind, self.family) {
             (Kind::Vsftpd, Family::V4) => "vs4",
             (Kind::Vsftpd, Family::V6) => "vs6",
             (Kind::PureFtpd, Family::V4) => "pu4",
             (Kind::PureFtpd, Family::V6) => "pu6",
+            (Kind::ProFtpd, Family::V4) => "pr4",
+            (Kind::ProFtpd, Family::V6) => "pr6",
+            (Kind::BsdFtpd, Family::V4) => "bs4",
+            (Kind::BsdFtpd, Family::V6) => "bs6",
         }
     }
 

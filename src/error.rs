@@ -1,6 +1,7 @@
 //! The one error type of the core. The C layer maps each variant to an `FTP_ERR_*` code.
 
-use crate::reply::Reply;
+use crate::proto::reply::Reply;
+use crate::proto::ProtoError;
 use std::io;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -79,6 +80,20 @@ impl Error {
         match self {
             Error::Reply(r) | Error::Temp(r) | Error::Perm(r) => Some(r),
             _ => None,
+        }
+    }
+}
+
+/// The protocol layer's errors keep their class (and their C code) here.
+impl From<ProtoError> for Error {
+    fn from(e: ProtoError) -> Error {
+        match e {
+            ProtoError::Reply(r) => Error::Reply(r),
+            ProtoError::Proto(m) => Error::Proto(m),
+            ProtoError::LineTooLong(n) => Error::LineTooLong(n),
+            ProtoError::ReplyTooLong(m) => Error::ReplyTooLong(m),
+            ProtoError::InvalidArgument(m) => Error::InvalidArgument(m),
+            ProtoError::Encoding(m) => Error::Encoding(m),
         }
     }
 }

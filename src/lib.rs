@@ -1,30 +1,32 @@
 //! ftpc: an FTP and FTPS client with the feature set of Python's `ftplib`, as a Rust core
-//! behind a C ABI (see `capi`).
+//! behind a C ABI.
+//!
+//! Layers, each using only the ones below it: `proto` (the protocol without I/O), `net`
+//! (sockets, TLS, control and data connections), `client` (the ftplib-shaped client), and
+//! beside them `capi` (the C ABI, which only converts). `error` is the one error type of
+//! the layers above `proto`.
 
-pub mod command;
-pub mod config;
 pub mod error;
-pub mod reply;
+pub mod net;
+pub mod proto;
 
-pub mod listing;
-pub mod netrc;
-pub mod pasv;
-pub mod tls;
-pub mod transfer;
-
-mod client;
-mod control;
-mod data;
-mod directory;
-mod stream;
-mod tls_probe;
-
-pub use client::{Client, TraceSink};
-pub use command::Encoding;
-pub use config::Config;
-pub use data::DataConnection;
-pub use error::{Error, Result};
-pub use reply::Reply;
-pub use tls::{TlsConfig, TlsMode};
-pub use transfer::{Flow, StopTransfer};
 pub mod capi;
+mod client;
+
+pub use client::config::{self, Config};
+pub use client::netrc;
+pub use client::transfer::{self, Progress};
+pub use client::{Client, TraceSink};
+pub use error::{Error, Result};
+pub use net::data::DataConnection;
+pub use net::tls::{TlsConfig, TlsMode};
+pub use proto::command::{self, Encoding};
+pub use proto::lines::Flow;
+pub use proto::reply::Reply;
+pub use proto::{listing, pasv, reply};
+pub use transfer::StopTransfer;
+
+/// The TLS options, where they were before the layers (`ftpc::tls::TlsMode`).
+pub mod tls {
+    pub use crate::net::tls::{TlsConfig, TlsMode};
+}

@@ -73,9 +73,12 @@ fn overlong_line_is_an_error_and_bounded() {
     drop(server);
 }
 
+/// Whether an error is the one a case expects.
+type ErrorCheck = fn(&Error) -> bool;
+
 #[test]
 fn reply_classes() {
-    let cases: [(&str, fn(&Error) -> bool); 6] = [
+    let cases: [(&str, ErrorCheck); 6] = [
         ("400 temp\r\n", |e| matches!(e, Error::Temp(r) if r.code == 400)),
         ("499 temp\r\n", |e| matches!(e, Error::Temp(r) if r.code == 499)),
         ("500 perm\r\n", |e| matches!(e, Error::Perm(r) if r.code == 500)),

@@ -18,11 +18,42 @@ use support::real::{env, mb_per_s, random_bytes, verbs, Family, Kind, Server, Se
 // ---------------------------------------------------------------------------------------
 // Servers and configurations
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Tls {
     VsftpdExplicit,
     VsftpdImplicit,
     PureFtpd,
+    /// ProFTPD explicit FTPS (TLSRequired auth; data connections must reuse the session).
+    ProFtpdExplicit,
+    /// ProFTPD implicit FTPS (same requirement).
+    ProFtpdImplicit,
+}
+
+impl Tls {
+    /// For messages: "vsftpd explicit", "proftpd implicit", ...
+    fn label(self) -> &'static str {
+        match self {
+            Tls::VsftpdExplicit => "vsftpd explicit",
+            Tls::VsftpdImplicit => "vsftpd implicit",
+            Tls::PureFtpd => "pure-ftpd explicit",
+            Tls::ProFtpdExplicit => "proftpd explicit",
+            Tls::ProFtpdImplicit => "proftpd implicit",
+        }
+    }
+
+    /// The client configuration for the instance: explicit or implicit FTPS.
+    fn configure(self) -> fn(&mut Config) {
+        match self {
+            Tls::VsftpdImplicit | Tls::ProFtpdImplicit => implicit,
+            _ => explicit,
+        }
+    }
+
+    /// vsftpd (require_ssl_reuse=YES) and ProFTPD refuse a data connection that does not
+    /// resume the control connection's TLS session.
+    fn requires_reuse(self) -> bool {
+        self != Tls::PureFtpd
+    }
 }
 
 fn server(which: Tls) -> Server {
@@ -31,6 +62,8 @@ fn server(which: Tls) -> Server {
         Tls::VsftpdExplicit => (Kind::Vsftpd, "FTPC_VSFTPD_TLS_PORT", "FTPC_VSFTPD_TLS_HOME"),
         Tls::VsftpdImplicit => (Kind::Vsftpd, "FTPC_VSFTPD_IMPLICIT_PORT", "FTPC_VSFTPD_IMPLICIT_HOME"),
         Tls::PureFtpd => (Kind::PureFtpd, "FTPC_PUREFTPD_PORT", "FTPC_PUREFTPD_HOME"),
+        Tls::ProFtpdExplicit => (Kind::ProFtpd, "FTPC_PROFTPD_TLS_PORT", "FTPC_PROFTPD_TLS_HOME"),
+        Tls::ProFtpdImplicit => (Kind::ProFtpd, "FTPC_PROFTPD_IMPLICIT_PORT", "FTPC_PROFTPD_IMPLICIT_HOME"),
     };
     Server {
         kind,
@@ -252,6 +285,8 @@ fn login_sends_auth_then_pbsz_prot_p() {
         (Tls::VsftpdExplicit, explicit as fn(&mut Config), vec!["AUTH", "USER", "PASS", "PBSZ", "PROT"]),
         (Tls::VsftpdImplicit, implicit, vec!["USER", "PASS", "PBSZ", "PROT"]),
         (Tls::PureFtpd, explicit, vec!["AUTH", "USER", "PASS", "PBSZ", "PROT"]),
+        (Tls::ProFtpdExplicit, explicit, vec!["AUTH", "USER", "PASS", "PBSZ", "PROT"]),
+        (Tls::ProFtpdImplicit, implicit, vec!["USER", "PASS", "PBSZ", "PROT"]),
     ] {
         let s = server(which);
         let (mut c, trace) = own_client(configure, 2);
@@ -273,42 +308,56 @@ fn login_sends_auth_then_pbsz_prot_p() {
 
 #[test]
 fn vsftpd_explicit_100mib_prot_p_passive() {
+    explicit_100mib_prot_p_passive(Tls::VsftpdExplicit);
+}
+
+fn explicit_100mib_prot_p_passive(which: Tls) {
     let (data, digest) = big();
     let _heavy = heavy();
-    let mut s = Session::open_with(&server(Tls::VsftpdExplicit), "big", explicit);
+    let mut s = Session::open_with(&server(which), "big", explicit);
     assert!(s.c.is_tls() && s.c.data_protected());
     s.c.set_debuglevel(2);
     s.trace.take();
-    round_trip(&mut s, "vsftpd explicit PROT P passive", "big.bin", data, digest, Up::Fd, Down::Callback);
+    let label = format!("{} PROT P passive", which.label());
+    round_trip(&mut s, &label, "big.bin", data, digest, Up::Fd, Down::Callback);
     let lines = s.trace.take();
-    assert_all_resumed("vsftpd explicit", &lines, 2);
+    assert_all_resumed(which.label(), &lines, 2);
     assert!(support::real::sent(&lines).contains(&"EPSV".to_string()));
     s.finish();
 }
 
 #[test]
 fn vsftpd_explicit_8mib_active() {
+    explicit_8mib_active(Tls::VsftpdExplicit);
+}
+
+fn explicit_8mib_active(which: Tls) {
     let data = random_bytes(8, 8 << 20);
     let digest = sha256(&data);
-    let mut s = Session::open_with(&server(Tls::VsftpdExplicit), "active", |cfg| {
+    let mut s = Session::open_with(&server(which), "active", |cfg| {
         explicit(cfg);
         cfg.passive = false;
     });
     s.c.set_debuglevel(2);
     s.trace.take();
-    round_trip(&mut s, "vsftpd explicit PROT P active", "active.bin", &data, &digest, Up::Reader, Down::Fd);
+    let label = format!("{} PROT P active", which.label());
+    round_trip(&mut s, &label, "active.bin", &data, &digest, Up::Reader, Down::Fd);
     let lines = s.trace.take();
     let commands = support::real::sent(&lines);
     assert!(commands.iter().any(|c| c.starts_with("EPRT ") || c.starts_with("PORT ")), "{commands:?}");
     assert!(!commands.iter().any(|c| c == "EPSV" || c == "PASV"), "{commands:?}");
-    assert_all_resumed("vsftpd active", &lines, 2);
+    assert_all_resumed(&label, &lines, 2);
     s.finish();
 }
 
 #[test]
 fn vsftpd_prot_c_and_back_to_prot_p() {
+    prot_c_and_back_to_prot_p(Tls::VsftpdExplicit);
+}
+
+fn prot_c_and_back_to_prot_p(which: Tls) {
     let data = random_bytes(3, 1 << 20);
-    let mut s = Session::open_with(&server(Tls::VsftpdExplicit), "protc", explicit);
+    let mut s = Session::open_with(&server(which), "protc", explicit);
     assert_eq!(s.c.prot_c().unwrap().code, 200);
     assert!(!s.c.data_protected());
     assert!(s.c.is_tls(), "PROT C leaves the control connection in TLS");
@@ -332,7 +381,11 @@ fn vsftpd_prot_c_and_back_to_prot_p() {
 
 #[test]
 fn vsftpd_listings_over_tls() {
-    let mut s = Session::open_with(&server(Tls::VsftpdExplicit), "list", explicit);
+    listings_over_tls(Tls::VsftpdExplicit);
+}
+
+fn listings_over_tls(which: Tls) {
+    let mut s = Session::open_with(&server(which), "list", explicit);
     s.c.storbinary(b"STOR listed.txt", &mut &[b'x'; 1234][..], 0, None, None).unwrap();
     s.c.mkd(b"subdir").unwrap();
     s.c.set_debuglevel(2);
@@ -361,12 +414,25 @@ fn vsftpd_listings_over_tls() {
     let dir = entries.iter().find(|e| e.name == b"subdir").expect("subdir in LIST");
     assert_eq!(dir.kind, ftpc::listing::EntryKind::Dir);
 
-    // vsftpd has no MLSD.
-    assert!(matches!(s.c.mlsd(None, &[]), Err(Error::Unsupported(_))));
+    let listings = match s.server.kind {
+        // vsftpd has no MLSD.
+        Kind::Vsftpd => {
+            assert!(matches!(s.c.mlsd(None, &[]), Err(Error::Unsupported(_))));
+            3
+        }
+        _ => {
+            let entries = s.c.mlsd(None, &["type", "size"]).unwrap();
+            let file = entries.iter().find(|e| e.name == b"listed.txt").expect("listed.txt in MLSD");
+            assert_eq!((file.kind, file.size), (ftpc::listing::EntryKind::File, Some(1234)));
+            let dir = entries.iter().find(|e| e.name == b"subdir").expect("subdir in MLSD");
+            assert_eq!(dir.kind, ftpc::listing::EntryKind::Dir);
+            4
+        }
+    };
 
     let trace = s.trace.take();
-    assert_eq!(trace.iter().filter(|l| *l == "*data* connection open, TLS").count(), 3, "{trace:#?}");
-    assert_all_resumed("vsftpd listings", &trace, 3);
+    assert_eq!(trace.iter().filter(|l| *l == "*data* connection open, TLS").count(), listings, "{trace:#?}");
+    assert_all_resumed(&format!("{} listings", which.label()), &trace, listings);
     s.finish();
 }
 
@@ -399,7 +465,11 @@ fn hello_in_parent(s: &mut Session) -> Vec<u8> {
 
 #[test]
 fn vsftpd_forced_tls_versions_resume_sessions() {
-    let s = server(Tls::VsftpdExplicit);
+    forced_tls_versions_resume_sessions(Tls::VsftpdExplicit);
+}
+
+fn forced_tls_versions_resume_sessions(which: Tls) {
+    let s = server(which);
     for (version, name) in [(SslVersion::TLS1_2, "TLSv1.2"), (SslVersion::TLS1_3, "TLSv1.3")] {
         let (mut c, trace) = own_client(
             |cfg| {
@@ -411,7 +481,7 @@ fn vsftpd_forced_tls_versions_resume_sessions() {
         );
         connect_login(&mut c, &s, &s.host).unwrap();
         for _ in 0..2 {
-            assert_eq!(hello(&mut c), b"hello from vsftpd\n");
+            assert_eq!(hello(&mut c), s.kind.hello());
         }
         let lines = trace.take();
         let control = lines.iter().find(|l| l.starts_with("*tls* control connection:")).unwrap();
@@ -429,14 +499,19 @@ fn vsftpd_forced_tls_versions_resume_sessions() {
 
 #[test]
 fn vsftpd_implicit_100mib_prot_p() {
+    implicit_100mib_prot_p(Tls::VsftpdImplicit);
+}
+
+fn implicit_100mib_prot_p(which: Tls) {
     let (data, digest) = big();
     let _heavy = heavy();
-    let mut s = Session::open_with(&server(Tls::VsftpdImplicit), "big", implicit);
+    let mut s = Session::open_with(&server(which), "big", implicit);
     assert!(s.c.is_tls() && s.c.data_protected());
     s.c.set_debuglevel(2);
     s.trace.take();
-    round_trip(&mut s, "vsftpd implicit PROT P passive", "big.bin", data, digest, Up::Reader, Down::Fd);
-    assert_all_resumed("vsftpd implicit", &s.trace.take(), 2);
+    let label = format!("{} PROT P passive", which.label());
+    round_trip(&mut s, &label, "big.bin", data, digest, Up::Reader, Down::Fd);
+    assert_all_resumed(which.label(), &s.trace.take(), 2);
     s.finish();
 }
 
@@ -468,8 +543,12 @@ fn pureftpd_explicit_100mib_and_mlsd() {
 
 #[test]
 fn pureftpd_ccc_then_protected_data() {
+    ccc_then_protected_data(Tls::PureFtpd);
+}
+
+fn ccc_then_protected_data(which: Tls) {
     let data = random_bytes(5, 300_000);
-    let mut s = Session::open_with(&server(Tls::PureFtpd), "ccc", explicit);
+    let mut s = Session::open_with(&server(which), "ccc", explicit);
     s.c.set_debuglevel(2);
     let reply = s.c.ccc().unwrap();
     assert_eq!(reply.code, 200, "{reply}");
@@ -494,9 +573,165 @@ fn pureftpd_ccc_then_protected_data() {
     assert!(got == data);
     let lines = s.trace.take();
     assert_eq!(lines.iter().filter(|l| *l == "*data* connection open, TLS").count(), 2, "{lines:#?}");
-    eprintln!("pure-ftpd after CCC: {:?}", data_handshakes(&lines));
+    eprintln!("{} after CCC: {:?}", which.label(), data_handshakes(&lines));
+    if which.requires_reuse() {
+        assert_all_resumed(&format!("{} after CCC", which.label()), &lines, 2);
+    }
     // CCC again: the control connection is not TLS any more.
     assert!(matches!(s.c.ccc(), Err(Error::WrongState(_))));
+    s.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// ProFTPD, explicit FTPS (data connections must resume the control connection's session)
+
+#[test]
+fn proftpd_explicit_100mib_prot_p_passive() {
+    explicit_100mib_prot_p_passive(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_explicit_8mib_active() {
+    explicit_8mib_active(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_prot_c_and_back_to_prot_p() {
+    prot_c_and_back_to_prot_p(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_listings_over_tls() {
+    listings_over_tls(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_ccc_then_protected_data() {
+    ccc_then_protected_data(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_forced_tls_versions_resume_sessions() {
+    forced_tls_versions_resume_sessions(Tls::ProFtpdExplicit);
+}
+
+// ---------------------------------------------------------------------------------------
+// ProFTPD, implicit FTPS
+
+#[test]
+fn proftpd_implicit_100mib_prot_p() {
+    implicit_100mib_prot_p(Tls::ProFtpdImplicit);
+}
+
+// ---------------------------------------------------------------------------------------
+// Stopped transfers keep the TLS session usable, on every TLS server
+
+#[test]
+fn vsftpd_explicit_stop_keeps_the_tls_session() {
+    stop_keeps_the_tls_session(Tls::VsftpdExplicit);
+}
+
+#[test]
+fn vsftpd_implicit_stop_keeps_the_tls_session() {
+    stop_keeps_the_tls_session(Tls::VsftpdImplicit);
+}
+
+#[test]
+fn pureftpd_explicit_stop_keeps_the_tls_session() {
+    stop_keeps_the_tls_session(Tls::PureFtpd);
+}
+
+#[test]
+fn proftpd_explicit_stop_keeps_the_tls_session() {
+    stop_keeps_the_tls_session(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_implicit_stop_keeps_the_tls_session() {
+    stop_keeps_the_tls_session(Tls::ProFtpdImplicit);
+}
+
+/// An upload stopped by its callback after 4 MiB returns `Stopped` promptly; the next data
+/// connection still resumes the control connection's session (which servers that require
+/// reuse insist on), the stopped upload resumes on the same handle (SHA-256 equal), and a
+/// stopped download is followed by a whole one.
+fn stop_keeps_the_tls_session(which: Tls) {
+    const MIB: usize = 1 << 20;
+    let data = random_bytes(11, 16 * MIB);
+    let digest = sha256(&data);
+    let mut s = Session::open_with(&server(which), "stop", which.configure());
+    s.c.set_debuglevel(2);
+    s.trace.take();
+
+    let mut blocks = 0;
+    let started = Instant::now();
+    let e =
+        s.c.storbinary(
+            b"STOR up.bin",
+            &mut &data[..],
+            64 << 10,
+            Some(&mut |_: &[u8]| {
+                blocks += 1;
+                if blocks == 64 {
+                    Flow::Break(())
+                } else {
+                    Flow::Continue(())
+                }
+            }),
+            None,
+        )
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Stopped), "{}: {e:?}", which.label());
+    assert!(took < Duration::from_secs(5), "{}: the stopped upload took {took:?}", which.label());
+    let kept = std::fs::metadata(s.local_path("up.bin")).map_or(0, |m| m.len());
+    eprintln!("{}: upload stopped in {took:?}, {kept} bytes on the server", which.label());
+
+    // The next transfer works (on servers that require reuse: it resumed the session).
+    assert_eq!(hello_in_parent(&mut s), s.server.kind.hello(), "{}: the transfer after the stop", which.label());
+
+    // The stopped upload resumes on the same handle.
+    let src = TempFile::with_contents("tls-stop", &data);
+    let sent = s.c.resume_upload(b"up.bin", src.open().as_raw_fd(), None).unwrap();
+    assert_eq!(sent, data.len() as u64 - kept);
+    assert_eq!(sha256_file(&s.local_path("up.bin")), digest, "{}: the resumed upload", which.label());
+
+    // A download stopped after 1 MiB, then a whole one.
+    let mut got = 0;
+    let e =
+        s.c.retrbinary(
+            b"RETR up.bin",
+            &mut |b| {
+                got += b.len();
+                if got >= MIB {
+                    Flow::Break(())
+                } else {
+                    Flow::Continue(())
+                }
+            },
+            0,
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Stopped), "{}: {e:?}", which.label());
+    let mut h = openssl::sha::Sha256::new();
+    s.c.retrbinary(
+        b"RETR up.bin",
+        &mut |b| {
+            h.update(b);
+            Flow::Continue(())
+        },
+        0,
+        None,
+    )
+    .unwrap();
+    assert_eq!(hex(h.finish()), digest, "{}: the download after the stopped one", which.label());
+
+    let lines = s.trace.take();
+    let handshakes = data_handshakes(&lines);
+    if which.requires_reuse() {
+        assert_all_resumed(which.label(), &lines, handshakes.len());
+    }
     s.finish();
 }
 

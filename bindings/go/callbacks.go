@@ -20,15 +20,16 @@ import (
 
 // callState is what a transfer's callbacks share with the call that started it.
 type callState struct {
-	w      io.Writer
-	r      io.Reader
-	lines  func(string) error
-	err    error // the Writer's, Reader's or line function's error that stopped the transfer
-	panic  any   // a recovered panic, re-raised after the C call
-	hasPan bool
-	eof    bool  // the Reader reported io.EOF
-	rerr   error // a Reader error held back until the bytes read with it are sent
-	stop   *atomic.Bool
+	w        io.Writer
+	r        io.Reader
+	lines    func(string) error
+	progress Progress
+	err      error // the Writer's, Reader's or line function's error that stopped the transfer
+	panic    any   // a recovered panic, re-raised after the C call
+	hasPan   bool
+	eof      bool  // the Reader reported io.EOF
+	rerr     error // a Reader error held back until the bytes read with it are sent
+	stop     *atomic.Bool
 }
 
 // stopped tells whether Abort asked the transfer to stop.
@@ -126,6 +127,27 @@ func ftpcGoLine(h C.uintptr_t, line *C.char, n C.size_t) (rc C.int) {
 	if err := s.lines(C.GoStringN(line, C.int(n))); err != nil {
 		s.err = err
 		return 1
+	}
+	if s.stopped() {
+		return 1
+	}
+	return 0
+}
+
+//export ftpcGoProgress
+func ftpcGoProgress(h C.uintptr_t, done C.uint64_t, total C.int64_t) (rc C.int) {
+	s := cgo.Handle(h).Value().(*callState)
+	defer func() {
+		if p := recover(); p != nil {
+			s.recovered(p)
+			rc = 1
+		}
+	}()
+	if s.progress != nil {
+		if err := s.progress(uint64(done), int64(total)); err != nil {
+			s.err = err
+			return 1
+		}
 	}
 	if s.stopped() {
 		return 1

@@ -43,6 +43,41 @@ func (c Code) Error() string {
 	return "ftpc: " + C.GoString(C.ftp_strerror(C.int(c)))
 }
 
+var codeNames = map[Code]string{
+	C.FTP_OK:           "OK",
+	ErrReply:           "ErrReply",
+	ErrTemp:            "ErrTemp",
+	ErrPerm:            "ErrPerm",
+	ErrProto:           "ErrProto",
+	ErrIO:              "ErrIO",
+	ErrEOF:             "ErrEOF",
+	ErrTimeout:         "ErrTimeout",
+	ErrTLS:             "ErrTLS",
+	ErrCertificate:     "ErrCertificate",
+	ErrInvalidArgument: "ErrInvalidArgument",
+	ErrLineTooLong:     "ErrLineTooLong",
+	ErrReplyTooLong:    "ErrReplyTooLong",
+	ErrWrongState:      "ErrWrongState",
+	ErrEncoding:        "ErrEncoding",
+	ErrNullArgument:    "ErrNullArgument",
+	ErrStopped:         "ErrStopped",
+	ErrBusy:            "ErrBusy",
+	ErrPanic:           "ErrPanic",
+	ErrTruncated:       "ErrTruncated",
+	ErrUnsupported:     "ErrUnsupported",
+	ErrNetrc:           "ErrNetrc",
+}
+
+// String gives the constant's name ("ErrPerm"; "OK" for 0), or "Code(N)" for a code this
+// package does not know. (fmt's %v prints an error's Error() text; use %s with String()
+// or %d for the number.)
+func (c Code) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("Code(%d)", int(c))
+}
+
 // fromReply tells whether errors with this code come from a server reply, so that the
 // handle's last reply is the one that caused them (see ReplyCode).
 func (c Code) fromReply() bool {

@@ -46,6 +46,8 @@ func servers(t *testing.T) []server {
 	return []server{
 		{"vsftpd", envPort(t, "FTPC_VSFTPD_PORT"), false},
 		{"pure-ftpd", envPort(t, "FTPC_PUREFTPD_PORT"), true},
+		{"proftpd", envPort(t, "FTPC_PROFTPD_PORT"), true},
+		{"bsd-ftpd", envPort(t, "FTPC_BSDFTPD_PORT"), false},
 	}
 }
 
@@ -578,6 +580,8 @@ func TestTLS(t *testing.T) {
 		{"vsftpd explicit", envPort(t, "FTPC_VSFTPD_TLS_PORT"), nil},
 		{"vsftpd implicit", envPort(t, "FTPC_VSFTPD_IMPLICIT_PORT"), []Option{WithImplicitTLS()}},
 		{"pure-ftpd explicit", envPort(t, "FTPC_PUREFTPD_PORT"), nil},
+		{"proftpd explicit", envPort(t, "FTPC_PROFTPD_TLS_PORT"), nil},
+		{"proftpd implicit", envPort(t, "FTPC_PROFTPD_IMPLICIT_PORT"), []Option{WithImplicitTLS()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := NewTLS(append([]Option{WithCAFile(ca), WithTimeout(20 * time.Second)}, tc.opts...)...)

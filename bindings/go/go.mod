@@ -1,3 +1,3 @@
-module ftpc
+module github.com/ftpc/ftpc/bindings/go
 
 go 1.19

@@ -7,6 +7,7 @@ package ftpc
 import "C"
 
 import (
+	"strconv"
 	"time"
 	"unsafe"
 )
@@ -23,6 +24,28 @@ const (
 	EntryPdir    EntryType = C.FTP_ENTRY_PDIR // MLSD: its parent
 	EntryOther   EntryType = C.FTP_ENTRY_OTHER
 )
+
+// String gives the type's name: "unknown", "file", "dir", "link", "cdir", "pdir", "other",
+// or "EntryType(N)" for a value this package does not know.
+func (t EntryType) String() string {
+	switch t {
+	case EntryUnknown:
+		return "unknown"
+	case EntryFile:
+		return "file"
+	case EntryDir:
+		return "dir"
+	case EntryLink:
+		return "link"
+	case EntryCdir:
+		return "cdir"
+	case EntryPdir:
+		return "pdir"
+	case EntryOther:
+		return "other"
+	}
+	return "EntryType(" + strconv.Itoa(int(t)) + ")"
+}
 
 // Entry is one directory entry from List or MLSD, copied out of the library's listing.
 type Entry struct {

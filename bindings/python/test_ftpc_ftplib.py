@@ -551,6 +551,18 @@ class PureFtpdTest(ServerTest, unittest.TestCase):
     stores_crlf = False
 
 
+class ProFtpdTest(ServerTest, unittest.TestCase):
+    port_env = "FTPC_PROFTPD_PORT"
+    has_mlsd = True
+    stores_crlf = False
+
+
+class BsdFtpdTest(ServerTest, unittest.TestCase):
+    port_env = "FTPC_BSDFTPD_PORT"
+    has_mlsd = False
+    stores_crlf = False
+
+
 class TLSTest(unittest.TestCase):
     ca = ENV.get("FTPC_TEST_CA")
 
@@ -608,6 +620,15 @@ class TLSTest(unittest.TestCase):
     def test_implicit(self):
         ftp = FTP_TLS(cafile=self.ca, implicit=True, timeout=TIMEOUT)
         self.session(ftp, int(ENV["FTPC_VSFTPD_IMPLICIT_PORT"])).quit()
+
+    def test_proftpd_explicit(self):
+        # ProFTPD, like vsftpd, refuses data connections that do not resume the session.
+        ftp = FTP_TLS(cafile=self.ca, timeout=TIMEOUT)
+        self.session(ftp, int(ENV["FTPC_PROFTPD_TLS_PORT"])).quit()
+
+    def test_proftpd_implicit(self):
+        ftp = FTP_TLS(cafile=self.ca, implicit=True, timeout=TIMEOUT)
+        self.session(ftp, int(ENV["FTPC_PROFTPD_IMPLICIT_PORT"])).quit()
 
     def test_pureftpd_and_ccc(self):
         ftp = self.session(FTP_TLS(cafile=self.ca, timeout=TIMEOUT), int(ENV["FTPC_PUREFTPD_PORT"]))
@@ -756,6 +777,12 @@ class SameAsFtplibTest(unittest.TestCase):
 
     def test_pureftpd(self):
         self.compare(int(ENV["FTPC_PUREFTPD_PORT"]))
+
+    def test_proftpd(self):
+        self.compare(int(ENV["FTPC_PROFTPD_PORT"]))
+
+    def test_bsdftpd(self):
+        self.compare(int(ENV["FTPC_BSDFTPD_PORT"]))
 
     def test_pureftpd_tls(self):
         # Not vsftpd: it requires TLS session reuse on data connections, which the standard

@@ -7,7 +7,7 @@
 //! within the limits the formatters document.
 #![no_main]
 
-use ftpc::listing::{
+use ftpc::proto::listing::{
     civil_from_epoch, format_dos_line, format_unix_line, parse_list_line, Entry, EntryKind, ListFormat,
 };
 use libfuzzer_sys::fuzz_target;

@@ -6,7 +6,7 @@
 //! mode, owner, group and unique; a `modify` time survives format_time_val/parse_time_val.
 #![no_main]
 
-use ftpc::listing::{format_mlsd_entry, format_time_val, parse_mlsd_line, parse_time_val, Entry, ListFormat};
+use ftpc::proto::listing::{format_mlsd_entry, format_time_val, parse_mlsd_line, parse_time_val, Entry, ListFormat};
 use libfuzzer_sys::fuzz_target;
 
 fn strip_line_ending(mut line: &[u8]) -> &[u8] {

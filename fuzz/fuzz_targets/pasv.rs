@@ -5,8 +5,9 @@
 //! reply with another code is refused with `Error::Reply`.
 #![no_main]
 
-use ftpc::pasv::{parse150, parse227, parse229, port_argument};
-use ftpc::{Error, Reply};
+use ftpc::proto::pasv::{parse150, parse227, parse229, port_argument};
+use ftpc::proto::reply::Reply;
+use ftpc::proto::ProtoError as Error;
 use libfuzzer_sys::fuzz_target;
 
 fn check227(text: &[u8]) {

@@ -425,7 +425,7 @@ fn set_override(
 #[no_mangle]
 pub extern "C" fn ftp_set_timeout_ms(client: *mut ftp_client, timeout_ms: i64) -> c_int {
     with_client(client, |inner| {
-        inner.client.config_mut().timeout = timeout_arg(timeout_ms)?.unwrap_or(crate::config::DEFAULT_TIMEOUT);
+        inner.client.config_mut().timeout = timeout_arg(timeout_ms)?.unwrap_or(crate::client::config::DEFAULT_TIMEOUT);
         inner.client.refresh_timeouts()?;
         Ok(())
     })

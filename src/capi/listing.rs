@@ -4,7 +4,7 @@
 use super::handle::{ftp_client, optional, out_ref, required, with_client, Fail};
 use super::status::FTP_ERR_ENCODING;
 use super::transfer::ftp_line_callback;
-use crate::listing::{Entry, EntryKind, ListFormat};
+use crate::proto::listing::{Entry, EntryKind, ListFormat};
 use std::ffi::{c_char, c_int, c_void};
 
 /// A list of directory entries. Free with `ftp_listing_free`.

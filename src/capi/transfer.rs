@@ -240,7 +240,7 @@ fn whole_file(
     progress: ftp_progress_callback,
     userdata: *mut c_void,
     out_bytes: *mut u64,
-    transfer: impl FnOnce(&mut crate::Client, Option<crate::transfer::Progress<'_>>) -> crate::Result<u64>,
+    transfer: impl FnOnce(&mut crate::Client, Option<crate::client::transfer::Progress<'_>>) -> crate::Result<u64>,
 ) -> Result<(), Fail> {
     let mut progress = progress_fn(progress, userdata);
     let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);

@@ -244,6 +244,20 @@ class PureFtpdTest < Minitest::Test
   def mlsd? = true
 end
 
+class ProFtpdTest < Minitest::Test
+  include ServerTests
+
+  def port = Integer(ENV.fetch('FTPC_PROFTPD_PORT'))
+  def mlsd? = true
+end
+
+class BsdFtpdTest < Minitest::Test
+  include ServerTests
+
+  def port = Integer(ENV.fetch('FTPC_BSDFTPD_PORT'))
+  def mlsd? = false
+end
+
 class TLSTest < Minitest::Test
   CA = ENV.fetch('FTPC_TEST_CA')
 
@@ -256,7 +270,7 @@ class TLSTest < Minitest::Test
   end
 
   def test_explicit
-    %w[FTPC_VSFTPD_TLS_PORT FTPC_PUREFTPD_PORT].each do |key|
+    %w[FTPC_VSFTPD_TLS_PORT FTPC_PUREFTPD_PORT FTPC_PROFTPD_TLS_PORT].each do |key|
       Ftpc::Client.open(HOST, port: Integer(ENV.fetch(key)), user: USER, passwd: PASS,
                               tls: true, ca_file: CA, timeout: 20) do |ftp|
         assert ftp.tls?
@@ -266,10 +280,12 @@ class TLSTest < Minitest::Test
   end
 
   def test_implicit
-    Ftpc::Client.open(HOST, port: Integer(ENV.fetch('FTPC_VSFTPD_IMPLICIT_PORT')), user: USER, passwd: PASS,
-                            implicit: true, ca_file: CA, timeout: 20) do |ftp|
-      assert ftp.tls?
-      round_trip(ftp)
+    %w[FTPC_VSFTPD_IMPLICIT_PORT FTPC_PROFTPD_IMPLICIT_PORT].each do |key|
+      Ftpc::Client.open(HOST, port: Integer(ENV.fetch(key)), user: USER, passwd: PASS,
+                              implicit: true, ca_file: CA, timeout: 20) do |ftp|
+        assert ftp.tls?
+        round_trip(ftp)
+      end
     end
   end
 

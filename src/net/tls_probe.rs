@@ -2,7 +2,7 @@
 //! implicit-FTPS port waits silently for a ClientHello, a plain or explicit-FTPS port sends
 //! its `220` greeting in clear text at once.
 
-use crate::stream;
+use crate::net::stream;
 use openssl::ssl::{HandshakeError, Ssl, SslContext, SslMethod, SslVerifyMode};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;

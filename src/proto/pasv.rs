@@ -1,8 +1,8 @@
 //! Parsers of the replies that set up data connections: 227 (PASV), 229 (EPSV), 150 sizes,
 //! and the formatting of PORT and EPRT arguments. Pure, so they can be fuzzed.
 
-use crate::error::{Error, Result};
-use crate::reply::Reply;
+use super::error::{ProtoError as Error, Result};
+use super::reply::Reply;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The address and port of a 227 reply: six numbers `h1,h2,h3,h4,p1,p2` anywhere in the text.

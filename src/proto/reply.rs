@@ -1,6 +1,6 @@
 //! Reply parsing per RFC 959 §4.2: pure and bounded, so it can be fuzzed without a network.
 
-use crate::error::{Error, Result};
+use super::error::{ProtoError as Error, Result};
 use std::fmt;
 
 /// Longest reply line accepted, without its CRLF (ftplib's `maxline`).

@@ -212,10 +212,7 @@ impl Stream {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(Error::io(deadline.what, e)),
                 },
-                Stream::Tls(tls) => match {
-                    clear_tls_errors();
-                    tls.ssl_read(buf)
-                } {
+                Stream::Tls(tls) => match ssl_read_clean(tls, buf) {
                     Ok(n) => return Ok(n),
                     Err(e) => match tls_want(&e) {
                         Some(want) => want,
@@ -239,10 +236,7 @@ impl Stream {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(Error::io(deadline.what, e)),
                 },
-                Stream::Tls(tls) => match {
-                    clear_tls_errors();
-                    tls.ssl_write(buf)
-                } {
+                Stream::Tls(tls) => match ssl_write_clean(tls, buf) {
                     Ok(n) => return Ok(n),
                     Err(e) => match tls_want(&e) {
                         Some(want) => want,
@@ -262,6 +256,16 @@ impl Stream {
 pub(crate) fn clear_tls_errors() {
     // SAFETY: only clears the calling thread's error queue.
     unsafe { openssl_sys::ERR_clear_error() }
+}
+
+fn ssl_read_clean(tls: &mut SslStream<TcpStream>, buf: &mut [u8]) -> Result<usize, openssl::ssl::Error> {
+    clear_tls_errors();
+    tls.ssl_read(buf)
+}
+
+fn ssl_write_clean(tls: &mut SslStream<TcpStream>, buf: &[u8]) -> Result<usize, openssl::ssl::Error> {
+    clear_tls_errors();
+    tls.ssl_write(buf)
 }
 
 /// The socket readiness a non-blocking TLS operation waits for, if that is why it stopped.

@@ -1,12 +1,20 @@
 //! The ftplib-shaped client: connection, login and every command without a data connection.
 
-use crate::command::{self, Encoding};
-use crate::config::Config;
-use crate::control::Control;
+pub mod config;
+pub(crate) mod data;
+mod directory;
+pub(crate) mod ftps;
+pub mod netrc;
+pub mod transfer;
+
+use crate::client::config::Config;
+use crate::client::ftps::TlsSession;
 use crate::error::{Error, Result};
-use crate::reply::{parse257, Reply};
-use crate::stream;
-use crate::tls::{TlsMode, TlsSession};
+use crate::net::control::Control;
+use crate::net::stream;
+use crate::net::tls::TlsMode;
+use crate::proto::command::{self, Encoding};
+use crate::proto::reply::{parse257, Reply};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -207,7 +215,7 @@ impl Client {
     /// After the greeting did not come: whether the silent port answers a TLS ClientHello.
     fn port_wants_implicit_tls(&mut self, probe: Option<&std::net::TcpStream>) -> bool {
         let Some(tcp) = probe else { return false };
-        let wants = crate::tls_probe::answers_client_hello(tcp, self.probe_wait(), &self.cancel);
+        let wants = crate::net::tls_probe::answers_client_hello(tcp, self.probe_wait(), &self.cancel);
         self.trace(1, || {
             format!(
                 "*info* no greeting; the port {} a TLS ClientHello",
@@ -224,7 +232,7 @@ impl Client {
             return error;
         };
         let Some(tcp) = probe else { return error };
-        if !crate::tls_probe::sent_text_line(tcp, self.probe_wait(), &self.cancel) {
+        if !crate::net::tls_probe::sent_text_line(tcp, self.probe_wait(), &self.cancel) {
             return error;
         }
         Error::Tls(format!(
@@ -449,7 +457,7 @@ impl Client {
         if reply.code != 257 {
             return Ok(Vec::new());
         }
-        parse257(&reply)
+        Ok(parse257(&reply)?)
     }
 
     /// Makes a directory and returns its path as the 257 reply gives it.
@@ -458,7 +466,7 @@ impl Client {
         if reply.code != 257 {
             return Ok(Vec::new());
         }
-        parse257(&reply)
+        Ok(parse257(&reply)?)
     }
 
     /// Changes directory: `..` sends CDUP (CWD .. when CDUP is unknown, 500), empty means `.`.
@@ -531,7 +539,7 @@ impl Client {
     /// Logs in with the netrc entry for the connected host (or the `default` entry), from
     /// `path` or `~/.netrc`.
     pub fn login_netrc(&mut self, path: Option<&std::path::Path>) -> Result<Reply> {
-        let netrc = crate::netrc::Netrc::load(path)?;
+        let netrc = crate::client::netrc::Netrc::load(path)?;
         let host = self.host.trim_start_matches('[').trim_end_matches(']').to_string();
         let entry = netrc
             .authenticators(&host)

@@ -1,7 +1,7 @@
 //! Options of a client, with the defaults a careful user wants.
 
-use crate::command::Encoding;
-use crate::tls::{TlsConfig, TlsMode};
+use crate::net::tls::{TlsConfig, TlsMode};
+use crate::proto::command::Encoding;
 use std::net::IpAddr;
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Building command lines: argument checks and the text encoding of the server.
 
-use crate::error::{Error, Result};
+use super::error::{ProtoError as Error, Result};
 
 /// How strings given by the caller map to bytes on the wire (and back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,38 +2,25 @@
 //! and whole-file transfers to and from file descriptors (zero-copy on plain connections).
 
 use crate::client::Client;
-use crate::data::DataConnection;
 use crate::error::{Error, Result};
-use crate::reply::{Reply, MAX_LINE};
-use crate::stream::Stream;
+use crate::net::data::DataConnection;
+use crate::net::fdcopy::{
+    copy_chunk, copy_from_fd, is_local_fd_error, local_remaining, opened_for_append, send_file, Pipe,
+};
+use crate::net::stream::Stream;
+pub use crate::proto::lines::{Flow, StopTransfer};
+use crate::proto::lines::{LineReader, LineSplitter};
+use crate::proto::reply::{Reply, MAX_LINE};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-/// What a callback returns: `Continue` or `Break` to stop the transfer (with ABOR).
-pub type Flow = ControlFlow<()>;
-
-/// Returned inside an `io::Error` by a source given to `storbinary`/`storlines` to stop the
-/// upload the way a callback returning `Break` does.
-#[derive(Debug)]
-pub struct StopTransfer;
-
-impl std::fmt::Display for StopTransfer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stopped by the caller")
-    }
-}
-
-impl std::error::Error for StopTransfer {}
-
 /// Bytes per block when the caller gives 0, and the most it may ask for.
 pub const DEFAULT_BLOCKSIZE: usize = 64 * 1024;
 pub const MAX_BLOCKSIZE: usize = 16 << 20;
-/// Whole-file transfers move this much per system call.
-const CHUNK: usize = 1 << 20;
 
 fn is_stop(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<StopTransfer>())
@@ -92,7 +79,9 @@ impl Client {
     /// is checked when `check`.
     fn finish_download(&mut self, mut conn: DataConnection, check: bool) -> Result<Reply> {
         let (clean_tls, cut_record) = match &mut conn.stream {
-            Stream::Tls(tls) => (crate::tls::received_close_notify(tls), crate::tls::ended_inside_a_record(tls)),
+            Stream::Tls(tls) => {
+                (crate::net::tls::received_close_notify(tls), crate::net::tls::ended_inside_a_record(tls))
+            }
             Stream::Plain(_) => (true, false),
         };
         let is_tls = conn.is_tls();
@@ -165,7 +154,7 @@ impl Client {
                 Ok(ControlFlow::Break(())) => stopped = true,
                 Err(e) => {
                     return Err(match self.abort_transfer(conn) {
-                        Ok(()) => e,
+                        Ok(()) => e.into(),
                         Err(abort_error) => abort_error,
                     })
                 }
@@ -216,7 +205,7 @@ impl Client {
     ) -> Result<Reply> {
         self.begin_transfer(b"A")?;
         let conn = self.ntransfercmd(cmd, None)?;
-        let mut lines = LineReader { source, pending: Vec::new(), eof: false };
+        let mut lines = LineReader::new(source);
         let mut callback = callback;
         let mut buf = Vec::new();
         self.upload(conn, &mut buf, |out| lines.next_crlf_line(out), &mut |block| {
@@ -316,7 +305,7 @@ impl Client {
     ) -> Result<u64> {
         self.last_transfer_bytes = 0;
         // A name that cannot go out fails before anything is sent, TYPE included.
-        let cmd = crate::command::build("RETR", Some(remote), self.config.encoding)?;
+        let cmd = crate::proto::command::build("RETR", Some(remote), self.config.encoding)?;
         self.begin_transfer(b"I")?;
         let asked_size = match progress {
             Some(_) => self.size_for_progress(remote, rest)?,
@@ -400,7 +389,7 @@ impl Client {
     ) -> Result<u64> {
         self.begin_transfer(b"I")?;
         let verb = if append { "APPE" } else { "STOR" };
-        let cmd = crate::command::build(verb, Some(remote), self.config.encoding)?;
+        let cmd = crate::proto::command::build(verb, Some(remote), self.config.encoding)?;
         let total = local_remaining(fd);
         let mut conn = self.ntransfercmd_raw(&cmd, rest)?;
         let mut zero_copy = matches!(conn.stream, Stream::Plain(_));
@@ -511,310 +500,5 @@ impl Client {
         let conn = self.ntransfercmd(line, rest);
         self.config.encoding = saved;
         conn
-    }
-}
-
-fn is_local_fd_error(code: i32) -> bool {
-    matches!(code, libc::EBADF | libc::ENOSPC | libc::EFBIG | libc::EDQUOT | libc::EROFS | libc::EISDIR)
-}
-
-fn opened_for_append(fd: RawFd) -> bool {
-    // SAFETY: F_GETFL only reads the descriptor's flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    flags >= 0 && flags & libc::O_APPEND != 0
-}
-
-/// The bytes left from `fd`'s position to its end, for a regular file.
-fn local_remaining(fd: RawFd) -> Option<u64> {
-    // SAFETY: fstat fills the struct we own; lseek(0, SEEK_CUR) only reads the position.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFREG {
-            return None;
-        }
-        let pos = libc::lseek(fd, 0, libc::SEEK_CUR);
-        (pos >= 0).then(|| (st.st_size as u64).saturating_sub(pos as u64))
-    }
-}
-
-/// A kernel pipe: splice(2) moves socket data to a file through it without copies to user space.
-struct Pipe {
-    read: RawFd,
-    write: RawFd,
-}
-
-impl Pipe {
-    fn new() -> io::Result<Pipe> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 writes two descriptors into the array we own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // A bigger pipe means fewer system calls per megabyte; failure only costs speed.
-        // SAFETY: fcntl on our own descriptor.
-        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, CHUNK as libc::c_int) };
-        Ok(Pipe { read: fds[0], write: fds[1] })
-    }
-
-    /// Moves up to one chunk from `from` to `to`; 0 at the end of the data.
-    fn splice_from(&mut self, from: RawFd, to: RawFd) -> io::Result<usize> {
-        let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE;
-        // SAFETY: splice between descriptors; no user memory.
-        let n = unsafe { libc::splice(from, std::ptr::null_mut(), self.write, std::ptr::null_mut(), CHUNK, flags) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut left = n as usize;
-        while left > 0 {
-            // SAFETY: as above.
-            let m = unsafe { libc::splice(self.read, std::ptr::null_mut(), to, std::ptr::null_mut(), left, flags) };
-            match m {
-                m if m > 0 => left -= m as usize,
-                0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "the local file took no data")),
-                _ => {
-                    let e = io::Error::last_os_error();
-                    if e.kind() != io::ErrorKind::Interrupted {
-                        // Data already read from the socket is lost: report it as a local error.
-                        return Err(io::Error::new(io::ErrorKind::WriteZero, e));
-                    }
-                }
-            }
-        }
-        Ok(n as usize)
-    }
-}
-
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        // SAFETY: closing the descriptors this pipe owns.
-        unsafe {
-            libc::close(self.read);
-            libc::close(self.write);
-        }
-    }
-}
-
-fn write_all_fd(fd: RawFd, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        // SAFETY: writing from a live slice.
-        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(io::Error::new(io::ErrorKind::WriteZero, e));
-        }
-        if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "the local file took no data"));
-        }
-        data = &data[n as usize..];
-    }
-    Ok(())
-}
-
-/// One read from the data connection written to `fd` (TLS, or where splice does not apply).
-fn copy_chunk(conn: &mut DataConnection, fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
-    buf.resize(256 * 1024, 0);
-    let n = conn.read(buf)?;
-    write_all_fd(fd, &buf[..n])?;
-    Ok(n)
-}
-
-fn copy_from_fd(fd: RawFd, conn: &mut DataConnection, buf: &mut Vec<u8>) -> io::Result<usize> {
-    buf.resize(256 * 1024, 0);
-    // SAFETY: reading into a live buffer of its length.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    conn.write_all(&buf[..n as usize])?;
-    Ok(n as usize)
-}
-
-fn send_file(sock: RawFd, fd: RawFd) -> io::Result<usize> {
-    // SAFETY: sendfile between descriptors, using and advancing fd's own position.
-    let n = unsafe { libc::sendfile(sock, fd, std::ptr::null_mut(), CHUNK) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-/// Splits received text into lines ended by CRLF, LF or a lone CR, with a length cap.
-#[derive(Default)]
-pub(crate) struct LineSplitter {
-    line: Vec<u8>,
-    /// The last byte seen was a CR: a LF right after it belongs to the same line end.
-    after_cr: bool,
-}
-
-impl LineSplitter {
-    pub fn feed(&mut self, mut bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
-        while let Some(&first) = bytes.first() {
-            if self.after_cr {
-                self.after_cr = false;
-                if first == b'\n' {
-                    bytes = &bytes[1..];
-                    continue;
-                }
-            }
-            let Some(end) = bytes.iter().position(|&b| b == b'\r' || b == b'\n') else {
-                self.keep(bytes)?;
-                break;
-            };
-            let flow = if self.line.is_empty() {
-                // A whole line in this block: handed over where it lies, without a copy.
-                if end > MAX_LINE {
-                    return Err(Error::LineTooLong(MAX_LINE));
-                }
-                deliver(&bytes[..end])
-            } else {
-                self.keep(&bytes[..end])?;
-                let flow = deliver(&self.line);
-                self.line.clear();
-                flow
-            };
-            self.after_cr = bytes[end] == b'\r';
-            bytes = &bytes[end + 1..];
-            if flow.is_break() {
-                return Ok(flow);
-            }
-        }
-        Ok(Flow::Continue(()))
-    }
-
-    /// Keeps the start of a line that goes on in the next block.
-    fn keep(&mut self, part: &[u8]) -> Result<()> {
-        if self.line.len() + part.len() > MAX_LINE {
-            return Err(Error::LineTooLong(MAX_LINE));
-        }
-        self.line.extend_from_slice(part);
-        Ok(())
-    }
-
-    /// The last line, when the data did not end with a line end.
-    pub fn finish(&mut self, deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
-        if self.line.is_empty() {
-            return Ok(Flow::Continue(()));
-        }
-        let flow = deliver(&self.line);
-        self.line.clear();
-        Ok(flow)
-    }
-}
-
-/// Reads lines for storlines and gives each with a CRLF end.
-struct LineReader<'a> {
-    source: &'a mut dyn Read,
-    pending: Vec<u8>,
-    eof: bool,
-}
-
-impl LineReader<'_> {
-    fn next_crlf_line(&mut self, out: &mut Vec<u8>) -> io::Result<Option<usize>> {
-        loop {
-            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-                return Ok(Some(self.take(end + 1, out)?));
-            }
-            if self.pending.len() > MAX_LINE {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "line over 8192 bytes"));
-            }
-            if self.eof {
-                return if self.pending.is_empty() { Ok(None) } else { Ok(Some(self.take(self.pending.len(), out)?)) };
-            }
-            let mut chunk = [0u8; 8192];
-            let n = self.source.read(&mut chunk)?;
-            if n == 0 {
-                self.eof = true;
-            }
-            self.pending.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    fn take(&mut self, len: usize, out: &mut Vec<u8>) -> io::Result<usize> {
-        let mut line: Vec<u8> = self.pending.drain(..len).collect();
-        if line.len() > MAX_LINE + 2 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "line over 8192 bytes"));
-        }
-        // As ftplib: whatever the end (CRLF, LF, CR or none), the line goes out with CRLF.
-        // Only the end is replaced: CRs before it are data ("a\r\r\n" stays as it is).
-        if !line.ends_with(b"\r\n") {
-            if matches!(line.last(), Some(b'\n' | b'\r')) {
-                line.pop();
-            }
-            line.extend_from_slice(b"\r\n");
-        }
-        *out = line;
-        Ok(out.len())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn split(chunks: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
-        let mut s = LineSplitter::default();
-        let mut lines = Vec::new();
-        let mut push = |l: &[u8]| {
-            lines.push(l.to_vec());
-            Flow::Continue(())
-        };
-        for c in chunks {
-            let _ = s.feed(c, &mut push)?;
-        }
-        let _ = s.finish(&mut push)?;
-        Ok(lines)
-    }
-
-    #[test]
-    fn line_ends() {
-        assert_eq!(
-            split(&[b"a\r\nb\nc\rd"]).unwrap(),
-            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]
-        );
-        // A CRLF split across reads is one line end.
-        assert_eq!(split(&[b"a\r", b"\nb\r\n"]).unwrap(), vec![b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(split(&[b"\r\n\r\n"]).unwrap(), vec![b"".to_vec(), b"".to_vec()]);
-        assert!(split(&[b""]).unwrap().is_empty());
-        let long = vec![b'x'; MAX_LINE + 1];
-        assert!(matches!(split(&[&long]), Err(Error::LineTooLong(_))));
-        let max = vec![b'x'; MAX_LINE];
-        assert_eq!(split(&[&max, b"\n"]).unwrap(), vec![max.clone()]);
-    }
-
-    #[test]
-    fn line_ends_wherever_the_blocks_split() {
-        let text: &[u8] = b"one\r\ntwo\n\nthree\rfour\r\r\nfive";
-        let whole = split(&[text]).unwrap();
-        assert_eq!(whole.len(), 7, "{whole:?}");
-        for i in 0..=text.len() {
-            for j in i..=text.len() {
-                let parts = split(&[&text[..i], &text[i..j], &text[j..]]).unwrap();
-                assert_eq!(parts, whole, "split at {i} and {j}");
-            }
-        }
-        // Over the cap whether the line comes whole, in pieces, or one byte at a time.
-        let long = vec![b'x'; MAX_LINE + 1];
-        assert!(matches!(split(&[&long, b"\n"]), Err(Error::LineTooLong(_))));
-        assert!(matches!(split(&[&long[..10], &long[10..], b"\n"]), Err(Error::LineTooLong(_))));
-        let bytes: Vec<&[u8]> = long.chunks(1).collect();
-        assert!(matches!(split(&bytes), Err(Error::LineTooLong(_))));
-        let max = vec![b'x'; MAX_LINE];
-        assert_eq!(split(&[&max[..5], &max[5..], b"\r\n"]).unwrap(), vec![max.clone()]);
-    }
-
-    #[test]
-    fn storlines_line_ends() {
-        let mut src: &[u8] = b"a\nb\r\nc\rd";
-        let mut r = LineReader { source: &mut src, pending: Vec::new(), eof: false };
-        let mut out = Vec::new();
-        let mut all = Vec::new();
-        while let Some(n) = r.next_crlf_line(&mut out).unwrap() {
-            all.extend_from_slice(&out[..n]);
-        }
-        // A lone CR inside a line is not a line end for storlines (ftplib reads by LF).
-        assert_eq!(all, b"a\r\nb\r\nc\rd\r\n");
     }
 }

@@ -3,39 +3,17 @@
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::pasv::{eprt_argument, parse150, parse227, parse229, port_argument};
-use crate::reply::Reply;
-use crate::stream::{self, Stream};
-use openssl::ssl::ShutdownState;
+use crate::net::data::{reset, set_tick, DataConnection};
+use crate::net::stream::{self, Stream};
+use crate::proto::pasv::{eprt_argument, parse227, parse229, port_argument};
+use crate::proto::reply::Reply;
 use socket2::SockRef;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// An open data connection, from `transfercmd`. Close it with `Client::finish_transfer`
-/// (reads the final reply) or `Client::abort_transfer`.
-pub struct DataConnection {
-    pub(crate) stream: Stream,
-    size: Option<u64>,
-    bytes: u64,
-    preliminary: Reply,
-    /// The longest the connection may go without moving a byte (the data wait).
-    idle: Duration,
-    /// When a byte last moved (or the connection opened).
-    last_progress: Instant,
-    /// The client's cancel flag, looked at between the short socket waits.
-    stop: Arc<AtomicBool>,
-}
-
-/// Every data socket's system calls wait at most this long (SO_RCVTIMEO, SO_SNDTIMEO), so
-/// that the loops around them see a cancel request and measure the time without progress
-/// across calls, whatever the call (read, write, splice, sendfile, a TLS step). For plain
-/// downloads in blocks it is also the longest the bytes wait in the kernel for the rest of
-/// their block.
-const TICK: Duration = Duration::from_millis(50);
 /// How long the final reply may take after a transfer timed out locally: the call's time is
 /// spent, so what puts the connection back in step must be quick or give up.
 const CLEANUP_GRACE: Duration = Duration::from_millis(500);
@@ -48,156 +26,6 @@ const TELNET_IP: u8 = 244;
 const TELNET_DM: u8 = 242;
 /// Replies after ABOR beyond which the server is not following the protocol.
 const MAX_ABOR_REPLIES: usize = 4;
-/// The largest block the kernel is asked to gather before waking the reader. Larger
-/// low-water marks make Linux clamp the TCP window to them (tcp_set_rcvlowat), which slows
-/// the download instead.
-const MAX_LOW_WATER: usize = 64 * 1024;
-
-impl DataConnection {
-    /// The size announced in `150 ... (N bytes)`, if any.
-    pub fn size(&self) -> Option<u64> {
-        self.size
-    }
-
-    /// Bytes read or written so far.
-    pub fn transferred(&self) -> u64 {
-        self.bytes
-    }
-
-    /// The 1xx reply that opened the transfer.
-    pub fn preliminary_reply(&self) -> &Reply {
-        &self.preliminary
-    }
-
-    pub fn is_tls(&self) -> bool {
-        self.stream.is_tls()
-    }
-
-    pub(crate) fn tcp(&self) -> &TcpStream {
-        self.stream.tcp()
-    }
-
-    /// Bytes moved by a call that bypassed `read`/`write` (splice, sendfile).
-    pub(crate) fn count(&mut self, n: usize) {
-        self.bytes += n as u64;
-        if n > 0 {
-            self.last_progress = Instant::now();
-        }
-    }
-
-    /// After a socket call came back after its TICK with nothing moved: `Cancelled` when a
-    /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
-    /// data wait, else Ok (call again).
-    pub(crate) fn check_patience(&self, what: &'static str) -> Result<()> {
-        if self.stop.swap(false, Ordering::AcqRel) {
-            return Err(Error::Cancelled(what));
-        }
-        if self.last_progress.elapsed() >= self.idle {
-            return Err(Error::Timeout(what));
-        }
-        Ok(())
-    }
-
-    /// Makes reads of a plain connection return whole blocks of `block` bytes (at most
-    /// MAX_LOW_WATER) where the network is fast: SO_RCVLOWAT wakes the reader once a block
-    /// has arrived, not at every segment (on loopback this cut the client's CPU per GiB by a
-    /// third; see docs/BENCHMARKS.md); a slow link's bytes are handed over after a TICK.
-    /// Nothing changes for TLS, or when the kernel refuses the option.
-    pub(crate) fn read_in_blocks(&mut self, block: usize) {
-        let Stream::Plain(tcp) = &self.stream else {
-            return;
-        };
-        let low_water = block.min(MAX_LOW_WATER) as libc::c_int;
-        // SAFETY: setsockopt on our own socket with an int of the size given.
-        unsafe {
-            libc::setsockopt(
-                tcp.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVLOWAT,
-                (&low_water as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-    }
-
-    /// One read, waiting for data for at most the data wait since the last progress.
-    pub(crate) fn receive(&mut self, buf: &mut [u8]) -> Result<usize> {
-        loop {
-            match self.stream.read(buf) {
-                Ok(n) => {
-                    self.count(n);
-                    return Ok(n);
-                }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    self.check_patience("receiving data")?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io("receiving data", e)),
-            }
-        }
-    }
-
-    /// Sends all of `buf`; fails once the connection moves nothing for the data wait.
-    pub(crate) fn send_all(&mut self, mut buf: &[u8]) -> Result<()> {
-        while !buf.is_empty() {
-            match self.stream.write(buf) {
-                Ok(0) => return Err(Error::io("sending data", io::ErrorKind::WriteZero.into())),
-                Ok(n) => {
-                    self.count(n);
-                    buf = &buf[n..];
-                }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    self.check_patience("sending data")?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io("sending data", e)),
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for DataConnection {
-    /// A TLS data connection dropped without close_notify (a stop, a reset, an error) would
-    /// make OpenSSL mark its session as not resumable; that session is the control
-    /// connection's, which every later data connection must resume on servers that require
-    /// it (ProFTPD by default, vsftpd `require_ssl_reuse`). The session did nothing wrong:
-    /// say the shutdown is done so it stays resumable.
-    fn drop(&mut self) {
-        if let Stream::Tls(tls) = &mut self.stream {
-            tls.set_shutdown(ShutdownState::SENT | ShutdownState::RECEIVED);
-        }
-    }
-}
-
-/// For callers that want the std traits (`ftp_data_read`/`ftp_data_write`, line readers):
-/// the same waits as `receive`/`send_all`, their errors carried inside `io::Error`.
-impl Read for DataConnection {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.receive(buf).map_err(into_io)
-    }
-}
-
-impl Write for DataConnection {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.send_all(buf).map_err(into_io)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A core error as an `io::Error` whose kind keeps timeouts and cancellation apart.
-fn into_io(e: Error) -> io::Error {
-    match e {
-        Error::Io { source, .. } => source,
-        Error::Timeout(_) => io::Error::new(io::ErrorKind::TimedOut, e),
-        Error::Cancelled(_) => io::Error::other(crate::transfer::StopTransfer),
-        other => io::Error::other(other),
-    }
-}
 
 /// The same host, seeing through IPv4-mapped IPv6 addresses.
 fn same_host(a: IpAddr, b: IpAddr) -> bool {
@@ -328,9 +156,8 @@ impl Client {
                 Err(e) => return Err(self.abandon_transfer(e)),
             }
         };
-        // Every call on the socket comes back after a TICK (see TICK), the TLS handshake's too.
-        let tick = Some(TICK);
-        if let Err(e) = tcp.set_read_timeout(tick).and_then(|()| tcp.set_write_timeout(tick)) {
+        // Every call on the socket comes back after a tick, the TLS handshake's too.
+        if let Err(e) = set_tick(&tcp) {
             drop(tcp);
             return Err(self.abandon_transfer(Error::io("setting a timeout", e)));
         }
@@ -339,15 +166,7 @@ impl Client {
             Err(e) => return Err(self.abandon_transfer(e)),
         };
         self.trace(2, || format!("*data* connection open, {}", if stream.is_tls() { "TLS" } else { "plain" }));
-        Ok(DataConnection {
-            stream,
-            size: parse150(&preliminary),
-            bytes: 0,
-            preliminary,
-            idle: self.config.data_wait(),
-            last_progress: Instant::now(),
-            stop: self.cancel.clone(),
-        })
+        Ok(DataConnection::new(stream, preliminary, self.config.data_wait(), self.cancel.clone()))
     }
 
     /// The server answered the transfer command with 1xx but no usable data connection came
@@ -562,10 +381,4 @@ impl Client {
             Stream::Tls(tls) => self.shutdown_tls_data(tls),
         }
     }
-}
-
-/// Closes with RST rather than FIN, so a server receiving an upload cannot take the end of
-/// the data for the end of the file.
-fn reset(tcp: &TcpStream) {
-    let _ = SockRef::from(tcp).set_linger(Some(Duration::ZERO));
 }

@@ -194,7 +194,7 @@ pub fn format_mlsd_entry(entry: &Entry) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listing::epoch_from_civil;
+    use crate::proto::listing::epoch_from_civil;
     use proptest::prelude::*;
 
     fn parse(line: &[u8]) -> Entry {

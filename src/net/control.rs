@@ -1,8 +1,8 @@
 //! The control connection: one command line out, one reply in, with bounded reads.
 
 use crate::error::{Error, Result};
-use crate::reply::{LineBuffer, Reply, ReplyParser, MAX_LINE};
-use crate::stream::{Deadline, Stream};
+use crate::net::stream::{Deadline, Stream};
+use crate::proto::reply::{LineBuffer, Reply, ReplyParser, MAX_LINE};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;

@@ -183,7 +183,7 @@ pub(crate) fn parse_dos_line(line: &[u8]) -> Option<Entry> {
 /// [`super::parse_list_line`] reads back to the minute.
 ///
 /// Directories (including `.`/`..` kinds) get `<DIR>`, links `<SYMLINK>` with
-/// " [target]", everything else a size (default 0). `modified` defaults to
+/// " \[target\]", everything else a size (default 0). `modified` defaults to
 /// the epoch; years outside 0..=9999 cannot be represented, nor a name that
 /// ends in CR or LF (the parser takes those for the line end).
 pub fn format_dos_line(entry: &Entry) -> Vec<u8> {

@@ -1,0 +1,216 @@
+//! A data connection: plain or TLS, every wait a short tick that sees a cancel request, and
+//! a deadline measured from the last byte moved.
+
+use super::stream::Stream;
+use crate::error::{Error, Result};
+use crate::proto::pasv::parse150;
+use crate::proto::reply::Reply;
+use openssl::ssl::ShutdownState;
+use socket2::SockRef;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An open data connection, from `transfercmd`. Close it with `Client::finish_transfer`
+/// (reads the final reply) or `Client::abort_transfer`.
+pub struct DataConnection {
+    pub(crate) stream: Stream,
+    pub(crate) size: Option<u64>,
+    pub(crate) bytes: u64,
+    preliminary: Reply,
+    /// The longest the connection may go without moving a byte (the data wait).
+    idle: Duration,
+    /// When a byte last moved (or the connection opened).
+    last_progress: Instant,
+    /// The client's cancel flag, looked at between the short socket waits.
+    stop: Arc<AtomicBool>,
+}
+
+/// Every data socket's system calls wait at most this long (SO_RCVTIMEO, SO_SNDTIMEO), so
+/// that the loops around them see a cancel request and measure the time without progress
+/// across calls, whatever the call (read, write, splice, sendfile, a TLS step). For plain
+/// downloads in blocks it is also the longest the bytes wait in the kernel for the rest of
+/// their block.
+const TICK: Duration = Duration::from_millis(50);
+/// The largest block the kernel is asked to gather before waking the reader. Larger
+/// low-water marks make Linux clamp the TCP window to them (tcp_set_rcvlowat), which slows
+/// the download instead.
+const MAX_LOW_WATER: usize = 64 * 1024;
+
+impl DataConnection {
+    /// The size announced in `150 ... (N bytes)`, if any.
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Bytes read or written so far.
+    pub fn transferred(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The 1xx reply that opened the transfer.
+    pub fn preliminary_reply(&self) -> &Reply {
+        &self.preliminary
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        self.stream.tcp()
+    }
+
+    /// Bytes moved by a call that bypassed `read`/`write` (splice, sendfile).
+    pub(crate) fn count(&mut self, n: usize) {
+        self.bytes += n as u64;
+        if n > 0 {
+            self.last_progress = Instant::now();
+        }
+    }
+
+    /// After a socket call came back after its TICK with nothing moved: `Cancelled` when a
+    /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
+    /// data wait, else Ok (call again).
+    pub(crate) fn check_patience(&self, what: &'static str) -> Result<()> {
+        if self.stop.swap(false, Ordering::AcqRel) {
+            return Err(Error::Cancelled(what));
+        }
+        if self.last_progress.elapsed() >= self.idle {
+            return Err(Error::Timeout(what));
+        }
+        Ok(())
+    }
+
+    /// Makes reads of a plain connection return whole blocks of `block` bytes (at most
+    /// MAX_LOW_WATER) where the network is fast: SO_RCVLOWAT wakes the reader once a block
+    /// has arrived, not at every segment (on loopback this cut the client's CPU per GiB by a
+    /// third; see docs/BENCHMARKS.md); a slow link's bytes are handed over after a TICK.
+    /// Nothing changes for TLS, or when the kernel refuses the option.
+    pub(crate) fn read_in_blocks(&mut self, block: usize) {
+        let Stream::Plain(tcp) = &self.stream else {
+            return;
+        };
+        let low_water = block.min(MAX_LOW_WATER) as libc::c_int;
+        // SAFETY: setsockopt on our own socket with an int of the size given.
+        unsafe {
+            libc::setsockopt(
+                tcp.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVLOWAT,
+                (&low_water as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
+
+    /// One read, waiting for data for at most the data wait since the last progress.
+    pub(crate) fn receive(&mut self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            match self.stream.read(buf) {
+                Ok(n) => {
+                    self.count(n);
+                    return Ok(n);
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    self.check_patience("receiving data")?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("receiving data", e)),
+            }
+        }
+    }
+
+    /// Sends all of `buf`; fails once the connection moves nothing for the data wait.
+    pub(crate) fn send_all(&mut self, mut buf: &[u8]) -> Result<()> {
+        while !buf.is_empty() {
+            match self.stream.write(buf) {
+                Ok(0) => return Err(Error::io("sending data", io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    self.count(n);
+                    buf = &buf[n..];
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    self.check_patience("sending data")?
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("sending data", e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DataConnection {
+    /// A TLS data connection dropped without close_notify (a stop, a reset, an error) would
+    /// make OpenSSL mark its session as not resumable; that session is the control
+    /// connection's, which every later data connection must resume on servers that require
+    /// it (ProFTPD by default, vsftpd `require_ssl_reuse`). The session did nothing wrong:
+    /// say the shutdown is done so it stays resumable.
+    fn drop(&mut self) {
+        if let Stream::Tls(tls) = &mut self.stream {
+            tls.set_shutdown(ShutdownState::SENT | ShutdownState::RECEIVED);
+        }
+    }
+}
+
+/// For callers that want the std traits (`ftp_data_read`/`ftp_data_write`, line readers):
+/// the same waits as `receive`/`send_all`, their errors carried inside `io::Error`.
+impl Read for DataConnection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.receive(buf).map_err(into_io)
+    }
+}
+
+impl Write for DataConnection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send_all(buf).map_err(into_io)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A core error as an `io::Error` whose kind keeps timeouts and cancellation apart.
+fn into_io(e: Error) -> io::Error {
+    match e {
+        Error::Io { source, .. } => source,
+        Error::Timeout(_) => io::Error::new(io::ErrorKind::TimedOut, e),
+        Error::Cancelled(_) => io::Error::other(crate::proto::lines::StopTransfer),
+        other => io::Error::other(other),
+    }
+}
+
+impl DataConnection {
+    /// A data connection over `stream`, opened by the 1xx reply `preliminary` (whose size,
+    /// if it announces one, is kept), failing once it moves nothing for `idle`; `stop` is
+    /// the client's cancel flag. The socket must have TICK socket timeouts (`set_tick`).
+    pub(crate) fn new(stream: Stream, preliminary: Reply, idle: Duration, stop: Arc<AtomicBool>) -> DataConnection {
+        DataConnection {
+            stream,
+            size: parse150(&preliminary),
+            bytes: 0,
+            preliminary,
+            idle,
+            last_progress: Instant::now(),
+            stop,
+        }
+    }
+}
+
+/// Gives every system call on a data socket the TICK timeout (see TICK).
+pub(crate) fn set_tick(tcp: &TcpStream) -> std::io::Result<()> {
+    tcp.set_read_timeout(Some(TICK))?;
+    tcp.set_write_timeout(Some(TICK))
+}
+
+/// Closes with RST rather than FIN, so a server receiving an upload cannot take the end of
+/// the data for the end of the file.
+pub(crate) fn reset(tcp: &TcpStream) {
+    let _ = SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+}

@@ -465,10 +465,11 @@ int ftp_last_reply_code(struct ftp_client *client);
 const char *ftp_last_reply_text(struct ftp_client *client);
 
 /**
- * The message of the last failed call, with its cause, borrowed until the next call;
- * "" after a successful call, NULL when `client` is NULL or busy.
+ * The message of the last failed call, with its cause, borrowed until the next call on
+ * `client`; "" after a successful call. Never NULL: a NULL `client`, or one busy in a call
+ * on another thread, gives a static message saying so.
  */
-const char *ftp_last_error(struct ftp_client *client);
+const char *ftp_last_error(const struct ftp_client *client);
 
 /**
  * The status code the last call returned (FTP_OK after a success); FTP_ERR_NULL_ARGUMENT
@@ -739,7 +740,7 @@ const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
 int ftp_feat(struct ftp_client *client, const char **out);
 
 /**
- * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. "MLSD" is 1 also when
+ * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
  * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
  */
 int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
@@ -850,7 +851,7 @@ int ftp_set_tls_max_version(struct ftp_client *client, int version);
 int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
 
 /**
- * ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. "RETR name"), each block of at most
+ * ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. `RETR name`), each block of at most
  * `blocksize` bytes (0: 64 KiB; at most 16 MiB) handed to `callback`. `rest` >= 0 sends
  * REST first; FTP_NO_REST does not. A download shorter than the size the server announced
  * is FTP_ERR_TRUNCATED; one the server or the network cut short is an error, never FTP_OK.
@@ -863,7 +864,7 @@ int ftp_retrbinary(struct ftp_client *client,
                    int64_t rest);
 
 /**
- * ftplib's `retrlines`: TYPE A, then `cmd` (e.g. "LIST", "NLST", "RETR name"); each line,
+ * ftplib's `retrlines`: TYPE A, then `cmd` (e.g. `LIST`, `NLST`, `RETR name`); each line,
  * ended by CRLF, LF or a bare CR, handed to `callback` without its end. A NULL callback
  * prints each line to stdout. A line over 8192 bytes aborts the transfer with
  * FTP_ERR_LINE_TOO_LONG and leaves the connection usable.
@@ -874,7 +875,7 @@ int ftp_retrlines(struct ftp_client *client,
                   void *userdata);
 
 /**
- * ftplib's `storbinary`: TYPE I, then `cmd` (e.g. "STOR name", "APPE name"); blocks of at
+ * ftplib's `storbinary`: TYPE I, then `cmd` (e.g. `STOR name`, `APPE name`); blocks of at
  * most `blocksize` bytes (0: 64 KiB) pulled from `read_callback` until it gives 0 bytes,
  * each then passed to `callback` (may be NULL). `rest` as in `ftp_retrbinary`.
  */
@@ -911,10 +912,14 @@ int ftp_storlines(struct ftp_client *client,
 int ftp_cancel(struct ftp_client *client);
 
 /**
- * Stops a transfer. Called from another thread while a transfer runs on `client`, it asks
- * that transfer to stop at its next block (the transfer's call then returns
- * FTP_ERR_STOPPED) and returns FTP_OK at once. Otherwise it is ftplib's `abort`: sends ABOR
- * and reads the reply, which must be 426, 225 or 226 (else FTP_ERR_PROTO).
+ * ftplib's `abort`: stops a transfer. Called from another thread while a call runs on
+ * `client`, it asks the transfer of that call, if it has one, to stop at its next block (the
+ * transfer's call then returns FTP_ERR_STOPPED, the connection usable) and returns FTP_OK at
+ * once; nothing else is cut (a reply or a connect being waited for goes on: that is
+ * `ftp_cancel`), and the request is forgotten when that call ends. With no call running it
+ * sends ABOR (with a data handle from `ftp_transfercmd` open, as its interrupt) and reads
+ * the replies up to the server's last; that reply must be 426, 225 or 226, else
+ * FTP_ERR_PROTO.
  */
 int ftp_abort(struct ftp_client *client);
 
@@ -991,8 +996,11 @@ int ftp_resume_upload(struct ftp_client *client,
 /**
  * ftplib's `ntransfercmd`: opens a data connection for `cmd` (REST `rest` first when
  * `rest` >= 0) and returns it in `*out`. The caller sets the type first (e.g.
- * `ftp_voidcmd(c, "TYPE I", NULL)`). `client` must outlive the data handle; other calls on
- * `client` may be made while it is open (e.g. `ftp_abort`).
+ * `ftp_voidcmd(c, "TYPE I", NULL)`). Other calls on `client` may be made while it is open.
+ * Freeing `client` first is defined: `ftp_free` closes the data connection (with a reset,
+ * so no server takes a cut upload for a whole one), and the data handle then only frees
+ * itself: `ftp_data_read`/`ftp_data_write` give FTP_ERR_WRONG_STATE, and
+ * `ftp_data_close`/`ftp_data_abort` free it and give FTP_ERR_WRONG_STATE.
  */
 int ftp_transfercmd(struct ftp_client *client,
                     const char *cmd,

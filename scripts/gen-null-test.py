@@ -94,6 +94,8 @@ HANDLE_RESULTS = {
     "ftp_is_connected": ("NC_VAL", "0"),
     "ftp_last_reply_code": ("NC_VAL", "0"),
     "ftp_last_error_code": ("NC_VAL", "FTP_ERR_NULL_ARGUMENT"),
+    # Never NULL: a static message says the handle is NULL.
+    "ftp_last_error": ("NC_NOTNULL", "0"),
     "ftp_is_tls": ("NC_VAL", "0"),
     "ftp_listing_count": ("NC_VAL", "0"),
     "ftp_entry_type": ("NC_VAL", "FTP_ENTRY_UNKNOWN"),

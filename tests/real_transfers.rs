@@ -1,10 +1,10 @@
-//! The Rust core against the real servers of `tests/servers/servers.sh` (vsftpd and pure-ftpd
-//! on 127.0.0.1 and ::1): whole-file transfers in passive and active mode, ftplib-style
+//! The Rust core against the real servers of `tests/servers/servers.sh` (vsftpd, pure-ftpd,
+//! ProFTPD and bsd-ftpd on 127.0.0.1 and ::1): whole-file transfers in passive and active mode, ftplib-style
 //! callbacks, EPSV/PASV/EPRT/PORT, resume, listings and facts, cancellation, and errors.
 //!
 //! Needs the servers: `tests/servers/servers.sh start` (as root). Each test runs once per
-//! listener (modules `vsftpd_v4`, `vsftpd_v6`, `pureftpd_v4`, `pureftpd_v6`; IPv6 ones are
-//! skipped when the machine has no ::1), in a fresh directory of the server's home that it
+//! listener (modules `vsftpd_v4`, `vsftpd_v6`, `pureftpd_v4`, `pureftpd_v6`, `proftpd_v4`,
+//! `proftpd_v6`, `bsdftpd_v4`, `bsdftpd_v6`; IPv6 ones are skipped when the machine has no ::1), in a fresh directory of the server's home that it
 //! removes at the end, so the tests run in parallel. Each uses one or two control
 //! connections at a time; pure-ftpd allows 50 clients, so keep `--test-threads` modest (the
 //! default, one per core, or 4).

@@ -1,8 +1,10 @@
 //! FTPS against the real servers of `tests/servers/servers.sh`: vsftpd 3.0.3 with explicit
-//! TLS (require_ssl_reuse=YES, PROT C allowed), vsftpd with implicit TLS, and pure-ftpd with
-//! optional explicit TLS. Big transfers are checked by SHA-256, on the server's disk too, and
-//! print their speed; every data connection must resume the control connection's session on
-//! vsftpd (it refuses the transfer otherwise).
+//! TLS (require_ssl_reuse=YES, PROT C allowed), vsftpd with implicit TLS, pure-ftpd with
+//! optional explicit TLS, and ProFTPD 1.3.8 with explicit and implicit TLS (data connections
+//! must resume the session, its default). Big transfers are checked by SHA-256, on the
+//! server's disk too, and print their speed; every data connection must resume the control
+//! connection's session on vsftpd and ProFTPD (they refuse the transfer otherwise). bsd-ftpd
+//! has no TLS.
 
 mod support;
 

@@ -41,8 +41,15 @@ _counter = [0]
 
 
 def names(ftp, *args):
-    """NLST without the "." and ".." that pure-ftpd lists."""
-    return sorted(n for n in ftp.nlst(*args) if n.rsplit("/", 1)[-1] not in (".", ".."))
+    """NLST without the "." and ".." that pure-ftpd lists (and [] for the "550 No files
+    found." that bsd-ftpd answers for an empty directory)."""
+    try:
+        listed = ftp.nlst(*args)
+    except ftplib.error_perm as e:
+        if not str(e).startswith("550 No files found"):
+            raise
+        listed = []
+    return sorted(n for n in listed if n.rsplit("/", 1)[-1] not in (".", ".."))
 
 
 def unique(prefix):
@@ -277,7 +284,8 @@ class ServerTest:
         self.populate()
         lines = []
         self.client.dir(lines.append)
-        self.assertEqual(len(lines), 3, lines)
+        # bsd-ftpd starts with "total N", as ls -l does.
+        self.assertEqual(len([line for line in lines if not line.startswith("total ")]), 3, lines)
         self.assertTrue(any(line.endswith(" b.bin") and " 1234 " in line for line in lines), lines)
         self.assertTrue(any(line.startswith("d") and line.endswith(" sub") for line in lines), lines)
         out = io.StringIO()
@@ -534,6 +542,7 @@ class ServerTest:
         self.assertEqual(latin1, "caf\udce9.txt")
         ftp.storbinary("STOR " + latin1, io.BytesIO(b"12345"))
         self.assertIn(latin1, ftp.nlst())
+        ftp.voidcmd("TYPE I")  # SIZE depends on TYPE: ProFTPD refuses it in TYPE A (NLST's)
         self.assertEqual(ftp.size(latin1), 5)
         ftp.delete(latin1)
         ftp.quit()
@@ -687,7 +696,7 @@ class SameAsFtplibTest(unittest.TestCase):
     server, gets the same return values and exceptions."""
 
     @staticmethod
-    def scenario(mod, port, tls=False):
+    def scenario(mod, port, tls=False, abort=True):
         results = []
 
         def step(fn, *args, **kw):
@@ -737,7 +746,8 @@ class SameAsFtplibTest(unittest.TestCase):
             step(ftp.cwd, "..")
             step(ftp.rmd, d)
             step(ftp.rmd, d)
-            step(ftp.abort)
+            if abort:
+                step(ftp.abort)
             step(lambda: list(ftp.mlsd(facts=["type"]))[:0])
         results.append(ftp.sock is None)
         return results
@@ -766,10 +776,10 @@ class SameAsFtplibTest(unittest.TestCase):
                     ftp.delete(name if "/" in name else d + "/" + name)
                 ftp.rmd(d)
 
-    def compare(self, port, tls=False):
+    def compare(self, port, tls=False, abort=True):
         self.addCleanup(self.cleanup, port, tls)
-        theirs = self.normalize(self.scenario(ftplib, port, tls))
-        ours = self.normalize(self.scenario(ftpc_ftplib, port, tls))
+        theirs = self.normalize(self.scenario(ftplib, port, tls, abort))
+        ours = self.normalize(self.scenario(ftpc_ftplib, port, tls, abort))
         self.assertEqual(ours, theirs)
 
     def test_vsftpd(self):
@@ -779,7 +789,10 @@ class SameAsFtplibTest(unittest.TestCase):
         self.compare(int(ENV["FTPC_PUREFTPD_PORT"]))
 
     def test_proftpd(self):
-        self.compare(int(ENV["FTPC_PROFTPD_PORT"]))
+        # Without abort(): the standard ftplib sends the whole ABOR line as urgent data, which
+        # ProFTPD reads out of band, so ftplib's abort() times out there (ftpc's does not:
+        # ProFtpdTest.test_abort_without_transfer).
+        self.compare(int(ENV["FTPC_PROFTPD_PORT"]), abort=False)
 
     def test_bsdftpd(self):
         self.compare(int(ENV["FTPC_BSDFTPD_PORT"]))

@@ -35,7 +35,10 @@ pub extern "C" fn ftp_free(client: *mut ftp_client) {
     }
     // SAFETY: the pointer came from ftp_new and is freed once, as documented.
     let boxed = unsafe { Box::from_raw(client) };
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(boxed)));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        boxed.orphan_data_handles();
+        drop(boxed)
+    }));
 }
 
 /// A timeout in milliseconds from C: > 0 is that long, 0 keeps the current setting (the
@@ -335,11 +338,15 @@ pub extern "C" fn ftp_last_reply_text(client: *mut ftp_client) -> *const c_char 
     .unwrap_or(std::ptr::null())
 }
 
-/// The message of the last failed call, with its cause, borrowed until the next call;
-/// "" after a successful call, NULL when `client` is NULL or busy.
+/// The message of the last failed call, with its cause, borrowed until the next call on
+/// `client`; "" after a successful call. Never NULL: a NULL `client`, or one busy in a call
+/// on another thread, gives a static message saying so.
 #[no_mangle]
-pub extern "C" fn ftp_last_error(client: *mut ftp_client) -> *const c_char {
-    peek(client, |inner| inner.last_error().1).unwrap_or(std::ptr::null())
+pub extern "C" fn ftp_last_error(client: *const ftp_client) -> *const c_char {
+    if client.is_null() {
+        return c"client is NULL".as_ptr();
+    }
+    peek(client, |inner| inner.last_error().1).unwrap_or(c"the handle is busy: a call is running on it".as_ptr())
 }
 
 /// The status code the last call returned (FTP_OK after a success); FTP_ERR_NULL_ARGUMENT

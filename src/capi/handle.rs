@@ -2,21 +2,47 @@
 //! strings a handle lends to C.
 
 use super::status::{self, FTP_ERR_BUSY, FTP_ERR_NULL_ARGUMENT, FTP_ERR_PANIC, FTP_OK};
-use crate::{Client, Error};
+use crate::{Client, DataConnection, Error};
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
 pub struct ftp_client {
     /// Set while a call runs: a second call (from a callback or another thread) gets BUSY
     /// instead of aliasing the state the first one is changing.
     busy: AtomicBool,
-    /// The client's transfer stop flag, reachable while a call holds the handle.
+    /// The client's cancel flag and its transfer-only stop flag, reachable while a call
+    /// holds the handle.
     cancel: Arc<AtomicBool>,
+    transfer_stop: Arc<AtomicBool>,
+    /// The data handles of `ftp_transfercmd` still open, so that `ftp_free` can close their
+    /// connections and tell them the client is gone.
+    data_links: Mutex<Vec<Weak<DataLink>>>,
     inner: UnsafeCell<Inner>,
+}
+
+/// What a data handle shares with its client, so that either may be freed first.
+pub(crate) struct DataLink {
+    /// The open data connection; taken by `ftp_data_close`/`ftp_data_abort`, or by
+    /// `ftp_free`, which closes it.
+    conn: Mutex<Option<DataConnection>>,
+    /// Set by `ftp_free`: the client is gone, its pointer dangles.
+    client_freed: AtomicBool,
+}
+
+impl DataLink {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Option<DataConnection>> {
+        // A panic while it was held was caught and poisoned the client; the Option itself
+        // is always whole.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn client_freed(&self) -> bool {
+        self.client_freed.load(Ordering::Acquire)
+    }
 }
 
 pub(crate) struct Inner {
@@ -36,6 +62,8 @@ impl ftp_client {
         ftp_client {
             busy: AtomicBool::new(false),
             cancel: client.canceller(),
+            transfer_stop: client.transfer_stopper(),
+            data_links: Mutex::new(Vec::new()),
             inner: UnsafeCell::new(Inner {
                 client,
                 poisoned: false,
@@ -57,6 +85,51 @@ impl ftp_client {
         self.cancel.store(true, Ordering::Release);
         true
     }
+
+    /// Registers the data connection of a new data handle.
+    pub(crate) fn link_data(&self, conn: DataConnection) -> Arc<DataLink> {
+        let link = Arc::new(DataLink { conn: Mutex::new(Some(conn)), client_freed: AtomicBool::new(false) });
+        let mut links = self.data_links.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        links.retain(|weak| weak.strong_count() > 0);
+        links.push(Arc::downgrade(&link));
+        link
+    }
+
+    /// For `ftp_free`: closes (with RST, so that no server takes a cut upload for a whole
+    /// one) the data connections of the data handles still open, and marks them orphaned.
+    pub(crate) fn orphan_data_handles(&self) {
+        let links = std::mem::take(&mut *self.data_links.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for link in links.iter().filter_map(Weak::upgrade) {
+            link.client_freed.store(true, Ordering::Release);
+            if let Some(conn) = link.conn().take() {
+                crate::net::data::reset(conn.tcp());
+            }
+        }
+    }
+
+    /// Asks the transfer running in a call on this handle, if any, to stop at its next
+    /// block, cutting no other wait; false when no call runs. Forgotten when that call ends.
+    pub(crate) fn request_transfer_stop(&self) -> bool {
+        if !self.busy.load(Ordering::Acquire) {
+            return false;
+        }
+        self.transfer_stop.store(true, Ordering::Release);
+        true
+    }
+}
+
+/// The one place where a pointer from C becomes a reference. NULL gives `None`; anything
+/// else must be what the API documents (a live object of this library, or a valid output
+/// location), which no check can tell.
+pub(crate) fn deref<'a, T>(ptr: *const T) -> Option<&'a T> {
+    // SAFETY: as documented for every function: NULL or a valid pointer.
+    unsafe { ptr.as_ref() }
+}
+
+/// As `deref`, for objects the call may change (outputs, data handles).
+pub(crate) fn deref_mut<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
+    // SAFETY: as documented for every function: NULL or a valid, writable pointer.
+    unsafe { ptr.as_mut() }
 }
 
 /// Why a call failed: an error of the core, or one the C layer found in the arguments.
@@ -106,14 +179,12 @@ pub(crate) fn utf8<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Fail> {
 
 /// An output pointer, checked before any work so that nothing is done for a NULL one.
 pub(crate) fn out_ref<'a, T>(out: *mut T, name: &str) -> Result<&'a mut T, Fail> {
-    // SAFETY: C passes NULL or a valid, writable pointer for the output.
-    unsafe { out.as_mut() }.ok_or_else(|| Fail::Status(FTP_ERR_NULL_ARGUMENT, format!("{name} is NULL")))
+    deref_mut(out).ok_or_else(|| Fail::Status(FTP_ERR_NULL_ARGUMENT, format!("{name} is NULL")))
 }
 
 /// As `with_client`, for bodies that produce a status code themselves.
 pub(crate) fn with_client_status(client: *const ftp_client, body: impl FnOnce(&mut Inner) -> c_int) -> c_int {
-    // SAFETY: C passes either NULL or a pointer from ftp_new that is not yet freed.
-    let Some(handle) = (unsafe { client.as_ref() }) else {
+    let Some(handle) = deref(client) else {
         return FTP_ERR_NULL_ARGUMENT;
     };
     if handle.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
@@ -122,6 +193,7 @@ pub(crate) fn with_client_status(client: *const ftp_client, body: impl FnOnce(&m
     // A stop requested during an earlier call (one with no transfer to stop) must not stop
     // this one.
     handle.cancel.store(false, Ordering::Release);
+    handle.transfer_stop.store(false, Ordering::Release);
     // SAFETY: the busy flag gives this call exclusive access to the inner state.
     let inner = unsafe { &mut *handle.inner.get() };
     let code = if inner.poisoned {
@@ -150,8 +222,7 @@ pub(crate) fn with_client_status(client: *const ftp_client, body: impl FnOnce(&m
 
 /// Read-only access for accessors that return borrowed data; `None` when NULL or busy.
 pub(crate) fn peek<T>(client: *const ftp_client, body: impl FnOnce(&mut Inner) -> T) -> Option<T> {
-    // SAFETY: as in with_client_status.
-    let handle = unsafe { client.as_ref() }?;
+    let handle = deref(client)?;
     if handle.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
         return None;
     }

@@ -1,7 +1,7 @@
 //! Exported listing functions: NLST and LIST lines, structured entries from MLSD, MLST and
 //! LIST, FEAT and MDTM.
 
-use super::handle::{ftp_client, optional, out_ref, required, with_client, Fail};
+use super::handle::{deref, ftp_client, optional, out_ref, required, with_client, Fail};
 use super::status::FTP_ERR_ENCODING;
 use super::transfer::ftp_line_callback;
 use crate::proto::listing::{Entry, EntryKind, ListFormat};
@@ -66,9 +66,8 @@ pub extern "C" fn ftp_nlst(
     userdata: *mut c_void,
 ) -> c_int {
     with_client(client, |inner| {
-        let cmd = listing_cmd("NLST", optional(arg));
         let mut deliver = super::transfer::line_deliverer(callback, userdata);
-        inner.client.retrlines(&cmd, &mut deliver)?;
+        inner.client.nlst_each(optional(arg), &mut deliver)?;
         Ok(())
     })
 }
@@ -83,20 +82,10 @@ pub extern "C" fn ftp_dir(
     userdata: *mut c_void,
 ) -> c_int {
     with_client(client, |inner| {
-        let cmd = listing_cmd("LIST", optional(arg));
         let mut deliver = super::transfer::line_deliverer(callback, userdata);
-        inner.client.retrlines(&cmd, &mut deliver)?;
+        inner.client.dir(optional(arg), &mut deliver)?;
         Ok(())
     })
-}
-
-fn listing_cmd(verb: &str, arg: Option<&[u8]>) -> Vec<u8> {
-    let mut cmd = verb.as_bytes().to_vec();
-    if let Some(arg) = arg.filter(|a| !a.is_empty()) {
-        cmd.push(b' ');
-        cmd.extend_from_slice(arg);
-    }
-    cmd
 }
 
 /// MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
@@ -163,15 +152,13 @@ pub extern "C" fn ftp_listing_free(listing: *mut ftp_listing) {
 /// The number of entries (0 for NULL).
 #[no_mangle]
 pub extern "C" fn ftp_listing_count(listing: *const ftp_listing) -> usize {
-    // SAFETY: NULL or a live listing.
-    unsafe { listing.as_ref() }.map_or(0, |l| l.entries.len())
+    deref(listing).map_or(0, |l| l.entries.len())
 }
 
 /// Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
 #[no_mangle]
 pub extern "C" fn ftp_listing_get(listing: *const ftp_listing, index: usize) -> *const ftp_entry {
-    // SAFETY: NULL or a live listing.
-    unsafe { listing.as_ref() }.and_then(|l| l.entries.get(index)).map_or(std::ptr::null(), |e| e as *const ftp_entry)
+    deref(listing).and_then(|l| l.entries.get(index)).map_or(std::ptr::null(), |e| e as *const ftp_entry)
 }
 
 /// Entry types.
@@ -193,8 +180,7 @@ pub const FTP_FORMAT_UNIX: c_int = 2;
 pub const FTP_FORMAT_DOS: c_int = 3;
 
 fn entry<'a>(e: *const ftp_entry) -> Option<&'a ftp_entry> {
-    // SAFETY: NULL or an entry of a live listing.
-    unsafe { e.as_ref() }
+    deref(e)
 }
 
 /// Writes a length when asked and returns the NUL-terminated bytes, or NULL.
@@ -352,7 +338,7 @@ pub extern "C" fn ftp_feat(client: *mut ftp_client, out: *mut *const c_char) -> 
     })
 }
 
-/// Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. "MLSD" is 1 also when
+/// Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
 /// FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
 #[no_mangle]
 pub extern "C" fn ftp_has_feature(client: *mut ftp_client, name: *const c_char, out: *mut c_int) -> c_int {

@@ -1,11 +1,12 @@
 //! Exported transfer functions: callbacks, the data connection handle, whole-file transfers.
 
-use super::handle::{ftp_client, out_ref, required, with_client, Fail};
+use super::handle::{deref, ftp_client, out_ref, required, with_client, DataLink, Fail};
 use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE, FTP_OK};
 use crate::transfer::{Flow, StopTransfer};
 use crate::{DataConnection, Error};
 use std::ffi::{c_char, c_int, c_void};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 /// For a `rest` argument: no REST command.
 pub const FTP_NO_REST: i64 = -1;
@@ -76,7 +77,7 @@ impl Read for CallbackReader {
     }
 }
 
-/// ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. "RETR name"), each block of at most
+/// ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. `RETR name`), each block of at most
 /// `blocksize` bytes (0: 64 KiB; at most 16 MiB) handed to `callback`. `rest` >= 0 sends
 /// REST first; FTP_NO_REST does not. A download shorter than the size the server announced
 /// is FTP_ERR_TRUNCATED; one the server or the network cut short is an error, never FTP_OK.
@@ -102,7 +103,7 @@ pub extern "C" fn ftp_retrbinary(
     })
 }
 
-/// ftplib's `retrlines`: TYPE A, then `cmd` (e.g. "LIST", "NLST", "RETR name"); each line,
+/// ftplib's `retrlines`: TYPE A, then `cmd` (e.g. `LIST`, `NLST`, `RETR name`); each line,
 /// ended by CRLF, LF or a bare CR, handed to `callback` without its end. A NULL callback
 /// prints each line to stdout. A line over 8192 bytes aborts the transfer with
 /// FTP_ERR_LINE_TOO_LONG and leaves the connection usable.
@@ -140,7 +141,7 @@ pub(crate) fn line_deliverer(callback: ftp_line_callback, userdata: *mut c_void)
     }
 }
 
-/// ftplib's `storbinary`: TYPE I, then `cmd` (e.g. "STOR name", "APPE name"); blocks of at
+/// ftplib's `storbinary`: TYPE I, then `cmd` (e.g. `STOR name`, `APPE name`); blocks of at
 /// most `blocksize` bytes (0: 64 KiB) pulled from `read_callback` until it gives 0 bytes,
 /// each then passed to `callback` (may be NULL). `rest` as in `ftp_retrbinary`.
 #[no_mangle]
@@ -208,23 +209,25 @@ pub extern "C" fn ftp_storlines(
 /// running, FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
 #[no_mangle]
 pub extern "C" fn ftp_cancel(client: *mut ftp_client) -> c_int {
-    // SAFETY: NULL or a live handle, as for every function.
-    match unsafe { client.as_ref() } {
+    match deref(client) {
         None => FTP_ERR_NULL_ARGUMENT,
         Some(handle) if handle.request_stop() => FTP_OK,
         Some(_) => FTP_ERR_WRONG_STATE,
     }
 }
 
-/// Stops a transfer. Called from another thread while a transfer runs on `client`, it asks
-/// that transfer to stop at its next block (the transfer's call then returns
-/// FTP_ERR_STOPPED) and returns FTP_OK at once. Otherwise it is ftplib's `abort`: sends ABOR
-/// and reads the reply, which must be 426, 225 or 226 (else FTP_ERR_PROTO).
+/// ftplib's `abort`: stops a transfer. Called from another thread while a call runs on
+/// `client`, it asks the transfer of that call, if it has one, to stop at its next block (the
+/// transfer's call then returns FTP_ERR_STOPPED, the connection usable) and returns FTP_OK at
+/// once; nothing else is cut (a reply or a connect being waited for goes on: that is
+/// `ftp_cancel`), and the request is forgotten when that call ends. With no call running it
+/// sends ABOR (with a data handle from `ftp_transfercmd` open, as its interrupt) and reads
+/// the replies up to the server's last; that reply must be 426, 225 or 226, else
+/// FTP_ERR_PROTO.
 #[no_mangle]
 pub extern "C" fn ftp_abort(client: *mut ftp_client) -> c_int {
-    // SAFETY: NULL or a live handle, as for every function.
-    if let Some(handle) = unsafe { client.as_ref() } {
-        if handle.request_stop() {
+    if let Some(handle) = deref(client) {
+        if handle.request_transfer_stop() {
             return FTP_OK;
         }
     }
@@ -362,13 +365,16 @@ pub extern "C" fn ftp_resume_upload(
 /// `ftp_data_close` (or `ftp_data_abort`), which also frees it.
 pub struct ftp_data {
     client: *mut ftp_client,
-    conn: Option<DataConnection>,
+    link: Arc<DataLink>,
 }
 
 /// ftplib's `ntransfercmd`: opens a data connection for `cmd` (REST `rest` first when
 /// `rest` >= 0) and returns it in `*out`. The caller sets the type first (e.g.
-/// `ftp_voidcmd(c, "TYPE I", NULL)`). `client` must outlive the data handle; other calls on
-/// `client` may be made while it is open (e.g. `ftp_abort`).
+/// `ftp_voidcmd(c, "TYPE I", NULL)`). Other calls on `client` may be made while it is open.
+/// Freeing `client` first is defined: `ftp_free` closes the data connection (with a reset,
+/// so no server takes a cut upload for a whole one), and the data handle then only frees
+/// itself: `ftp_data_read`/`ftp_data_write` give FTP_ERR_WRONG_STATE, and
+/// `ftp_data_close`/`ftp_data_abort` free it and give FTP_ERR_WRONG_STATE.
 #[no_mangle]
 pub extern "C" fn ftp_transfercmd(
     client: *mut ftp_client,
@@ -381,7 +387,8 @@ pub extern "C" fn ftp_transfercmd(
         let out = out_ref(out, "out")?;
         let rest = rest_arg(rest)?;
         let conn = inner.client.ntransfercmd(cmd, rest)?;
-        *out = Box::into_raw(Box::new(ftp_data { client, conn: Some(conn) }));
+        let link = deref(client).expect("with_client checked it").link_data(conn);
+        *out = Box::into_raw(Box::new(ftp_data { client, link }));
         Ok(())
     })
 }
@@ -389,11 +396,10 @@ pub extern "C" fn ftp_transfercmd(
 /// The size the server announced in its `150 ... (N bytes)` reply, or -1.
 #[no_mangle]
 pub extern "C" fn ftp_data_size(data: *const ftp_data) -> i64 {
-    // SAFETY: NULL or a live data handle.
-    let Some(data) = (unsafe { data.as_ref() }) else {
+    let Some(data) = deref(data) else {
         return -1;
     };
-    data.conn.as_ref().and_then(|c| c.size()).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
+    data.link.conn().as_ref().and_then(|c| c.size()).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
 }
 
 /// Runs `body` on the data connection through its client's entry helper, so errors are
@@ -408,13 +414,14 @@ fn with_data(
     body: impl FnOnce(&mut DataConnection) -> io::Result<usize>,
     out: *mut usize,
 ) -> c_int {
-    // SAFETY: NULL or a live data handle, used by one thread at a time.
-    let Some(data) = (unsafe { data.as_mut() }) else {
+    let Some(data) = deref(data) else {
         return FTP_ERR_NULL_ARGUMENT;
     };
-    let client = data.client;
-    let conn = &mut data.conn;
-    with_client(client, |_| {
+    if data.link.client_freed() {
+        return FTP_ERR_WRONG_STATE;
+    }
+    let mut conn = data.link.conn();
+    with_client(data.client, |_| {
         if buf.is_null() && len > 0 {
             return Err(Fail::Status(FTP_ERR_NULL_ARGUMENT, "buf is NULL".into()));
         }
@@ -474,8 +481,12 @@ fn end_data(data: *mut ftp_data, abort: bool) -> c_int {
         return FTP_ERR_NULL_ARGUMENT;
     }
     // SAFETY: the pointer came from ftp_transfercmd and is freed here, once.
-    let mut data = unsafe { Box::from_raw(data) };
-    let conn = data.conn.take();
+    let data = unsafe { Box::from_raw(data) };
+    if data.link.client_freed() {
+        // ftp_free closed the connection already; only this handle was left to free.
+        return FTP_ERR_WRONG_STATE;
+    }
+    let conn = data.link.conn().take();
     with_client(data.client, |inner| {
         let Some(conn) = conn else { return Ok(()) };
         if abort {

@@ -166,7 +166,8 @@ impl Client {
             Err(e) => return Err(self.abandon_transfer(e)),
         };
         self.trace(2, || format!("*data* connection open, {}", if stream.is_tls() { "TLS" } else { "plain" }));
-        Ok(DataConnection::new(stream, preliminary, self.config.data_wait(), self.cancel.clone()))
+        let stops = [self.cancel.clone(), self.transfer_stop.clone()];
+        Ok(DataConnection::new(stream, preliminary, self.config.data_wait(), stops))
     }
 
     /// The server answered the transfer command with 1xx but no usable data connection came
@@ -185,6 +186,7 @@ impl Client {
     fn end_transfer(&mut self) {
         self.transfer_open = false;
         self.cancel.store(false, Ordering::Release);
+        self.transfer_stop.store(false, Ordering::Release);
     }
 
     /// ftplib's `transfercmd`: `ntransfercmd` without the size.

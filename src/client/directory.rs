@@ -3,7 +3,7 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::proto::command::Encoding;
-use crate::proto::feat::parse_feat;
+use crate::proto::feat::{offers, parse_feat};
 use crate::proto::lines::Flow;
 use crate::proto::listing::{parse_list_line, parse_mlsd_line, parse_time_val, Entry};
 use crate::proto::reply::Reply;
@@ -36,6 +36,11 @@ impl Client {
             Flow::Continue(())
         })?;
         Ok(names)
+    }
+
+    /// ftplib's `nlst` as a stream: each name NLST gives for `arg` handed to `callback`.
+    pub fn nlst_each(&mut self, arg: Option<&[u8]>, callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
+        self.retrlines(&line("NLST", arg), callback)
     }
 
     /// ftplib's `dir`: each LIST line for `arg` handed to `callback`.
@@ -134,9 +139,7 @@ impl Client {
     /// `MLST`: RFC 3659 §7.8 has MLST in FEAT stand for both commands, and servers (ProFTPD,
     /// pyftpdlib) list only it.
     pub fn has_feature(&mut self, name: &str) -> Result<bool> {
-        let features = self.features()?;
-        let listed = |wanted: &str| features.iter().any(|(n, _)| n.eq_ignore_ascii_case(wanted));
-        Ok(listed(name) || (name.eq_ignore_ascii_case("MLSD") && listed("MLST")))
+        Ok(offers(&self.features()?, name))
     }
 
     /// The modification time of a file from MDTM, in seconds since the epoch (UTC).

@@ -43,6 +43,9 @@ pub struct Client {
     pub(crate) session: Session,
     /// Set from any thread to stop the running transfer at its next block.
     pub(crate) cancel: Arc<AtomicBool>,
+    /// Set from any thread to stop a running transfer only (ftplib's `abort` from another
+    /// thread): unlike `cancel`, no other wait is cut.
+    pub(crate) transfer_stop: Arc<AtomicBool>,
     pub(crate) tls: TlsSession,
 }
 
@@ -93,6 +96,7 @@ impl Client {
             source_address: None,
             session: Session::default(),
             cancel: Arc::new(AtomicBool::new(false)),
+            transfer_stop: Arc::new(AtomicBool::new(false)),
             tls: TlsSession::default(),
         }
     }

@@ -44,7 +44,17 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>) -> Flow;
 impl Client {
     /// Stops the current transfer when set from another thread.
     fn cancelled(&self) -> bool {
-        self.cancel.swap(false, Ordering::AcqRel)
+        // Both taken: one request stops one transfer.
+        let cancel = self.cancel.swap(false, Ordering::AcqRel);
+        self.transfer_stop.swap(false, Ordering::AcqRel) | cancel
+    }
+
+    /// A flag that, set from another thread, stops a running transfer at its next block
+    /// (`Stopped`, the connection usable, as a callback returning `Break`), and nothing
+    /// else: a reply or a connect being waited for goes on. ftplib's `abort` from another
+    /// thread; C `ftp_abort` during a call. Cleared when a transfer ends.
+    pub fn transfer_stopper(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.transfer_stop.clone()
     }
 
     /// A flag that, set from another thread, stops what this client is doing: a running

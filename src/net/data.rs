@@ -25,8 +25,9 @@ pub struct DataConnection {
     idle: Duration,
     /// When a byte last moved (or the connection opened).
     last_progress: Instant,
-    /// The client's cancel flag, looked at between the short socket waits.
-    stop: Arc<AtomicBool>,
+    /// The client's stop flags (cancel, stop the transfer), looked at between the short
+    /// socket waits.
+    stops: [Arc<AtomicBool>; 2],
 }
 
 /// Every data socket's system calls wait at most this long (SO_RCVTIMEO, SO_SNDTIMEO), so
@@ -76,7 +77,7 @@ impl DataConnection {
     /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
     /// data wait, else Ok (call again).
     pub(crate) fn check_patience(&self, what: &'static str) -> Result<()> {
-        if self.stop.swap(false, Ordering::AcqRel) {
+        if self.stops.iter().fold(false, |any, stop| stop.swap(false, Ordering::AcqRel) | any) {
             return Err(Error::Cancelled(what));
         }
         if self.last_progress.elapsed() >= self.idle {
@@ -189,8 +190,13 @@ fn into_io(e: Error) -> io::Error {
 impl DataConnection {
     /// A data connection over `stream`, opened by the 1xx reply `preliminary` (whose size,
     /// if it announces one, is kept), failing once it moves nothing for `idle`; `stop` is
-    /// the client's cancel flag. The socket must have TICK socket timeouts (`set_tick`).
-    pub(crate) fn new(stream: Stream, preliminary: Reply, idle: Duration, stop: Arc<AtomicBool>) -> DataConnection {
+    /// the client's stop flags. The socket must have TICK socket timeouts (`set_tick`).
+    pub(crate) fn new(
+        stream: Stream,
+        preliminary: Reply,
+        idle: Duration,
+        stops: [Arc<AtomicBool>; 2],
+    ) -> DataConnection {
         DataConnection {
             stream,
             size: parse150(&preliminary),
@@ -198,7 +204,7 @@ impl DataConnection {
             preliminary,
             idle,
             last_progress: Instant::now(),
-            stop,
+            stops,
         }
     }
 }

@@ -23,9 +23,25 @@ pub fn parse_feat(reply: &Reply) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether `features` (from `parse_feat`) offer `name`, case-insensitively. MLSD counts as
+/// offered when MLST is listed: RFC 3659 §7.8 has servers list MLST for both commands
+/// (ProFTPD and pyftpdlib list only MLST).
+pub fn offers(features: &[(String, String)], name: &str) -> bool {
+    let listed = |wanted: &str| features.iter().any(|(n, _)| n.eq_ignore_ascii_case(wanted));
+    listed(name) || (name.eq_ignore_ascii_case("MLSD") && listed("MLST"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mlst_offers_mlsd() {
+        let features = vec![("MLST".to_string(), "type*;size*;".to_string()), ("UTF8".to_string(), String::new())];
+        assert!(offers(&features, "mlsd") && offers(&features, "MLST") && offers(&features, "utf8"));
+        assert!(!offers(&features, "EPSV"));
+        assert!(!offers(&[("MLSD".to_string(), String::new())], "MLST"), "MLSD alone does not imply MLST");
+    }
 
     #[test]
     fn feat_lines() {

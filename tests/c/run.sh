@@ -2,7 +2,7 @@
 # Builds every C test and example through pkg-config with warnings as errors, as C11 and
 # as C++17 (and C++20), against the shared and the static library, then runs them against
 # the servers in $FTPC_SERVERS_STATE: plainly, under AddressSanitizer + UBSan (the C side),
-# and under valgrind memcheck.
+# and under valgrind memcheck; then the plain builds again against ProFTPD and bsd-ftpd.
 #
 # Usage: tests/c/run.sh PREFIX   (where scripts/install.sh installed ftpc)
 set -euo pipefail
@@ -79,10 +79,29 @@ for ex in "$out"/example-*.c++*; do
     [ -e "$ex" ] || continue
     run "$ex" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 done
+# ProFTPD and bsd-ftpd, plain builds only (the runs above check the library's memory and
+# ABI; these check it against two more servers). The C tests find their servers by env
+# var, so each run puts a server in the slot of one whose expectations it meets:
+#   test_core      bsd-ftpd for vsftpd (full paths in PWD), ProFTPD for pure-ftpd (chrooted)
+#   test_transfer  ProFTPD for pure-ftpd (MLSD, stores ASCII uploads with LF); bsd-ftpd fits
+#                  neither slot (no MLSD, but LF), and real_transfers.rs covers it
+#   test_tls       ProFTPD explicit for vsftpd-tls and for pure-ftpd (MLSD, CCC), ProFTPD
+#                  implicit for vsftpd-implicit (both require TLS session reuse, as vsftpd)
+echo "== C tests against ProFTPD and bsd-ftpd (servers in other servers' slots, see run.sh)"
+FTPC_VSFTPD_PORT=$FTPC_BSDFTPD_PORT FTPC_VSFTPD6_PORT=$FTPC_BSDFTPD_PORT FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_PORT \
+    run "$out/test_core"
+FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_PORT run "$out/test_transfer"
+FTPC_VSFTPD_TLS_PORT=$FTPC_PROFTPD_TLS_PORT FTPC_VSFTPD_IMPLICIT_PORT=$FTPC_PROFTPD_IMPLICIT_PORT \
+    FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_TLS_PORT run "$out/test_tls"
+run "$out/example-demo" "$FTPC_TEST_HOST" "$FTPC_PROFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
+run "$out/example-demo.static" "$FTPC_TEST_HOST" "$FTPC_BSDFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 # Soak (tests/c/soak.c): connect/login/PWD/quit cycles against pure-ftpd, RSS, fds, threads.
 build soak "$repo/tests/c/soak.c" "$libs" cc -std=c11 "${warn[@]}" $cflags -pthread
 build soak.asan "$repo/tests/c/soak.c" "$libs" cc -std=c11 -g -fsanitize=address,undefined -fno-omit-frame-pointer "${warn[@]}" $cflags -pthread
 run "$out/soak" 500
+# A shorter soak against ProFTPD and bsd-ftpd (a process per session on both: slower cycles).
+FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_PORT run "$out/soak" 100 --no-rss-check
+FTPC_PUREFTPD_PORT=$FTPC_BSDFTPD_PORT run "$out/soak" 100 --no-rss-check
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run "$out/soak.asan" 200 --no-rss-check
 run valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$out/soak" 200 --no-rss-check
 echo "C tests: all passed"

@@ -301,6 +301,25 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
     CHECK_RC(ftp, ftp_transfercmd(ftp, "RETR no-such-file", FTP_NO_REST, &conn), FTP_ERR_PERM);
 
+    /* The client freed before its data handle: defined (ASan and valgrind runs check it).
+     * ftp_free closes the data connection; the data handle then only frees itself. */
+    {
+        ftp_client *other = ftp_new();
+        CHECK_RC(other, ftp_connect(other, host, port, 10000, NULL), FTP_OK);
+        CHECK_RC(other, ftp_login(other, user, pass, NULL), FTP_OK);
+        CHECK_RC(other, ftp_cwd(other, dir), FTP_OK);
+        CHECK_RC(other, ftp_voidcmd(other, "TYPE I", NULL), FTP_OK);
+        ftp_data *orphan = NULL;
+        CHECK_RC(other, ftp_transfercmd(other, "RETR big.bin", FTP_NO_REST, &orphan), FTP_OK);
+        CHECK_RC(other, ftp_data_read(orphan, buf, sizeof buf, &n), FTP_OK);
+        ftp_free(other);
+        n = 99;
+        CHECK(ftp_data_read(orphan, buf, sizeof buf, &n) == FTP_ERR_WRONG_STATE && n == 99);
+        CHECK(ftp_data_write(orphan, buf, sizeof buf, &n) == FTP_ERR_WRONG_STATE);
+        CHECK(ftp_data_size(orphan) == -1);
+        CHECK(ftp_data_close(orphan) == FTP_ERR_WRONG_STATE);
+    }
+
     /* Whole files through descriptors, with progress; resume of both directions. */
     char local[] = "/tmp/ftpc-ctest-XXXXXX";
     int fd = mkstemp(local);

@@ -19,7 +19,7 @@
 # files, a 10,000-entry directory) goes to bench-data/ in the servers' homes and the local
 # files to /dev/shm; all of it is removed at the end.
 #
-# Needs root (the servers), scripts/setup.sh's packages (curl, lftp, python3, the servers);
+# Needs root (the servers), scripts/setup.sh's packages (curl, lftp, python3, the servers, cargo-c);
 # installs iperf3 with apt when missing (the TCP limit also has a built-in measure).
 set -euo pipefail
 
@@ -29,7 +29,9 @@ cd "$repo"
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "must run as root (the FTP servers need it)"
 
-if [[ ! -x /opt/ftpc-deps/vsftpd/usr/sbin/vsftpd ]] || ! command -v lftp >/dev/null || ! command -v curl >/dev/null; then
+export PATH=$HOME/.cargo/bin:$PATH
+if [[ ! -x /opt/ftpc-deps/vsftpd/usr/sbin/vsftpd ]] || ! command -v lftp >/dev/null || ! command -v curl >/dev/null ||
+        ! cargo cinstall --version >/dev/null 2>&1; then
     scripts/setup.sh
 fi
 if ! command -v iperf3 >/dev/null; then
@@ -41,8 +43,9 @@ fi
 
 # The library: release profile, installed into a prefix of our own.
 prefix=$repo/target/bench-prefix
-scripts/install.sh --prefix "$prefix" --profile release --no-ldconfig >/dev/null 2>"$repo/target/bench-install.log" ||
-    { cat "$repo/target/bench-install.log" >&2; die "scripts/install.sh failed"; }
+mkdir -p "$repo/target"
+cargo cinstall --locked --release --prefix "$prefix" --libdir lib >/dev/null 2>"$repo/target/bench-install.log" ||
+    { cat "$repo/target/bench-install.log" >&2; die "cargo cinstall failed"; }
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 mkdir -p "$repo/target/bench"
 driver=$repo/target/bench/ftpc_bench

@@ -9,6 +9,44 @@
  */
 
 /*
+ * The rules every function follows.
+ *
+ * Errors. Every fallible function returns int: FTP_OK (0) or a negative
+ * FTP_ERR_* code (fixed, never renumbered; negative so that they cannot be
+ * taken for FTP reply codes). ftp_strerror(code) gives static text. On the
+ * handle: ftp_last_error (the message of the last failed call, with its
+ * cause; never NULL), ftp_last_error_code, ftp_last_reply_code and
+ * ftp_last_reply_text (the reply to the last command sent; 0 and "" when it
+ * got none). Outputs are written only on success.
+ *
+ * Ownership. ftp_new/ftp_tls_new return a handle the caller frees with
+ * ftp_free (NULL is fine; twice is not). Listings are freed with
+ * ftp_listing_free, data handles by ftp_data_close or ftp_data_abort. Never
+ * free() anything the library returns.
+ *
+ * Strings. Arguments are NUL-terminated and only read during the call; paths
+ * and file names are bytes (see ftp_set_encoding). Strings returned by a
+ * handle (ftp_getwelcome, ftp_last_error, the `out` of ftp_pwd, ...) are
+ * NUL-terminated and valid until the next call on that handle; an entry's
+ * strings live as long as its listing; buffers handed to callbacks only for
+ * that callback.
+ *
+ * Parameters. The object first, then inputs, then outputs. A single output is
+ * named `out`; several are `out_<what>`; `out_len` receives the length of a
+ * returned string, while `len` is always an input length.
+ *
+ * Threads. A handle may move between threads but serves one call at a time:
+ * a second call (from another thread, or from a callback into its own
+ * handle) gets FTP_ERR_BUSY. Different handles are independent; there is no
+ * global initialisation. Two calls are meant for another thread while a call
+ * runs: ftp_cancel (stops whatever that call waits for) and ftp_abort (stops
+ * its transfer only). Callbacks run on the calling thread, inside the call;
+ * returning non-zero stops the transfer with ABOR (FTP_ERR_STOPPED, the
+ * connection usable). No panic crosses this boundary: FTP_ERR_PANIC, and the
+ * handle can then only be freed.
+ */
+
+/*
  * Timeouts. One timeout per handle, Python ftplib's `timeout`, bounds every
  * wait of every call: connecting, each reply (the whole reply), making or
  * accepting a data connection, TLS handshakes and shutdowns on either
@@ -71,41 +109,10 @@ struct ssl_ctx_st;
 #define FTPC_VERSION_PATCH 0
 
 /**
- * Entry types.
+ * The version of this header as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`, for
+ * `#if FTPC_VERSION_NUMBER >= 0x000200`; `ftp_version_number()` gives the library's.
  */
-#define FTP_ENTRY_UNKNOWN 0
-
-#define FTP_ENTRY_FILE 1
-
-#define FTP_ENTRY_DIR 2
-
-#define FTP_ENTRY_LINK 3
-
-/**
- * MLSD `cdir`: the listed directory itself.
- */
-#define FTP_ENTRY_CDIR 4
-
-/**
- * MLSD `pdir`: its parent.
- */
-#define FTP_ENTRY_PDIR 5
-
-/**
- * Devices, FIFOs, sockets, other MLSD types.
- */
-#define FTP_ENTRY_OTHER 6
-
-/**
- * Listing line formats.
- */
-#define FTP_FORMAT_UNPARSED 0
-
-#define FTP_FORMAT_MLSD 1
-
-#define FTP_FORMAT_UNIX 2
-
-#define FTP_FORMAT_DOS 3
+#define FTPC_VERSION_NUMBER (((FTPC_VERSION_MAJOR << 16) | (FTPC_VERSION_MINOR << 8)) | FTPC_VERSION_PATCH)
 
 /**
  * Success.
@@ -220,6 +227,48 @@ struct ssl_ctx_st;
 #define FTP_ERR_NETRC -21
 
 /**
+ * For a `rest` argument: no REST command.
+ */
+#define FTP_NO_REST -1
+
+/**
+ * Entry types.
+ */
+#define FTP_ENTRY_UNKNOWN 0
+
+#define FTP_ENTRY_FILE 1
+
+#define FTP_ENTRY_DIR 2
+
+#define FTP_ENTRY_LINK 3
+
+/**
+ * MLSD `cdir`: the listed directory itself.
+ */
+#define FTP_ENTRY_CDIR 4
+
+/**
+ * MLSD `pdir`: its parent.
+ */
+#define FTP_ENTRY_PDIR 5
+
+/**
+ * Devices, FIFOs, sockets, other MLSD types.
+ */
+#define FTP_ENTRY_OTHER 6
+
+/**
+ * Listing line formats.
+ */
+#define FTP_FORMAT_UNPARSED 0
+
+#define FTP_FORMAT_MLSD 1
+
+#define FTP_FORMAT_UNIX 2
+
+#define FTP_FORMAT_DOS 3
+
+/**
  * TLS modes for `ftp_set_tls_mode`.
  */
 #define FTP_TLS_OFF 0
@@ -242,11 +291,6 @@ struct ssl_ctx_st;
 #define FTP_TLS_VERSION_1_2 12
 
 #define FTP_TLS_VERSION_1_3 13
-
-/**
- * For a `rest` argument: no REST command.
- */
-#define FTP_NO_REST -1
 
 /**
  * An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
@@ -276,17 +320,17 @@ typedef struct ftp_listing ftp_listing;
 typedef void (*ftp_trace_callback)(void *userdata, const char *line);
 
 /**
- * Receives one line of a text transfer, without its line end, NUL-terminated (`len` does
- * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
- */
-typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
-
-/**
  * Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
  * NUL-terminated), or one block just sent by an upload. Return 0 to go on, non-zero to
  * stop the transfer (the call then returns FTP_ERR_STOPPED).
  */
 typedef int (*ftp_data_callback)(void *userdata, const uint8_t *data, size_t len);
+
+/**
+ * Receives one line of a text transfer, without its line end, NUL-terminated (`len` does
+ * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
+ */
+typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
 
 /**
  * Supplies upload data: write at most `len` bytes to `buf` and their number to
@@ -310,6 +354,23 @@ extern "C" {
  * The library's version as "MAJOR.MINOR.PATCH", static, never NULL.
  */
 const char *ftp_version(void);
+
+/**
+ * The library's version as one number, as FTPC_VERSION_NUMBER: compare the two to tell
+ * the library loaded at run time from the header compiled against.
+ */
+uint32_t ftp_version_number(void);
+
+/**
+ * The version text of the OpenSSL the library runs on (e.g. "OpenSSL 3.0.17 1 Jul 2025"),
+ * static, never NULL.
+ */
+const char *ftp_openssl_version(void);
+
+/**
+ * A static, NUL-terminated description of a status code; never NULL, never to be freed.
+ */
+const char *ftp_strerror(int code);
 
 /**
  * Creates a client handle, not connected. Free it with `ftp_free`. Never returns NULL
@@ -363,7 +424,7 @@ int ftp_open(struct ftp_client *client,
  * The server's greeting, NUL-terminated, borrowed from the handle until the next call on
  * it; NULL when not connected yet, or when `client` is NULL or busy.
  */
-const char *ftp_getwelcome(struct ftp_client *client);
+const char *ftp_getwelcome(const struct ftp_client *client);
 
 /**
  * Logs in as ftplib's `login`: NULL or "" user means "anonymous", whose NULL, "" or "-"
@@ -447,7 +508,7 @@ int ftp_close(struct ftp_client *client);
 /**
  * 1 when the control connection is open, 0 when not (or `client` is NULL or busy).
  */
-int ftp_is_connected(struct ftp_client *client);
+int ftp_is_connected(const struct ftp_client *client);
 
 /**
  * The code of the reply to the last command sent (the greeting after a connect), 100-599;
@@ -456,13 +517,13 @@ int ftp_is_connected(struct ftp_client *client);
  * successful login on a TLS handle ends with PROT P, whose reply this is (the login's own
  * reply is what `ftp_login` returns in `out`).
  */
-int ftp_last_reply_code(struct ftp_client *client);
+int ftp_last_reply_code(const struct ftp_client *client);
 
 /**
  * The full text of the last reply (all lines joined by "\n"), borrowed until the next call;
  * "" when none yet, NULL when `client` is NULL or busy.
  */
-const char *ftp_last_reply_text(struct ftp_client *client);
+const char *ftp_last_reply_text(const struct ftp_client *client);
 
 /**
  * The message of the last failed call, with its cause, borrowed until the next call on
@@ -475,7 +536,7 @@ const char *ftp_last_error(const struct ftp_client *client);
  * The status code the last call returned (FTP_OK after a success); FTP_ERR_NULL_ARGUMENT
  * for a NULL `client`, FTP_ERR_BUSY while a call runs on it.
  */
-int ftp_last_error_code(struct ftp_client *client);
+int ftp_last_error_code(const struct ftp_client *client);
 
 /**
  * ftplib's `set_debuglevel`: 0 silent, 1 commands and replies (passwords masked), 2 also
@@ -582,10 +643,10 @@ int ftp_voidresp(struct ftp_client *client, const char **out);
 
 /**
  * ftplib's `makepasv`: EPSV (or PASV once EPSV was refused) and the address to connect
- * to: `*host_out` (borrowed until the next call) and `*port_out`. The host is the
+ * to: `*out_host` (borrowed until the next call) and `*out_port`. The host is the
  * control connection's peer unless `ftp_set_trust_server_pasv_address` was turned on.
  */
-int ftp_makepasv(struct ftp_client *client, const char **host_out, uint16_t *port_out);
+int ftp_makepasv(struct ftp_client *client, const char **out_host, uint16_t *out_port);
 
 /**
  * ftplib's `sendport`/`sendeprt`: tells the server to connect to `host`:`port` for the
@@ -594,261 +655,17 @@ int ftp_makepasv(struct ftp_client *client, const char **host_out, uint16_t *por
 int ftp_sendport(struct ftp_client *client, const char *host, uint16_t port, int use_port);
 
 /**
- * The server's address on the control connection: `*host_out` (an IPv4 or IPv6 address
- * without brackets, borrowed until the next call) and `*port_out`. FTP_ERR_WRONG_STATE
+ * The server's address on the control connection: `*out_host` (an IPv4 or IPv6 address
+ * without brackets, borrowed until the next call) and `*out_port`. FTP_ERR_WRONG_STATE
  * when not connected.
  */
-int ftp_peer_address(struct ftp_client *client, const char **host_out, uint16_t *port_out);
+int ftp_peer_address(struct ftp_client *client, const char **out_host, uint16_t *out_port);
 
 /**
  * This side's address on the control connection (what active mode advertises unless
  * `ftp_set_active_address` says otherwise), as `ftp_peer_address`.
  */
-int ftp_local_address(struct ftp_client *client, const char **host_out, uint16_t *port_out);
-
-/**
- * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
- * (NULL: printed to stdout).
- */
-int ftp_nlst(struct ftp_client *client,
-             const char *arg,
-             ftp_line_callback callback,
-             void *userdata);
-
-/**
- * ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
- * (NULL: printed to stdout, as ftplib does).
- */
-int ftp_dir(struct ftp_client *client, const char *arg, ftp_line_callback callback, void *userdata);
-
-/**
- * MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
- * "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
- * has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
- */
-int ftp_mlsd(struct ftp_client *client,
-             const char *path,
-             const char *facts,
-             struct ftp_listing **out);
-
-/**
- * MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
- */
-int ftp_mlst(struct ftp_client *client, const char *path, struct ftp_listing **out);
-
-/**
- * LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
- * lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
- * with its raw text.
- */
-int ftp_list(struct ftp_client *client, const char *path, struct ftp_listing **out);
-
-/**
- * Frees a listing and its entries. NULL is ignored.
- */
-void ftp_listing_free(struct ftp_listing *listing);
-
-/**
- * The number of entries (0 for NULL).
- */
-size_t ftp_listing_count(const struct ftp_listing *listing);
-
-/**
- * Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
- */
-const struct ftp_entry *ftp_listing_get(const struct ftp_listing *listing, size_t index);
-
-/**
- * The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
- * be UTF-8), NUL-terminated; `*len` (if `len` is not NULL) gets its length. Borrowed from
- * the listing. NULL for a NULL entry.
- */
-const char *ftp_entry_name(const struct ftp_entry *e, size_t *len);
-
-/**
- * FTP_ENTRY_* type.
- */
-int ftp_entry_type(const struct ftp_entry *e);
-
-/**
- * FTP_FORMAT_* format of the line the entry came from.
- */
-int ftp_entry_format(const struct ftp_entry *e);
-
-/**
- * The size in bytes, or -1 when unknown.
- */
-int64_t ftp_entry_size(const struct ftp_entry *e);
-
-/**
- * Whether the modification time is known (1) or not (0); when known, `*out` gets it in
- * seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
- */
-int ftp_entry_mtime(const struct ftp_entry *e, int64_t *out);
-
-/**
- * Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
- * MLSD), NUL-terminated and borrowed; NULL when unknown.
- */
-const char *ftp_entry_permissions(const struct ftp_entry *e);
-
-/**
- * Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
- */
-int32_t ftp_entry_mode(const struct ftp_entry *e);
-
-/**
- * A symbolic link's target, NUL-terminated and borrowed; NULL when not a link or unknown.
- */
-const char *ftp_entry_link_target(const struct ftp_entry *e, size_t *len);
-
-/**
- * The MLSD `unique` fact, NUL-terminated and borrowed; NULL when absent.
- */
-const char *ftp_entry_unique(const struct ftp_entry *e, size_t *len);
-
-/**
- * The listing line as received, without its line end, NUL-terminated and borrowed.
- */
-const char *ftp_entry_raw(const struct ftp_entry *e, size_t *len);
-
-/**
- * The number of MLSD facts (0 for LIST entries).
- */
-size_t ftp_entry_fact_count(const struct ftp_entry *e);
-
-/**
- * Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
- * borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
- */
-int ftp_entry_fact_at(const struct ftp_entry *e,
-                      size_t index,
-                      const char **name,
-                      const char **value);
-
-/**
- * The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
- * NULL when absent.
- */
-const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
-
-/**
- * FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
- * call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
- * encoding is UTF-8. "" when the server has no FEAT.
- */
-int ftp_feat(struct ftp_client *client, const char **out);
-
-/**
- * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
- * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
- */
-int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
-
-/**
- * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
- */
-int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
-
-/**
- * A static, NUL-terminated description of a status code; never NULL, never to be freed.
- */
-const char *ftp_strerror(int code);
-
-/**
- * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
- * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
- * A mode that does not fit the port makes `ftp_connect` say which one does (in
- * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
- * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
- * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
- * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
- */
-int ftp_set_tls_mode(struct ftp_client *client, int mode);
-
-/**
- * ftplib's `auth`: AUTH TLS and the handshake on the control connection, verifying the
- * certificate and host name. FTP_ERR_WRONG_STATE when TLS is already on; FTP_ERR_TLS when the
- * server refuses AUTH (the connection is then closed: nothing goes on in clear text), sends
- * data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
- */
-int ftp_auth(struct ftp_client *client);
-
-/**
- * PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
- */
-int ftp_prot_p(struct ftp_client *client);
-
-/**
- * PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
- * keeps login from switching to PROT P.
- */
-int ftp_prot_c(struct ftp_client *client);
-
-/**
- * CCC: shuts TLS down on the control connection, which goes on in clear text on the same
- * TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
- */
-int ftp_ccc(struct ftp_client *client);
-
-/**
- * 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
- */
-int ftp_is_tls(struct ftp_client *client);
-
-/**
- * Certificate and host name verification: on (non-zero, the default) or off (0). Turning
- * it off is an explicit choice, reported in the debug trace at level 1 at each handshake.
- */
-int ftp_set_tls_verify(struct ftp_client *client, int verify);
-
-/**
- * A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
- * The file is read now: one that cannot be read or holds no PEM certificate is
- * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
- */
-int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
-
-/**
- * CA certificates to trust, in addition to the system store, from memory: `len` bytes of
- * PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
- * with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
- */
-int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
-
-/**
- * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
- * is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
- * previous setting stays; the certificates in it are read when a handshake needs them.
- */
-int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
-
-/**
- * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
- * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
- * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
- * `ftp_last_error`, and the previous setting stays.
- */
-int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
-
-/**
- * The lowest TLS version accepted: FTP_TLS_VERSION_1_2 (the default) or _1_3.
- */
-int ftp_set_tls_min_version(struct ftp_client *client, int version);
-
-/**
- * The highest TLS version offered: FTP_TLS_VERSION_DEFAULT (the newest), _1_2 or _1_3.
- */
-int ftp_set_tls_max_version(struct ftp_client *client, int version);
-
-/**
- * Uses the caller's own OpenSSL context (ftplib's `context=`) for the control and data
- * connections instead of one built from the options above; its verification settings
- * apply, and the host name given to `ftp_connect` is checked when it verifies peers. The
- * library takes its own reference (SSL_CTX_up_ref): the caller keeps theirs and may free it
- * at any time. NULL goes back to the library's own context.
- */
-int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
+int ftp_local_address(struct ftp_client *client, const char **out_host, uint16_t *out_port);
 
 /**
  * ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. `RETR name`), each block of at most
@@ -930,19 +747,19 @@ int ftp_abort(struct ftp_client *client);
  * and for a NULL or busy `client`. Set by every transfer and listing, and by
  * `ftp_data_close`/`ftp_data_abort`.
  */
-uint64_t ftp_last_transfer_bytes(struct ftp_client *client);
+uint64_t ftp_last_transfer_bytes(const struct ftp_client *client);
 
 /**
  * Downloads `remote` into the open descriptor `fd` (written from its current position),
  * starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
  * data with splice(2), without copies through user space. `progress` may be NULL.
- * `out_bytes` (may be NULL) receives the bytes received. The progress total is the whole
+ * `out` (may be NULL) receives the bytes received. The progress total is the whole
  * remote file's size when the server tells it: from the 150 reply when `rest` is
  * FTP_NO_REST, else from SIZE. With a `progress` callback, SIZE is asked before RETR
  * where the 150 cannot be counted on: after REST, and for a whole file unless the previous
  * whole-file download on this connection had its size in the 150 reply (a refused SIZE
  * only leaves the total at -1). A download cut short is
- * FTP_ERR_TRUNCATED or another error, never FTP_OK; `out_bytes` is then left alone and
+ * FTP_ERR_TRUNCATED or another error, never FTP_OK; `out` is then left alone and
  * `ftp_last_transfer_bytes` tells how much arrived. The descriptor stays open.
  */
 int ftp_retrieve_to_fd(struct ftp_client *client,
@@ -951,12 +768,12 @@ int ftp_retrieve_to_fd(struct ftp_client *client,
                        int64_t rest,
                        ftp_progress_callback progress,
                        void *userdata,
-                       uint64_t *out_bytes);
+                       uint64_t *out);
 
 /**
  * Uploads from the open descriptor `fd` (from its current position to its end) to
  * `remote` with STOR, or APPE when `append` is non-zero; `rest` >= 0 sends REST first.
- * Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent
+ * Plain connections use sendfile(2). `out` (may be NULL) receives the bytes sent
  * (on failure: `ftp_last_transfer_bytes`).
  */
 int ftp_store_from_fd(struct ftp_client *client,
@@ -966,11 +783,11 @@ int ftp_store_from_fd(struct ftp_client *client,
                       int append,
                       ftp_progress_callback progress,
                       void *userdata,
-                      uint64_t *out_bytes);
+                      uint64_t *out);
 
 /**
  * Resumes a download into `fd`: appends to it from the remote offset equal to its size
- * (REST), so a file cut short completes. `out_bytes` (may be NULL): bytes received now.
+ * (REST), so a file cut short completes. `out` (may be NULL): bytes received now.
  * `progress` counts the local size in the bytes done; its total is the whole remote file's
  * size (SIZE, asked when `progress` is given), or -1 when the server does not tell it.
  */
@@ -979,19 +796,19 @@ int ftp_resume_download(struct ftp_client *client,
                         int fd,
                         ftp_progress_callback progress,
                         void *userdata,
-                        uint64_t *out_bytes);
+                        uint64_t *out);
 
 /**
  * Resumes an upload from `fd`: asks the remote size (SIZE), then sends the rest of the
  * local file with REST+STOR when the server offers REST STREAM, else with APPE.
- * `out_bytes` (may be NULL): bytes sent now.
+ * `out` (may be NULL): bytes sent now.
  */
 int ftp_resume_upload(struct ftp_client *client,
                       const char *remote,
                       int fd,
                       ftp_progress_callback progress,
                       void *userdata,
-                      uint64_t *out_bytes);
+                      uint64_t *out);
 
 /**
  * ftplib's `ntransfercmd`: opens a data connection for `cmd` (REST `rest` first when
@@ -1061,6 +878,249 @@ int ftp_store_file(struct ftp_client *client,
                    const char *remote,
                    ftp_progress_callback progress,
                    void *userdata);
+
+/**
+ * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
+ * (NULL: printed to stdout).
+ */
+int ftp_nlst(struct ftp_client *client,
+             const char *arg,
+             ftp_line_callback callback,
+             void *userdata);
+
+/**
+ * ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
+ * (NULL: printed to stdout, as ftplib does).
+ */
+int ftp_dir(struct ftp_client *client, const char *arg, ftp_line_callback callback, void *userdata);
+
+/**
+ * MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
+ * "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
+ * has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
+ */
+int ftp_mlsd(struct ftp_client *client,
+             const char *path,
+             const char *facts,
+             struct ftp_listing **out);
+
+/**
+ * MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
+ */
+int ftp_mlst(struct ftp_client *client, const char *path, struct ftp_listing **out);
+
+/**
+ * LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
+ * lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
+ * with its raw text.
+ */
+int ftp_list(struct ftp_client *client, const char *path, struct ftp_listing **out);
+
+/**
+ * Frees a listing and its entries. NULL is ignored.
+ */
+void ftp_listing_free(struct ftp_listing *listing);
+
+/**
+ * The number of entries (0 for NULL).
+ */
+size_t ftp_listing_count(const struct ftp_listing *listing);
+
+/**
+ * Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
+ */
+const struct ftp_entry *ftp_listing_get(const struct ftp_listing *listing, size_t index);
+
+/**
+ * The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
+ * be UTF-8), NUL-terminated; `*out_len` (if `out_len` is not NULL) gets its length. Borrowed from
+ * the listing. NULL for a NULL entry.
+ */
+const char *ftp_entry_name(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * FTP_ENTRY_* type.
+ */
+int ftp_entry_type(const struct ftp_entry *e);
+
+/**
+ * FTP_FORMAT_* format of the line the entry came from.
+ */
+int ftp_entry_format(const struct ftp_entry *e);
+
+/**
+ * The size in bytes, or -1 when unknown.
+ */
+int64_t ftp_entry_size(const struct ftp_entry *e);
+
+/**
+ * Whether the modification time is known (1) or not (0); when known, `*out` gets it in
+ * seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
+ */
+int ftp_entry_mtime(const struct ftp_entry *e, int64_t *out);
+
+/**
+ * Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
+ * MLSD), NUL-terminated and borrowed; `*out_len` (if not NULL) gets its length. NULL when
+ * unknown.
+ */
+const char *ftp_entry_permissions(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
+ */
+int32_t ftp_entry_mode(const struct ftp_entry *e);
+
+/**
+ * A symbolic link's target, NUL-terminated and borrowed (`*out_len` as for
+ * `ftp_entry_name`); NULL when not a link or unknown.
+ */
+const char *ftp_entry_link_target(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The MLSD `unique` fact, NUL-terminated and borrowed (`*out_len` as for
+ * `ftp_entry_name`); NULL when absent.
+ */
+const char *ftp_entry_unique(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The listing line as received, without its line end, NUL-terminated and borrowed
+ * (`*out_len` as for `ftp_entry_name`).
+ */
+const char *ftp_entry_raw(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The number of MLSD facts (0 for LIST entries).
+ */
+size_t ftp_entry_fact_count(const struct ftp_entry *e);
+
+/**
+ * Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
+ * borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
+ */
+int ftp_entry_fact_at(const struct ftp_entry *e,
+                      size_t index,
+                      const char **out_name,
+                      const char **out_value);
+
+/**
+ * The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
+ * NULL when absent.
+ */
+const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
+
+/**
+ * FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
+ * call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
+ * encoding is UTF-8. "" when the server has no FEAT.
+ */
+int ftp_feat(struct ftp_client *client, const char **out);
+
+/**
+ * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
+ * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
+ */
+int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
+
+/**
+ * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
+ */
+int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
+
+/**
+ * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
+ * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
+ * A mode that does not fit the port makes `ftp_connect` say which one does (in
+ * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
+ * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
+ * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
+ * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
+ */
+int ftp_set_tls_mode(struct ftp_client *client, int mode);
+
+/**
+ * ftplib's `auth`: AUTH TLS and the handshake on the control connection, verifying the
+ * certificate and host name. FTP_ERR_WRONG_STATE when TLS is already on; FTP_ERR_TLS when the
+ * server refuses AUTH (the connection is then closed: nothing goes on in clear text), sends
+ * data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
+ */
+int ftp_auth(struct ftp_client *client);
+
+/**
+ * PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
+ */
+int ftp_prot_p(struct ftp_client *client);
+
+/**
+ * PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
+ * keeps login from switching to PROT P.
+ */
+int ftp_prot_c(struct ftp_client *client);
+
+/**
+ * CCC: shuts TLS down on the control connection, which goes on in clear text on the same
+ * TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
+ */
+int ftp_ccc(struct ftp_client *client);
+
+/**
+ * 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
+ */
+int ftp_is_tls(const struct ftp_client *client);
+
+/**
+ * Certificate and host name verification: on (non-zero, the default) or off (0). Turning
+ * it off is an explicit choice, reported in the debug trace at level 1 at each handshake.
+ */
+int ftp_set_tls_verify(struct ftp_client *client, int verify);
+
+/**
+ * A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
+ * The file is read now: one that cannot be read or holds no PEM certificate is
+ * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
+ */
+int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
+
+/**
+ * CA certificates to trust, in addition to the system store, from memory: `len` bytes of
+ * PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
+ * with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+ */
+int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
+
+/**
+ * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
+ * is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
+ * previous setting stays; the certificates in it are read when a handshake needs them.
+ */
+int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
+
+/**
+ * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
+ * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
+ * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
+ * `ftp_last_error`, and the previous setting stays.
+ */
+int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
+
+/**
+ * The lowest TLS version accepted: FTP_TLS_VERSION_1_2 (the default) or _1_3.
+ */
+int ftp_set_tls_min_version(struct ftp_client *client, int version);
+
+/**
+ * The highest TLS version offered: FTP_TLS_VERSION_DEFAULT (the newest), _1_2 or _1_3.
+ */
+int ftp_set_tls_max_version(struct ftp_client *client, int version);
+
+/**
+ * Uses the caller's own OpenSSL context (ftplib's `context=`) for the control and data
+ * connections instead of one built from the options above; its verification settings
+ * apply, and the host name given to `ftp_connect` is checked when it verifies peers. The
+ * library takes its own reference (SSL_CTX_up_ref): the caller keeps theirs and may free it
+ * at any time. NULL goes back to the library's own context.
+ */
+int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,7 +9,7 @@
 #     does not start with ftp_;
 #   * its SONAME (readelf -d) is not the one for the package version (from
 #     `cargo metadata`): libftpc.so.0.MINOR while the major version is 0, else
-#     libftpc.so.MAJOR; or the links are not libftpc.so -> SONAME -> the real
+#     libftpc.so.MAJOR; or libftpc.so and the SONAME are not links to the real
 #     file libftpc.so.MAJOR.MINOR.PATCH (skipped for a cargo target directory,
 #     where libftpc.so is the real file);
 #   * with --stripped: the library has a symbol table or debug sections left;
@@ -69,10 +69,11 @@ else
 fi
 if [ -L "$lib" ]; then
     realname=libftpc.so.$major.$minor.$patch
-    [ "$(readlink "$lib")" = "$want_soname" ] || fail "$lib -> $(readlink "$lib"), expected -> $want_soname"
-    [ "$(readlink "$libdir/$want_soname" 2>/dev/null)" = "$realname" ] ||
-        fail "$libdir/$want_soname should be a link to $realname"
     [ -f "$libdir/$realname" ] && [ ! -L "$libdir/$realname" ] || fail "$libdir/$realname is not a file"
+    for link in "$lib" "$libdir/$want_soname"; do
+        [ "$(realpath "$link" 2>/dev/null)" = "$(realpath "$libdir/$realname")" ] ||
+            fail "$link should be a link to $realname"
+    done
 fi
 
 # --- stripped ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ cd "$repo"
 scripts/setup.sh
 export PATH=$HOME/.cargo/bin:$PATH
 prefix=$repo/target/prefix
-scripts/install.sh --prefix "$prefix" --profile dev --no-ldconfig >/dev/null
+cargo cinstall --locked --profile dev --prefix "$prefix" --libdir lib >/dev/null
 tests/servers/servers.sh start >/dev/null
 trap 'tests/servers/servers.sh stop >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091

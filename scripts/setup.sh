@@ -9,7 +9,7 @@
 #    proftpd-mod-crypto, where mod_tls lives) and GNU inetutils ftpd 2.4 (a
 #    classic BSD ftpd) unpacked under /opt/ftpc-deps: the Debian packages
 #    conflict, and we only want the binaries, not services
-#  - cbindgen (pinned) through cargo
+#  - cbindgen and cargo-c (pinned) through cargo
 #  - the system user the test servers log in as (ftpc / ftpc-pass)
 set -euo pipefail
 
@@ -27,7 +27,7 @@ die() { echo "setup.sh: error: $*" >&2; exit 1; }
 
 APT_PACKAGES=(
     build-essential pkg-config libssl-dev openssl ca-certificates clang
-    valgrind curl lftp python3 iproute2 procps util-linux passwd
+    valgrind curl lftp python3 iproute2 procps util-linux mount passwd
     # runtime libraries of the unpacked vsftpd / pure-ftpd (checked with ldd below)
     libpam0g libpam-modules libpam-runtime libcap2 libsodium23 libwrap0 libssl3 libcrypt1
     # ... of ProFTPD (and mod_tls), and of inetutils ftpd
@@ -35,6 +35,8 @@ APT_PACKAGES=(
     libpcre2-posix3 zlib1g libncursesw6 libtinfo6 libnsl2 libtirpc3
     # later bindings
     golang-go ruby ruby-ffi
+    # packaging checks (scripts/test-packaging.sh): CMake and Meson consumers, venvs
+    cmake meson python3-venv
 )
 
 # Run a command quietly; show its output only if it fails.
@@ -129,6 +131,22 @@ if [[ $(cbindgen --version 2>/dev/null) != "cbindgen $CBINDGEN_VERSION" ]]; then
     [[ $(cbindgen --version) == "cbindgen $CBINDGEN_VERSION" ]] || die "cbindgen version mismatch after install"
 fi
 
+# --- cargo-c -----------------------------------------------------------------
+# `cargo cinstall` builds and installs the C library ([package.metadata.capi] in
+# Cargo.toml). Debian 12's cargo-c (0.9.14, built on cargo 0.66) cannot: it reads the
+# crates.io index over git from a host this machine does not reach (the sparse protocol
+# was unstable in cargo 0.66), `cargo cinstall --debug` panics in its argument parser,
+# and it would name the library libftpc.so.0 (libftpc.so.0.MINOR for 0.x versions came
+# with cargo-c 0.9.28).
+CARGO_C_VERSION=0.10.20
+if [[ $(cargo cinstall --version 2>/dev/null) != "cargo-c $CARGO_C_VERSION+"* ]]; then
+    command -v cargo >/dev/null || die "cargo not found (a Rust toolchain is expected on this machine)"
+    say "installing cargo-c $CARGO_C_VERSION (takes about 10 minutes on 2 cores)"
+    quiet cargo install cargo-c --version "$CARGO_C_VERSION" --locked --force ||
+        die "cargo install cargo-c $CARGO_C_VERSION failed"
+    [[ $(cargo cinstall --version) == "cargo-c $CARGO_C_VERSION+"* ]] || die "cargo-c version mismatch after install"
+fi
+
 # --- test user -----------------------------------------------------------------
 # vsftpd authenticates it through PAM (pam_unix); pure-ftpd maps its virtual
 # user onto this uid.  /bin/bash must be in /etc/shells for FTP daemons that
@@ -150,4 +168,4 @@ echo "$FTP_USER:$FTP_PASS" | chpasswd
 chage -E -1 -M -1 "$FTP_USER"
 
 v() { cat "$DEPS/$1/.ftpc-extracted"; }
-say "ok (vsftpd $(v vsftpd), pure-ftpd $(v pure-ftpd), proftpd $(v proftpd-core), inetutils-ftpd $(v inetutils-ftpd), $(cbindgen --version))"
+say "ok (vsftpd $(v vsftpd), pure-ftpd $(v pure-ftpd), proftpd $(v proftpd-core), inetutils-ftpd $(v inetutils-ftpd), $(cbindgen --version), $(cargo cinstall --version))"

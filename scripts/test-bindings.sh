@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Tests the language bindings against the real servers: Go (bindings/go, cgo, go test),
-# Ruby (bindings/ruby, ruby-ffi, minitest), Python (bindings/python, ctypes, unittest),
-# and the Clang module that Swift imports (include/module.modulemap, `import Ftpc`).
+# Ruby (bindings/ruby, ruby-ffi, minitest; the gem built and installed first, its tests run
+# from the installed gem), Python (bindings/python, ctypes, unittest; pip-installed into a
+# virtualenv first, its tests run against the installed module), and the Clang module that
+# Swift imports (include/module.modulemap, installed as PREFIX/include/ftpc, `import Ftpc`).
 # Installs what they need from Debian (golang-go, ruby, ruby-ffi, clang) when missing.
 # Runs every binding even when one fails; prints one summary line per binding and exits
 # non-zero if any failed. Idempotent; writes only under target/bindings-test.
 #
-# Usage: scripts/test-bindings.sh PREFIX   (where scripts/install.sh installed ftpc, with
+# Usage: scripts/test-bindings.sh PREFIX   (where `cargo cinstall --libdir lib` installed ftpc, with
 #        the servers' env sourced: source target/ftp-servers/env, as for tests/c/run.sh)
 # Environment: PYTHON (default python3), FTPC_BINDINGS (default "go ruby python clang":
 #        the bindings to test).
@@ -77,7 +79,20 @@ test_go() {
 # --- Ruby -------------------------------------------------------------------------------
 test_ruby() {
     local log=$out/ruby.log rc=0
-    run ruby "$log" bash -c 'cd "$1" && ruby -w -Ilib test/test_ftpc.rb' _ "$repo/bindings/ruby" || rc=$?
+    # The gem as a user takes it: gem build + gem install (into a gem directory of our own,
+    # ffi and minitest from the system), then the installed gem's tests, run from outside
+    # the source tree, loading the installed lib/ftpc.rb.
+    run ruby "$log" bash -c '
+        set -e
+        rm -rf "$2"; mkdir -p "$2"
+        cd "$1"
+        gem build ftpc.gemspec --output "$2/ftpc.gem"
+        export GEM_HOME=$2/home
+        gem install --local --no-document "$2/ftpc.gem"
+        cd "$2"
+        ruby -w -e "require %q(ftpc); s = Gem.loaded_specs[%q(ftpc)] or abort %q(ftpc was not loaded from a gem)
+                    puts %Q(ftpc gem #{s.version} in #{s.gem_dir}); load File.join(s.gem_dir, %q(test/test_ftpc.rb))"
+    ' _ "$repo/bindings/ruby" "$out/ruby-gem" || rc=$?
     local line runs=0 failures=0 errors=0 skips=0
     line=$(grep -E '^[0-9]+ runs, ' "$log" | tail -n1 || true)
     if [ -n "$line" ]; then
@@ -92,8 +107,20 @@ test_ruby() {
 # --- Python -----------------------------------------------------------------------------
 test_python() {
     local log=$out/python.log rc=0
-    run python "$log" bash -c 'cd "$1" && "$2" -W error::ResourceWarning -m unittest -v test_ftpc_ftplib' \
-        _ "$repo/bindings/python" "$python" || rc=$?
+    # The package as a user takes it: `pip install ./bindings/python` into a fresh
+    # virtualenv (pip fetches the build backend, setuptools, from PyPI into its isolated
+    # build environment, or takes it from its cache), then the tests, from a directory
+    # outside the source tree, against the installed module.
+    run python "$log" bash -c '
+        set -e
+        "$2" -m venv --clear "$3"
+        py=$3/bin/python
+        "$py" -m pip install -q --disable-pip-version-check "$1"
+        rm -rf "$4"; mkdir -p "$4"; cp "$1/test_ftpc_ftplib.py" "$4/"
+        cd "$4"
+        "$py" -c "import ftpc_ftplib, sys; f = ftpc_ftplib.__file__; print(\"ftpc_ftplib from\", f); sys.exit(not f.startswith(sys.prefix))"
+        "$py" -W error::ResourceWarning -m unittest -v test_ftpc_ftplib
+    ' _ "$repo/bindings/python" "$python" "$out/venv" "$out/python-tests" || rc=$?
     local ran failures errors skipped
     ran=$(sed -nE 's/^Ran ([0-9]+) tests? in .*/\1/p' "$log" | tail -n1)
     failures=$(sed -nE 's/.*[(, ]failures=([0-9]+).*/\1/p' "$log" | tail -n1)
@@ -114,7 +141,8 @@ test_clang() {
     mkdir -p "$dir"
     : >"$log"
     local pass=0 fail=0
-    local inc=$prefix/include map=$prefix/include/module.modulemap
+    # cargo cinstall puts ftpc.h and module.modulemap in PREFIX/include/ftpc (Cflags: -I that).
+    local inc=$prefix/include/ftpc map=$prefix/include/ftpc/module.modulemap
     local warn=(-Wall -Wextra -Wpedantic -Werror)
     # check NAME COMMAND...: each check builds the module afresh (its own module cache),
     # since warnings inside a module appear only while it is built.

@@ -199,7 +199,7 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("ftpc %s: hello.txt %q (progress %d), %d entries, %s\n", ftpc.Version(), b, last, len(entries), ftpc.ErrPerm)
+	fmt.Printf("ftpc %s: hello.txt %q (progress %d), %d entries (%s is %d)\n", ftpc.Version(), b, last, len(entries), ftpc.ErrPerm.String(), int(ftpc.ErrPerm))
 	for _, e := range entries {
 		fmt.Printf("  %-5s %s\n", e.Type, e.Name)
 	}

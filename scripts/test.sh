@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine as root (idempotent):
-# installs what it needs, starts the real FTP servers on loopback, runs the Rust tests
-# (unit, scripted server, real servers), checks the header, the exported symbols and
-# the pkg-config file, then builds and runs the C tests and examples (C and C++, shared
-# and static, plain, ASan+UBSan and valgrind).
+# installs what it needs, starts the real FTP servers on loopback, runs the gates (rustfmt,
+# clippy and rustdoc with warnings denied) and the Rust tests (unit, scripted server, real
+# servers), installs the C library with cargo-c (`cargo cinstall`), checks the header, the
+# exported symbols and the pkg-config file, then builds and runs the C tests and examples
+# (C and C++, shared and static, plain, ASan+UBSan and valgrind), the bindings (Python and
+# Ruby from their installed package and gem) and the packaging (scripts/test-packaging.sh:
+# pkg-config, CMake, Meson, the Go module from outside the tree).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -24,20 +27,36 @@ source target/ftp-servers/env
 step "header"
 scripts/check-header.sh
 
+step "gates: rustfmt, clippy, rustdoc (what any developer runs without servers)"
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings 2>&1
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps 2>&1
+
 step "Rust tests"
 cargo test --locked --all-targets 2>&1
 
 step "short fuzz run (stable toolchain, 5 s per target)"
 scripts/fuzz-short.sh 5
 
-step "install to target/prefix"
-scripts/install.sh --prefix "$repo/target/prefix" --profile dev --no-ldconfig
-scripts/check-symbols.sh "$repo/target/prefix/lib"
+step "install to target/prefix (cargo cinstall, dev profile)"
+# A fresh prefix: installed into a staging directory (DESTDIR), then swapped in, so that
+# nothing from an earlier install or layout survives and a program already using the old
+# prefix is not left without files while the library builds.
+prefix=$repo/target/prefix
+rm -rf "$prefix.staging" "$prefix.old"
+cargo cinstall --locked --profile dev --prefix "$prefix" --libdir lib --destdir "$prefix.staging"
+if [ -e "$prefix" ]; then mv "$prefix" "$prefix.old"; fi
+mv "$prefix.staging$prefix" "$prefix"
+rm -rf "$prefix.staging" "$prefix.old"
+scripts/check-symbols.sh "$prefix/lib"
 
 step "C tests"
 tests/c/run.sh "$repo/target/prefix"
 
 step "bindings (Go, Ruby, Python, Clang module)"
 scripts/test-bindings.sh "$repo/target/prefix"
+
+step "packaging (pkg-config shared and static, CMake, Meson, Go module outside the tree)"
+scripts/test-packaging.sh "$repo/target/prefix"
 
 step "all tests passed"

@@ -1110,7 +1110,7 @@ fn retrlines_line_ends() {
 #[test]
 fn retrlines_overlong_line_aborts_in_step() {
     let mut long = b"short\r\n".to_vec();
-    long.extend(std::iter::repeat(b'x').take(9000));
+    long.extend(std::iter::repeat_n(b'x', 9000));
     long.extend_from_slice(b"\r\nafter\r\n");
     let mut steps = epsv_text_transfer("RETR t.txt", "150 Opening ASCII mode data connection.\r\n");
     steps.extend([

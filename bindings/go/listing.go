@@ -81,7 +81,7 @@ func entries(l *C.ftp_listing) []Entry {
 			Name:       C.GoStringN(name, C.int(nameLen)),
 			Type:       EntryType(C.ftp_entry_type(e)),
 			Size:       int64(C.ftp_entry_size(e)),
-			Perm:       optString(C.ftp_entry_permissions(e)),
+			Perm:       optString(C.ftp_entry_permissions(e, nil)),
 			Mode:       int32(C.ftp_entry_mode(e)),
 			LinkTarget: optString(C.ftp_entry_link_target(e, nil)),
 			Raw:        C.GoStringN(raw, C.int(rawLen)),

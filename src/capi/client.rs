@@ -136,7 +136,7 @@ fn encoding_arg(name: &[u8]) -> Result<Encoding, Fail> {
 /// The server's greeting, NUL-terminated, borrowed from the handle until the next call on
 /// it; NULL when not connected yet, or when `client` is NULL or busy.
 #[no_mangle]
-pub extern "C" fn ftp_getwelcome(client: *mut ftp_client) -> *const c_char {
+pub extern "C" fn ftp_getwelcome(client: *const ftp_client) -> *const c_char {
     peek(client, |inner| match inner.client.welcome() {
         Some(reply) => inner.welcome.insert(to_cstring(reply.text.clone())).as_ptr(),
         None => std::ptr::null(),
@@ -313,7 +313,7 @@ pub extern "C" fn ftp_close(client: *mut ftp_client) -> c_int {
 
 /// 1 when the control connection is open, 0 when not (or `client` is NULL or busy).
 #[no_mangle]
-pub extern "C" fn ftp_is_connected(client: *mut ftp_client) -> c_int {
+pub extern "C" fn ftp_is_connected(client: *const ftp_client) -> c_int {
     peek(client, |inner| c_int::from(inner.client.is_connected())).unwrap_or(0)
 }
 
@@ -323,14 +323,14 @@ pub extern "C" fn ftp_is_connected(client: *mut ftp_client) -> c_int {
 /// successful login on a TLS handle ends with PROT P, whose reply this is (the login's own
 /// reply is what `ftp_login` returns in `out`).
 #[no_mangle]
-pub extern "C" fn ftp_last_reply_code(client: *mut ftp_client) -> c_int {
+pub extern "C" fn ftp_last_reply_code(client: *const ftp_client) -> c_int {
     peek(client, |inner| inner.client.last_reply().map_or(0, |r| c_int::from(r.code))).unwrap_or(0)
 }
 
 /// The full text of the last reply (all lines joined by "\n"), borrowed until the next call;
 /// "" when none yet, NULL when `client` is NULL or busy.
 #[no_mangle]
-pub extern "C" fn ftp_last_reply_text(client: *mut ftp_client) -> *const c_char {
+pub extern "C" fn ftp_last_reply_text(client: *const ftp_client) -> *const c_char {
     peek(client, |inner| {
         let text = inner.client.last_reply().map(|r| r.text.clone()).unwrap_or_default();
         inner.reply_text.insert(to_cstring(text)).as_ptr()
@@ -352,7 +352,7 @@ pub extern "C" fn ftp_last_error(client: *const ftp_client) -> *const c_char {
 /// The status code the last call returned (FTP_OK after a success); FTP_ERR_NULL_ARGUMENT
 /// for a NULL `client`, FTP_ERR_BUSY while a call runs on it.
 #[no_mangle]
-pub extern "C" fn ftp_last_error_code(client: *mut ftp_client) -> c_int {
+pub extern "C" fn ftp_last_error_code(client: *const ftp_client) -> c_int {
     if client.is_null() {
         return FTP_ERR_NULL_ARGUMENT;
     }
@@ -578,16 +578,16 @@ pub extern "C" fn ftp_voidresp(client: *mut ftp_client, out: *mut *const c_char)
 }
 
 /// ftplib's `makepasv`: EPSV (or PASV once EPSV was refused) and the address to connect
-/// to: `*host_out` (borrowed until the next call) and `*port_out`. The host is the
+/// to: `*out_host` (borrowed until the next call) and `*out_port`. The host is the
 /// control connection's peer unless `ftp_set_trust_server_pasv_address` was turned on.
 #[no_mangle]
-pub extern "C" fn ftp_makepasv(client: *mut ftp_client, host_out: *mut *const c_char, port_out: *mut u16) -> c_int {
+pub extern "C" fn ftp_makepasv(client: *mut ftp_client, out_host: *mut *const c_char, out_port: *mut u16) -> c_int {
     with_client(client, |inner| {
-        let host_out = out_ref(host_out, "host_out")?;
-        let port_out = out_ref(port_out, "port_out")?;
+        let out_host = out_ref(out_host, "out_host")?;
+        let out_port = out_ref(out_port, "out_port")?;
         let addr = inner.client.makepasv()?;
-        *host_out = inner.lend(addr.ip().to_string().into_bytes());
-        *port_out = addr.port();
+        *out_host = inner.lend(addr.ip().to_string().into_bytes());
+        *out_port = addr.port();
         Ok(())
     })
 }
@@ -610,25 +610,25 @@ pub extern "C" fn ftp_sendport(client: *mut ftp_client, host: *const c_char, por
 fn lend_address(
     inner: &mut super::handle::Inner,
     addr: Option<SocketAddr>,
-    host_out: *mut *const c_char,
-    port_out: *mut u16,
+    out_host: *mut *const c_char,
+    out_port: *mut u16,
 ) -> Result<(), Fail> {
-    let host_out = out_ref(host_out, "host_out")?;
-    let port_out = out_ref(port_out, "port_out")?;
+    let out_host = out_ref(out_host, "out_host")?;
+    let out_port = out_ref(out_port, "out_port")?;
     let addr = addr.ok_or_else(|| Fail::Status(FTP_ERR_WRONG_STATE, "not connected".into()))?;
-    *host_out = inner.lend(addr.ip().to_string().into_bytes());
-    *port_out = addr.port();
+    *out_host = inner.lend(addr.ip().to_string().into_bytes());
+    *out_port = addr.port();
     Ok(())
 }
 
-/// The server's address on the control connection: `*host_out` (an IPv4 or IPv6 address
-/// without brackets, borrowed until the next call) and `*port_out`. FTP_ERR_WRONG_STATE
+/// The server's address on the control connection: `*out_host` (an IPv4 or IPv6 address
+/// without brackets, borrowed until the next call) and `*out_port`. FTP_ERR_WRONG_STATE
 /// when not connected.
 #[no_mangle]
-pub extern "C" fn ftp_peer_address(client: *mut ftp_client, host_out: *mut *const c_char, port_out: *mut u16) -> c_int {
+pub extern "C" fn ftp_peer_address(client: *mut ftp_client, out_host: *mut *const c_char, out_port: *mut u16) -> c_int {
     with_client(client, |inner| {
         let addr = inner.client.peer_addr();
-        lend_address(inner, addr, host_out, port_out)
+        lend_address(inner, addr, out_host, out_port)
     })
 }
 
@@ -637,11 +637,11 @@ pub extern "C" fn ftp_peer_address(client: *mut ftp_client, host_out: *mut *cons
 #[no_mangle]
 pub extern "C" fn ftp_local_address(
     client: *mut ftp_client,
-    host_out: *mut *const c_char,
-    port_out: *mut u16,
+    out_host: *mut *const c_char,
+    out_port: *mut u16,
 ) -> c_int {
     with_client(client, |inner| {
         let addr = inner.client.local_addr();
-        lend_address(inner, addr, host_out, port_out)
+        lend_address(inner, addr, out_host, out_port)
     })
 }

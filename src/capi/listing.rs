@@ -1,7 +1,7 @@
 //! Exported listing functions: NLST and LIST lines, structured entries from MLSD, MLST and
 //! LIST, FEAT and MDTM.
 
-use super::handle::{deref, ftp_client, optional, out_ref, required, with_client, Fail};
+use super::handle::{deref, deref_mut, ftp_client, optional, out_ref, required, with_client, Fail};
 use super::status::FTP_ERR_ENCODING;
 use super::transfer::ftp_line_callback;
 use crate::proto::listing::{Entry, EntryKind, ListFormat};
@@ -184,12 +184,11 @@ fn entry<'a>(e: *const ftp_entry) -> Option<&'a ftp_entry> {
 }
 
 /// Writes a length when asked and returns the NUL-terminated bytes, or NULL.
-fn bytes_out(bytes: Option<&Vec<u8>>, len: *mut usize) -> *const c_char {
+fn bytes_out(bytes: Option<&Vec<u8>>, out_len: *mut usize) -> *const c_char {
     match bytes {
         Some(b) => {
-            if !len.is_null() {
-                // SAFETY: a writable size_t from the caller.
-                unsafe { len.write(b.len() - 1) };
+            if let Some(out_len) = deref_mut(out_len) {
+                *out_len = b.len() - 1;
             }
             b.as_ptr().cast()
         }
@@ -198,11 +197,11 @@ fn bytes_out(bytes: Option<&Vec<u8>>, len: *mut usize) -> *const c_char {
 }
 
 /// The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
-/// be UTF-8), NUL-terminated; `*len` (if `len` is not NULL) gets its length. Borrowed from
+/// be UTF-8), NUL-terminated; `*out_len` (if `out_len` is not NULL) gets its length. Borrowed from
 /// the listing. NULL for a NULL entry.
 #[no_mangle]
-pub extern "C" fn ftp_entry_name(e: *const ftp_entry, len: *mut usize) -> *const c_char {
-    bytes_out(entry(e).map(|e| &e.name), len)
+pub extern "C" fn ftp_entry_name(e: *const ftp_entry, out_len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).map(|e| &e.name), out_len)
 }
 
 /// FTP_ENTRY_* type.
@@ -241,20 +240,23 @@ pub extern "C" fn ftp_entry_size(e: *const ftp_entry) -> i64 {
 #[no_mangle]
 pub extern "C" fn ftp_entry_mtime(e: *const ftp_entry, out: *mut i64) -> c_int {
     match entry(e).and_then(|e| e.modified) {
-        Some(t) if !out.is_null() => {
-            // SAFETY: a writable int64_t from the caller.
-            unsafe { out.write(t) };
-            1
-        }
+        Some(t) => match deref_mut(out) {
+            Some(out) => {
+                *out = t;
+                1
+            }
+            None => 0,
+        },
         _ => 0,
     }
 }
 
 /// Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
-/// MLSD), NUL-terminated and borrowed; NULL when unknown.
+/// MLSD), NUL-terminated and borrowed; `*out_len` (if not NULL) gets its length. NULL when
+/// unknown.
 #[no_mangle]
-pub extern "C" fn ftp_entry_permissions(e: *const ftp_entry) -> *const c_char {
-    bytes_out(entry(e).and_then(|e| e.permissions.as_ref()), std::ptr::null_mut())
+pub extern "C" fn ftp_entry_permissions(e: *const ftp_entry, out_len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).and_then(|e| e.permissions.as_ref()), out_len)
 }
 
 /// Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
@@ -263,22 +265,25 @@ pub extern "C" fn ftp_entry_mode(e: *const ftp_entry) -> i32 {
     entry(e).and_then(|e| e.mode).map_or(-1, |m| m as i32)
 }
 
-/// A symbolic link's target, NUL-terminated and borrowed; NULL when not a link or unknown.
+/// A symbolic link's target, NUL-terminated and borrowed (`*out_len` as for
+/// `ftp_entry_name`); NULL when not a link or unknown.
 #[no_mangle]
-pub extern "C" fn ftp_entry_link_target(e: *const ftp_entry, len: *mut usize) -> *const c_char {
-    bytes_out(entry(e).and_then(|e| e.link_target.as_ref()), len)
+pub extern "C" fn ftp_entry_link_target(e: *const ftp_entry, out_len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).and_then(|e| e.link_target.as_ref()), out_len)
 }
 
-/// The MLSD `unique` fact, NUL-terminated and borrowed; NULL when absent.
+/// The MLSD `unique` fact, NUL-terminated and borrowed (`*out_len` as for
+/// `ftp_entry_name`); NULL when absent.
 #[no_mangle]
-pub extern "C" fn ftp_entry_unique(e: *const ftp_entry, len: *mut usize) -> *const c_char {
-    bytes_out(entry(e).and_then(|e| e.unique.as_ref()), len)
+pub extern "C" fn ftp_entry_unique(e: *const ftp_entry, out_len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).and_then(|e| e.unique.as_ref()), out_len)
 }
 
-/// The listing line as received, without its line end, NUL-terminated and borrowed.
+/// The listing line as received, without its line end, NUL-terminated and borrowed
+/// (`*out_len` as for `ftp_entry_name`).
 #[no_mangle]
-pub extern "C" fn ftp_entry_raw(e: *const ftp_entry, len: *mut usize) -> *const c_char {
-    bytes_out(entry(e).map(|e| &e.raw), len)
+pub extern "C" fn ftp_entry_raw(e: *const ftp_entry, out_len: *mut usize) -> *const c_char {
+    bytes_out(entry(e).map(|e| &e.raw), out_len)
 }
 
 /// The number of MLSD facts (0 for LIST entries).
@@ -293,19 +298,17 @@ pub extern "C" fn ftp_entry_fact_count(e: *const ftp_entry) -> usize {
 pub extern "C" fn ftp_entry_fact_at(
     e: *const ftp_entry,
     index: usize,
-    name: *mut *const c_char,
-    value: *mut *const c_char,
+    out_name: *mut *const c_char,
+    out_value: *mut *const c_char,
 ) -> c_int {
     let Some((k, v)) = entry(e).and_then(|e| e.facts.get(index)) else {
         return 0;
     };
-    if !name.is_null() {
-        // SAFETY: writable pointers from the caller.
-        unsafe { name.write(k.as_ptr().cast()) };
+    if let Some(out_name) = deref_mut(out_name) {
+        *out_name = k.as_ptr().cast();
     }
-    if !value.is_null() {
-        // SAFETY: as above.
-        unsafe { value.write(v.as_ptr().cast()) };
+    if let Some(out_value) = deref_mut(out_value) {
+        *out_value = v.as_ptr().cast();
     }
     1
 }

@@ -82,7 +82,7 @@ pub extern "C" fn ftp_ccc(client: *mut ftp_client) -> c_int {
 
 /// 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
 #[no_mangle]
-pub extern "C" fn ftp_is_tls(client: *mut ftp_client) -> c_int {
+pub extern "C" fn ftp_is_tls(client: *const ftp_client) -> c_int {
     super::handle::peek(client, |inner| c_int::from(inner.client.is_tls())).unwrap_or(0)
 }
 

@@ -242,14 +242,14 @@ fn whole_file(
     inner: &mut super::handle::Inner,
     progress: ftp_progress_callback,
     userdata: *mut c_void,
-    out_bytes: *mut u64,
+    out: *mut u64,
     transfer: impl FnOnce(&mut crate::Client, Option<crate::client::transfer::Progress<'_>>) -> crate::Result<u64>,
 ) -> Result<(), Fail> {
     let mut progress = progress_fn(progress, userdata);
     let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
     let n = transfer(&mut inner.client, progress)?;
-    if !out_bytes.is_null() {
-        *out_ref(out_bytes, "out_bytes")? = n;
+    if !out.is_null() {
+        *out_ref(out, "out")? = n;
     }
     Ok(())
 }
@@ -260,7 +260,7 @@ fn whole_file(
 /// and for a NULL or busy `client`. Set by every transfer and listing, and by
 /// `ftp_data_close`/`ftp_data_abort`.
 #[no_mangle]
-pub extern "C" fn ftp_last_transfer_bytes(client: *mut ftp_client) -> u64 {
+pub extern "C" fn ftp_last_transfer_bytes(client: *const ftp_client) -> u64 {
     super::handle::peek(client, |inner| inner.client.last_transfer_bytes()).unwrap_or(0)
 }
 
@@ -277,13 +277,13 @@ fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option
 /// Downloads `remote` into the open descriptor `fd` (written from its current position),
 /// starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
 /// data with splice(2), without copies through user space. `progress` may be NULL.
-/// `out_bytes` (may be NULL) receives the bytes received. The progress total is the whole
+/// `out` (may be NULL) receives the bytes received. The progress total is the whole
 /// remote file's size when the server tells it: from the 150 reply when `rest` is
 /// FTP_NO_REST, else from SIZE. With a `progress` callback, SIZE is asked before RETR
 /// where the 150 cannot be counted on: after REST, and for a whole file unless the previous
 /// whole-file download on this connection had its size in the 150 reply (a refused SIZE
 /// only leaves the total at -1). A download cut short is
-/// FTP_ERR_TRUNCATED or another error, never FTP_OK; `out_bytes` is then left alone and
+/// FTP_ERR_TRUNCATED or another error, never FTP_OK; `out` is then left alone and
 /// `ftp_last_transfer_bytes` tells how much arrived. The descriptor stays open.
 #[no_mangle]
 pub extern "C" fn ftp_retrieve_to_fd(
@@ -293,18 +293,18 @@ pub extern "C" fn ftp_retrieve_to_fd(
     rest: i64,
     progress: ftp_progress_callback,
     userdata: *mut c_void,
-    out_bytes: *mut u64,
+    out: *mut u64,
 ) -> c_int {
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
         let rest = rest_arg(rest)?;
-        whole_file(inner, progress, userdata, out_bytes, |c, p| c.retrieve_to_fd(remote, fd, rest, p))
+        whole_file(inner, progress, userdata, out, |c, p| c.retrieve_to_fd(remote, fd, rest, p))
     })
 }
 
 /// Uploads from the open descriptor `fd` (from its current position to its end) to
 /// `remote` with STOR, or APPE when `append` is non-zero; `rest` >= 0 sends REST first.
-/// Plain connections use sendfile(2). `out_bytes` (may be NULL) receives the bytes sent
+/// Plain connections use sendfile(2). `out` (may be NULL) receives the bytes sent
 /// (on failure: `ftp_last_transfer_bytes`).
 #[no_mangle]
 pub extern "C" fn ftp_store_from_fd(
@@ -315,17 +315,17 @@ pub extern "C" fn ftp_store_from_fd(
     append: c_int,
     progress: ftp_progress_callback,
     userdata: *mut c_void,
-    out_bytes: *mut u64,
+    out: *mut u64,
 ) -> c_int {
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
         let rest = rest_arg(rest)?;
-        whole_file(inner, progress, userdata, out_bytes, |c, p| c.store_from_fd(remote, fd, rest, append != 0, p))
+        whole_file(inner, progress, userdata, out, |c, p| c.store_from_fd(remote, fd, rest, append != 0, p))
     })
 }
 
 /// Resumes a download into `fd`: appends to it from the remote offset equal to its size
-/// (REST), so a file cut short completes. `out_bytes` (may be NULL): bytes received now.
+/// (REST), so a file cut short completes. `out` (may be NULL): bytes received now.
 /// `progress` counts the local size in the bytes done; its total is the whole remote file's
 /// size (SIZE, asked when `progress` is given), or -1 when the server does not tell it.
 #[no_mangle]
@@ -335,17 +335,17 @@ pub extern "C" fn ftp_resume_download(
     fd: c_int,
     progress: ftp_progress_callback,
     userdata: *mut c_void,
-    out_bytes: *mut u64,
+    out: *mut u64,
 ) -> c_int {
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
-        whole_file(inner, progress, userdata, out_bytes, |c, p| c.resume_download(remote, fd, p))
+        whole_file(inner, progress, userdata, out, |c, p| c.resume_download(remote, fd, p))
     })
 }
 
 /// Resumes an upload from `fd`: asks the remote size (SIZE), then sends the rest of the
 /// local file with REST+STOR when the server offers REST STREAM, else with APPE.
-/// `out_bytes` (may be NULL): bytes sent now.
+/// `out` (may be NULL): bytes sent now.
 #[no_mangle]
 pub extern "C" fn ftp_resume_upload(
     client: *mut ftp_client,
@@ -353,11 +353,11 @@ pub extern "C" fn ftp_resume_upload(
     fd: c_int,
     progress: ftp_progress_callback,
     userdata: *mut c_void,
-    out_bytes: *mut u64,
+    out: *mut u64,
 ) -> c_int {
     with_client(client, |inner| {
         let remote = required(remote, "remote")?;
-        whole_file(inner, progress, userdata, out_bytes, |c, p| c.resume_upload(remote, fd, p))
+        whole_file(inner, progress, userdata, out, |c, p| c.resume_upload(remote, fd, p))
     })
 }
 

@@ -4,7 +4,7 @@
 # the servers in $FTPC_SERVERS_STATE: plainly, under AddressSanitizer + UBSan (the C side),
 # and under valgrind memcheck; then the plain builds again against ProFTPD and bsd-ftpd.
 #
-# Usage: tests/c/run.sh PREFIX   (where scripts/install.sh installed ftpc)
+# Usage: tests/c/run.sh PREFIX   (where `cargo cinstall --libdir lib` installed ftpc)
 set -euo pipefail
 prefix=$(realpath "${1:?usage: tests/c/run.sh PREFIX}")
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

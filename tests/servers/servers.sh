@@ -23,8 +23,9 @@
 #                                                             the control session, the default)
 #   proftpd-implicit  127.0.0.1          2991  30700-30799    ProFTPD implicit FTPS, reuse required
 #   bsd-ftpd          127.0.0.1 and ::1  2127  (ephemeral)    GNU inetutils ftpd 2.4 (classic BSD
-#                                                             ftpd: no FEAT/MLSD/TLS), run per
-#                                                             connection by tests/servers/inetd.py
+#                                                             ftpd: ABOR by SIGURG, no MLSD, no
+#                                                             TLS, no UTF8), run per connection
+#                                                             by tests/servers/inetd.py
 #
 # All instances: user ftpc / ftpc-pass, anonymous login off, uploads allowed,
 # active mode (PORT/EPRT) allowed.  Each instance serves its own directory

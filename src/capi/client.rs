@@ -1,6 +1,6 @@
 //! Exported functions of the client handle: connection, login, commands, options.
 
-use super::handle::{ftp_client, optional, out_ref, peek, required, to_cstring, utf8, with_client, Fail};
+use super::handle::{ftp_client, optional, out_ref, peek, required, run, to_cstring, utf8, with_client, Fail};
 use super::status::{FTP_ERR_BUSY, FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE};
 use crate::{Client, Encoding};
 use std::ffi::{c_char, c_int, c_void};
@@ -195,9 +195,7 @@ pub extern "C" fn ftp_sendcmd(client: *mut ftp_client, cmd: *const c_char, out: 
     with_client(client, |inner| {
         let cmd = required(cmd, "cmd")?;
         let reply = inner.client.sendcmd(cmd)?;
-        if !out.is_null() {
-            *out_ref(out, "out")? = inner.lend(reply.text);
-        }
+        inner.lend_to(out, reply.text);
         Ok(())
     })
 }
@@ -208,9 +206,7 @@ pub extern "C" fn ftp_voidcmd(client: *mut ftp_client, cmd: *const c_char, out: 
     with_client(client, |inner| {
         let cmd = required(cmd, "cmd")?;
         let reply = inner.client.voidcmd(cmd)?;
-        if !out.is_null() {
-            *out_ref(out, "out")? = inner.lend(reply.text);
-        }
+        inner.lend_to(out, reply.text);
         Ok(())
     })
 }
@@ -234,9 +230,7 @@ pub extern "C" fn ftp_mkd(client: *mut ftp_client, dirname: *const c_char, out: 
     with_client(client, |inner| {
         let dirname = required(dirname, "dirname")?;
         let path = inner.client.mkd(dirname)?;
-        if !out.is_null() {
-            *out_ref(out, "out")? = inner.lend(path);
-        }
+        inner.lend_to(out, path);
         Ok(())
     })
 }
@@ -296,10 +290,7 @@ pub extern "C" fn ftp_size(client: *mut ftp_client, filename: *const c_char, out
 /// returned). The handle can connect again.
 #[no_mangle]
 pub extern "C" fn ftp_quit(client: *mut ftp_client) -> c_int {
-    with_client(client, |inner| {
-        inner.client.quit()?;
-        Ok(())
-    })
+    run(client, |c| c.quit())
 }
 
 /// Closes the connection without sending anything. Idempotent.
@@ -558,9 +549,7 @@ pub extern "C" fn ftp_putcmd(client: *mut ftp_client, line: *const c_char) -> c_
 pub extern "C" fn ftp_getresp(client: *mut ftp_client, out: *mut *const c_char) -> c_int {
     with_client(client, |inner| {
         let reply = inner.client.getresp()?;
-        if !out.is_null() {
-            *out_ref(out, "out")? = inner.lend(reply.text);
-        }
+        inner.lend_to(out, reply.text);
         Ok(())
     })
 }
@@ -570,9 +559,7 @@ pub extern "C" fn ftp_getresp(client: *mut ftp_client, out: *mut *const c_char) 
 pub extern "C" fn ftp_voidresp(client: *mut ftp_client, out: *mut *const c_char) -> c_int {
     with_client(client, |inner| {
         let reply = inner.client.voidresp()?;
-        if !out.is_null() {
-            *out_ref(out, "out")? = inner.lend(reply.text);
-        }
+        inner.lend_to(out, reply.text);
         Ok(())
     })
 }

@@ -263,6 +263,21 @@ impl Inner {
     pub(crate) fn lend(&mut self, bytes: Vec<u8>) -> *const c_char {
         self.out.insert(to_cstring(bytes)).as_ptr()
     }
+
+    /// Lends `bytes` through `out` when the caller asked for them (`out` not NULL).
+    pub(crate) fn lend_to(&mut self, out: *mut *const c_char, bytes: Vec<u8>) {
+        if let Some(out) = deref_mut(out) {
+            *out = self.lend(bytes);
+        }
+    }
+}
+
+/// Runs one core call on the handle whose result the C function does not return.
+pub(crate) fn run<T>(client: *const ftp_client, call: impl FnOnce(&mut Client) -> crate::Result<T>) -> c_int {
+    with_client(client, |inner| {
+        call(&mut inner.client)?;
+        Ok(())
+    })
 }
 
 /// Server text can hold no NUL (the reply reader refuses it); cut at one anyway rather than fail.

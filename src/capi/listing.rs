@@ -110,8 +110,7 @@ pub extern "C" fn ftp_mlsd(
                 .collect(),
         };
         let facts: Vec<&str> = facts.iter().map(String::as_str).collect();
-        let entries = inner.client.mlsd(optional(path), &facts)?;
-        *out = into_listing(entries);
+        *out = into_listing(inner.client.mlsd(optional(path), &facts)?);
         Ok(())
     })
 }
@@ -119,12 +118,7 @@ pub extern "C" fn ftp_mlsd(
 /// MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
 #[no_mangle]
 pub extern "C" fn ftp_mlst(client: *mut ftp_client, path: *const c_char, out: *mut *mut ftp_listing) -> c_int {
-    with_client(client, |inner| {
-        let out = out_ref(out, "out")?;
-        let entry = inner.client.mlst(optional(path))?;
-        *out = into_listing(vec![entry]);
-        Ok(())
-    })
+    listing_call(client, out, |c| Ok(vec![c.mlst(optional(path))?]))
 }
 
 /// LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
@@ -132,10 +126,18 @@ pub extern "C" fn ftp_mlst(client: *mut ftp_client, path: *const c_char, out: *m
 /// with its raw text.
 #[no_mangle]
 pub extern "C" fn ftp_list(client: *mut ftp_client, path: *const c_char, out: *mut *mut ftp_listing) -> c_int {
+    listing_call(client, out, |c| c.list_entries(optional(path)))
+}
+
+/// A listing call: `out` checked first, the entries into a new listing there.
+fn listing_call(
+    client: *mut ftp_client,
+    out: *mut *mut ftp_listing,
+    fetch: impl FnOnce(&mut crate::Client) -> crate::Result<Vec<Entry>>,
+) -> c_int {
     with_client(client, |inner| {
         let out = out_ref(out, "out")?;
-        let entries = inner.client.list_entries(optional(path))?;
-        *out = into_listing(entries);
+        *out = into_listing(fetch(&mut inner.client)?);
         Ok(())
     })
 }

@@ -1,6 +1,6 @@
 //! Exported FTPS functions: AUTH, PROT, CCC, and the TLS options.
 
-use super::handle::{ftp_client, optional, with_client, Fail};
+use super::handle::{ftp_client, optional, run, with_client, Fail};
 use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_TLS};
 use super::transfer::local_path;
 use crate::TlsMode;
@@ -45,39 +45,27 @@ pub extern "C" fn ftp_set_tls_mode(client: *mut ftp_client, mode: c_int) -> c_in
 /// data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
 #[no_mangle]
 pub extern "C" fn ftp_auth(client: *mut ftp_client) -> c_int {
-    with_client(client, |inner| {
-        inner.client.auth()?;
-        Ok(())
-    })
+    run(client, |c| c.auth())
 }
 
 /// PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
 #[no_mangle]
 pub extern "C" fn ftp_prot_p(client: *mut ftp_client) -> c_int {
-    with_client(client, |inner| {
-        inner.client.prot_p()?;
-        Ok(())
-    })
+    run(client, |c| c.prot_p())
 }
 
 /// PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
 /// keeps login from switching to PROT P.
 #[no_mangle]
 pub extern "C" fn ftp_prot_c(client: *mut ftp_client) -> c_int {
-    with_client(client, |inner| {
-        inner.client.prot_c()?;
-        Ok(())
-    })
+    run(client, |c| c.prot_c())
 }
 
 /// CCC: shuts TLS down on the control connection, which goes on in clear text on the same
 /// TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
 #[no_mangle]
 pub extern "C" fn ftp_ccc(client: *mut ftp_client) -> c_int {
-    with_client(client, |inner| {
-        inner.client.ccc()?;
-        Ok(())
-    })
+    run(client, |c| c.ccc())
 }
 
 /// 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).

@@ -248,8 +248,8 @@ fn whole_file(
     let mut progress = progress_fn(progress, userdata);
     let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
     let n = transfer(&mut inner.client, progress)?;
-    if !out.is_null() {
-        *out_ref(out, "out")? = n;
+    if let Some(out) = super::handle::deref_mut(out) {
+        *out = n;
     }
     Ok(())
 }

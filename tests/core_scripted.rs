@@ -225,6 +225,9 @@ fn delete_rename_size_rmd() {
         Step::reply("RNFR x", "200 should be 350\r\n"),
         Step::reply("RNFR x", "350 ok\r\n"),
         Step::reply("RNTO y", "250 renamed\r\n"),
+        // The first SIZE of a session sends TYPE I first (SIZE depends on the type); later
+        // ones find it in force.
+        Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"),
         Step::reply("SIZE f", "213 1234\r\n"),
         Step::reply("SIZE g", "250 not a size\r\n"),
         Step::reply("SIZE h", "213 \r\n"),
@@ -241,6 +244,27 @@ fn delete_rename_size_rmd() {
     assert_eq!(c.size(b"h").unwrap(), None);
     assert!(matches!(c.size(b"i"), Err(Error::Perm(r)) if r.code == 550));
     c.rmd(b"d").unwrap();
+    server.finish().assert_ok();
+}
+
+/// SIZE after the type changed to ASCII (a listing, or the caller's own TYPE A) sends TYPE I
+/// again first: ProFTPD refuses SIZE in ASCII mode, BSD ftpd counts the CRLFs.
+#[test]
+fn size_puts_image_type_back() {
+    let (server, mut c) = logged_in(vec![
+        Step::reply("TYPE A", "200 ascii\r\n"),
+        Step::reply("TYPE I", "200 image\r\n"),
+        Step::reply("SIZE f", "213 7\r\n"),
+        Step::reply("SIZE f", "213 7\r\n"),
+        Step::reply("type a", "200 ascii\r\n"),
+        Step::reply("TYPE I", "200 image\r\n"),
+        Step::reply("SIZE f", "213 7\r\n"),
+    ]);
+    c.voidcmd(b"TYPE A").unwrap();
+    assert_eq!(c.size(b"f").unwrap(), Some(7));
+    assert_eq!(c.size(b"f").unwrap(), Some(7), "TYPE I is in force: no TYPE before this SIZE");
+    c.voidcmd(b"type a").unwrap();
+    assert_eq!(c.size(b"f").unwrap(), Some(7));
     server.finish().assert_ok();
 }
 

@@ -21,8 +21,8 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::real::{
-    big_data, mb_per_s, mtime, random_bytes, received, sha256, sha256_file, verbs, write_file, Family, Kind, Server,
-    Session, TempFile,
+    big_data, mb_per_s, mtime, random_bytes, received, servers_up, sha256, sha256_file, verbs, write_file, Family,
+    Kind, Server, Session, TempFile,
 };
 
 const MIB: usize = 1 << 20;
@@ -47,6 +47,9 @@ macro_rules! on_each_server {
             $(
                 #[test]
                 fn $test() {
+                    if !servers_up(concat!(module_path!(), "::", stringify!($test))) {
+                        return;
+                    }
                     match Server::get($kind, $family) {
                         Some(server) => super::$test(&server),
                         None => eprintln!("skipped: no IPv6 test servers (no ::1 on lo)"),

@@ -283,6 +283,9 @@ fn hello(c: &mut Client) -> Vec<u8> {
 
 #[test]
 fn login_sends_auth_then_pbsz_prot_p() {
+    if !support::real::servers_up("login_sends_auth_then_pbsz_prot_p") {
+        return;
+    }
     for (which, configure, want) in [
         (Tls::VsftpdExplicit, explicit as fn(&mut Config), vec!["AUTH", "USER", "PASS", "PBSZ", "PROT"]),
         (Tls::VsftpdImplicit, implicit, vec!["USER", "PASS", "PBSZ", "PROT"]),
@@ -310,6 +313,9 @@ fn login_sends_auth_then_pbsz_prot_p() {
 
 #[test]
 fn vsftpd_explicit_100mib_prot_p_passive() {
+    if !support::real::servers_up("vsftpd_explicit_100mib_prot_p_passive") {
+        return;
+    }
     explicit_100mib_prot_p_passive(Tls::VsftpdExplicit);
 }
 
@@ -330,6 +336,9 @@ fn explicit_100mib_prot_p_passive(which: Tls) {
 
 #[test]
 fn vsftpd_explicit_8mib_active() {
+    if !support::real::servers_up("vsftpd_explicit_8mib_active") {
+        return;
+    }
     explicit_8mib_active(Tls::VsftpdExplicit);
 }
 
@@ -354,6 +363,9 @@ fn explicit_8mib_active(which: Tls) {
 
 #[test]
 fn vsftpd_prot_c_and_back_to_prot_p() {
+    if !support::real::servers_up("vsftpd_prot_c_and_back_to_prot_p") {
+        return;
+    }
     prot_c_and_back_to_prot_p(Tls::VsftpdExplicit);
 }
 
@@ -383,6 +395,9 @@ fn prot_c_and_back_to_prot_p(which: Tls) {
 
 #[test]
 fn vsftpd_listings_over_tls() {
+    if !support::real::servers_up("vsftpd_listings_over_tls") {
+        return;
+    }
     listings_over_tls(Tls::VsftpdExplicit);
 }
 
@@ -440,6 +455,9 @@ fn listings_over_tls(which: Tls) {
 
 #[test]
 fn vsftpd_has_no_ccc() {
+    if !support::real::servers_up("vsftpd_has_no_ccc") {
+        return;
+    }
     let mut s = Session::open_with(&server(Tls::VsftpdExplicit), "ccc", explicit);
     let err = s.c.ccc().unwrap_err();
     assert!(matches!(&err, Error::Perm(r) if r.code == 500), "{err:?}");
@@ -467,6 +485,9 @@ fn hello_in_parent(s: &mut Session) -> Vec<u8> {
 
 #[test]
 fn vsftpd_forced_tls_versions_resume_sessions() {
+    if !support::real::servers_up("vsftpd_forced_tls_versions_resume_sessions") {
+        return;
+    }
     forced_tls_versions_resume_sessions(Tls::VsftpdExplicit);
 }
 
@@ -501,6 +522,9 @@ fn forced_tls_versions_resume_sessions(which: Tls) {
 
 #[test]
 fn vsftpd_implicit_100mib_prot_p() {
+    if !support::real::servers_up("vsftpd_implicit_100mib_prot_p") {
+        return;
+    }
     implicit_100mib_prot_p(Tls::VsftpdImplicit);
 }
 
@@ -522,6 +546,9 @@ fn implicit_100mib_prot_p(which: Tls) {
 
 #[test]
 fn pureftpd_explicit_100mib_and_mlsd() {
+    if !support::real::servers_up("pureftpd_explicit_100mib_and_mlsd") {
+        return;
+    }
     let (data, digest) = big();
     let _heavy = heavy();
     let mut s = Session::open_with(&server(Tls::PureFtpd), "big", explicit);
@@ -545,6 +572,9 @@ fn pureftpd_explicit_100mib_and_mlsd() {
 
 #[test]
 fn pureftpd_ccc_then_protected_data() {
+    if !support::real::servers_up("pureftpd_ccc_then_protected_data") {
+        return;
+    }
     ccc_then_protected_data(Tls::PureFtpd);
 }
 
@@ -589,31 +619,49 @@ fn ccc_then_protected_data(which: Tls) {
 
 #[test]
 fn proftpd_explicit_100mib_prot_p_passive() {
+    if !support::real::servers_up("proftpd_explicit_100mib_prot_p_passive") {
+        return;
+    }
     explicit_100mib_prot_p_passive(Tls::ProFtpdExplicit);
 }
 
 #[test]
 fn proftpd_explicit_8mib_active() {
+    if !support::real::servers_up("proftpd_explicit_8mib_active") {
+        return;
+    }
     explicit_8mib_active(Tls::ProFtpdExplicit);
 }
 
 #[test]
 fn proftpd_prot_c_and_back_to_prot_p() {
+    if !support::real::servers_up("proftpd_prot_c_and_back_to_prot_p") {
+        return;
+    }
     prot_c_and_back_to_prot_p(Tls::ProFtpdExplicit);
 }
 
 #[test]
 fn proftpd_listings_over_tls() {
+    if !support::real::servers_up("proftpd_listings_over_tls") {
+        return;
+    }
     listings_over_tls(Tls::ProFtpdExplicit);
 }
 
 #[test]
 fn proftpd_ccc_then_protected_data() {
+    if !support::real::servers_up("proftpd_ccc_then_protected_data") {
+        return;
+    }
     ccc_then_protected_data(Tls::ProFtpdExplicit);
 }
 
 #[test]
 fn proftpd_forced_tls_versions_resume_sessions() {
+    if !support::real::servers_up("proftpd_forced_tls_versions_resume_sessions") {
+        return;
+    }
     forced_tls_versions_resume_sessions(Tls::ProFtpdExplicit);
 }
 
@@ -622,6 +670,9 @@ fn proftpd_forced_tls_versions_resume_sessions() {
 
 #[test]
 fn proftpd_implicit_100mib_prot_p() {
+    if !support::real::servers_up("proftpd_implicit_100mib_prot_p") {
+        return;
+    }
     implicit_100mib_prot_p(Tls::ProFtpdImplicit);
 }
 
@@ -630,26 +681,41 @@ fn proftpd_implicit_100mib_prot_p() {
 
 #[test]
 fn vsftpd_explicit_stop_keeps_the_tls_session() {
+    if !support::real::servers_up("vsftpd_explicit_stop_keeps_the_tls_session") {
+        return;
+    }
     stop_keeps_the_tls_session(Tls::VsftpdExplicit);
 }
 
 #[test]
 fn vsftpd_implicit_stop_keeps_the_tls_session() {
+    if !support::real::servers_up("vsftpd_implicit_stop_keeps_the_tls_session") {
+        return;
+    }
     stop_keeps_the_tls_session(Tls::VsftpdImplicit);
 }
 
 #[test]
 fn pureftpd_explicit_stop_keeps_the_tls_session() {
+    if !support::real::servers_up("pureftpd_explicit_stop_keeps_the_tls_session") {
+        return;
+    }
     stop_keeps_the_tls_session(Tls::PureFtpd);
 }
 
 #[test]
 fn proftpd_explicit_stop_keeps_the_tls_session() {
+    if !support::real::servers_up("proftpd_explicit_stop_keeps_the_tls_session") {
+        return;
+    }
     stop_keeps_the_tls_session(Tls::ProFtpdExplicit);
 }
 
 #[test]
 fn proftpd_implicit_stop_keeps_the_tls_session() {
+    if !support::real::servers_up("proftpd_implicit_stop_keeps_the_tls_session") {
+        return;
+    }
     stop_keeps_the_tls_session(Tls::ProFtpdImplicit);
 }
 
@@ -742,6 +808,9 @@ fn stop_keeps_the_tls_session(which: Tls) {
 
 #[test]
 fn certificate_right_ca_works() {
+    if !support::real::servers_up("certificate_right_ca_works") {
+        return;
+    }
     let s = server(Tls::VsftpdExplicit);
     for host in ["127.0.0.1", "localhost"] {
         let (mut c, _) = own_client(explicit, 1);
@@ -753,6 +822,9 @@ fn certificate_right_ca_works() {
 
 #[test]
 fn certificate_system_store_alone_is_refused() {
+    if !support::real::servers_up("certificate_system_store_alone_is_refused") {
+        return;
+    }
     let s = server(Tls::VsftpdExplicit);
     let (mut c, _) = own_client(|cfg| cfg.tls_mode = TlsMode::Explicit, 1);
     let err = connect_login(&mut c, &s, &s.host).unwrap_err();
@@ -768,6 +840,9 @@ fn certificate_system_store_alone_is_refused() {
 
 #[test]
 fn certificate_name_mismatch_is_refused() {
+    if !support::real::servers_up("certificate_name_mismatch_is_refused") {
+        return;
+    }
     let s = server(Tls::VsftpdExplicit);
     // vsftpd listens on 127.0.0.1 only: 127.0.0.2 is refused before any TLS (the IP
     // mismatch is in tls_scripted.rs, against a scripted server bound to 127.0.0.2).
@@ -787,6 +862,9 @@ fn certificate_name_mismatch_is_refused() {
 
 #[test]
 fn certificate_verification_off_works() {
+    if !support::real::servers_up("certificate_verification_off_works") {
+        return;
+    }
     let s = server(Tls::VsftpdExplicit);
     // No CA and a name the certificate does not carry.
     let (mut c, trace) = own_client(
@@ -806,6 +884,9 @@ fn certificate_verification_off_works() {
 
 #[test]
 fn certificate_own_ssl_context() {
+    if !support::real::servers_up("certificate_own_ssl_context") {
+        return;
+    }
     let s = server(Tls::VsftpdExplicit);
     let mut b = SslContextBuilder::new(SslMethod::tls_client()).unwrap();
     b.set_ca_file(ca()).unwrap();
@@ -845,6 +926,9 @@ fn certificate_own_ssl_context() {
 
 #[test]
 fn certificate_client_certificate_is_offered() {
+    if !support::real::servers_up("certificate_client_certificate_is_offered") {
+        return;
+    }
     // vsftpd asks for a client certificate (ssl_request_cert=YES) without requiring one.
     let s = server(Tls::VsftpdExplicit);
     let certs = env().path("FTPC_TEST_CERTS");
@@ -863,6 +947,9 @@ fn certificate_client_certificate_is_offered() {
 
 #[test]
 fn certificate_ipv6_literal_against_pureftpd() {
+    if !support::real::servers_up("certificate_ipv6_literal_against_pureftpd") {
+        return;
+    }
     if !env().ipv6() {
         eprintln!("no ::1 on this machine: skipped");
         return;

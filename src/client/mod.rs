@@ -54,6 +54,8 @@ pub struct Client {
 pub(crate) struct Session {
     pub epsv_refused: bool,
     pub eprt_refused: bool,
+    /// The transfer type last sent (`b'I'`, `b'A'`, ...), `None` when unknown.
+    pub transfer_type: Option<u8>,
     /// FEAT lines (upper-cased feature name, then the rest), once asked.
     pub features: Option<Vec<(String, String)>>,
     /// A TLS data connection of this session ended with the server's close_notify: from
@@ -352,6 +354,11 @@ impl Client {
     pub(crate) fn send_line(&mut self, line: &[u8]) -> Result<()> {
         // From here on the last reply is this command's, or none if it never comes.
         self.last_reply = None;
+        if let Some(kind) = type_sent(line) {
+            // Taken as in force once sent: a refused TYPE leaves the server's unknown, and
+            // then the next SIZE sends TYPE I again.
+            self.session.transfer_type = kind;
+        }
         self.trace(1, || format!("*cmd* {:?}", command::sanitize(line)));
         let stop: &AtomicBool = if self.transfer_open { &NEVER } else { &self.cancel };
         let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
@@ -511,8 +518,14 @@ impl Client {
     }
 
     /// The size from a 213 reply; `None` when the server answers anything else with
-    /// a success or intermediate code, or sends no number.
+    /// a success or intermediate code, or sends no number. SIZE depends on the transfer
+    /// type (RFC 3659 §4: the size is that of the transfer in the current type): after a
+    /// listing left TYPE A in force, ProFTPD refuses it (550) and BSD ftpd counts CRLFs. So
+    /// TYPE I goes first unless image type is known to be in force (ftplib sends SIZE as it is).
     pub fn size(&mut self, filename: &[u8]) -> Result<Option<u64>> {
+        if self.session.transfer_type != Some(b'I') {
+            self.void("TYPE", Some(b"I"))?;
+        }
         let reply = self.cmd("SIZE", Some(filename))?;
         if reply.code != 213 {
             return Ok(None);
@@ -551,6 +564,19 @@ impl Client {
             .ok_or_else(|| Error::Netrc(format!("no entry for {host} and no default")))?;
         self.login(&entry.login, &entry.password, &entry.account)
     }
+}
+
+/// For a `TYPE x` command line: `Some(Some(x))` for a one-letter type (upper-cased),
+/// `Some(None)` for anything else the server may make of it; `None` for other commands.
+fn type_sent(line: &[u8]) -> Option<Option<u8>> {
+    let verb = line.get(..5)?;
+    if !verb.eq_ignore_ascii_case(b"TYPE ") {
+        return None;
+    }
+    Some(match line[5..].trim_ascii() {
+        [t] => Some(t.to_ascii_uppercase()),
+        _ => None,
+    })
 }
 
 /// A cancel flag that is never set, for waits a cancel request must not cut.

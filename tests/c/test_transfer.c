@@ -234,7 +234,7 @@ static void session(const char *host, uint16_t port, const char *name, int passi
             CHECK(ftp_entry_format(e) == FTP_FORMAT_UNIX);
             int64_t mtime = 0;
             CHECK(ftp_entry_mtime(e, &mtime) == 1 && mtime > 1600000000);
-            CHECK(ftp_entry_permissions(e) != NULL);
+            CHECK(ftp_entry_permissions(e, NULL) != NULL);
         }
     }
     CHECK(seen_big);

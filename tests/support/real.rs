@@ -37,6 +37,23 @@ pub fn env_path() -> PathBuf {
     }
 }
 
+/// Whether the test servers are up (their env file exists). When they are not, the test
+/// is skipped: said on stderr past the test harness's capture (which only takes the print
+/// macros), so that a plain `cargo test` names what it skipped. With
+/// `FTPC_REQUIRE_SERVERS=1` (the README's test command sets it) a missing env file fails
+/// the test instead, so that a broken fixture cannot pass as skipped tests.
+pub fn servers_up(test: &str) -> bool {
+    let path = env_path();
+    if path.exists() {
+        return true;
+    }
+    if std::env::var_os("FTPC_REQUIRE_SERVERS").is_some_and(|v| v == "1") {
+        panic!("{} is missing and FTPC_REQUIRE_SERVERS=1: {START_HINT}", path.display());
+    }
+    let _ = writeln!(io::stderr(), "skipped: {test} (no test servers; {START_HINT})");
+    false
+}
+
 /// The env file, read once per test binary. Panics with the start hint when it is missing.
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();

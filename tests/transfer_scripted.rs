@@ -1660,3 +1660,55 @@ fn tls_data_handshake_that_never_completes_times_out() {
     let all = t.commands_str();
     assert_eq!(all[all.len() - 6..], ["TYPE I", "EPSV", "RETR f", "ABOR", "NOOP", "NOOP"]);
 }
+
+/// The block size is what the callbacks see, not the unit of the socket calls: 8 MiB with
+/// 4 KiB blocks (2,048 blocks) takes at most a quarter as many socket reads or writes as
+/// blocks, each way, every byte intact. A count, not a time: it cannot be noisy. (Before,
+/// every block was one call, and a large block size clamped the TCP window through
+/// SO_RCVLOWAT; see docs/BENCHMARKS.md.)
+#[test]
+fn small_blocks_do_not_make_small_socket_calls() {
+    const SIZE: usize = 8 << 20;
+    const BLOCK: usize = 4096;
+    let mut steps = epsv_transfer("RETR big", &format!("150 Opening BINARY mode data connection ({SIZE} bytes).\r\n"));
+    steps.extend([Step::DataSendPattern(SIZE as u64), Step::DataClose, Step::send("226 Transfer complete.\r\n")]);
+    steps.extend(epsv_transfer("STOR up", "150 Ok to send data.\r\n"));
+    steps.extend([Step::DataRecvToEof, Step::send("226 Transfer complete.\r\n")]);
+    let (server, mut c) = logged_in(steps);
+    let mut received = Vec::with_capacity(SIZE);
+    let mut blocks = 0;
+    c.retrbinary(
+        b"RETR big",
+        &mut |b| {
+            assert!(b.len() <= BLOCK, "a block of {} bytes", b.len());
+            blocks += 1;
+            received.extend_from_slice(b);
+            Flow::Continue(())
+        },
+        BLOCK,
+        None,
+    )
+    .unwrap();
+    assert!(received == pattern_bytes(SIZE), "the download differs from what was sent");
+    let reads = c.last_transfer_socket_calls();
+    assert!(blocks >= SIZE / BLOCK && reads <= (SIZE / BLOCK / 4) as u64, "{blocks} blocks, {reads} socket reads");
+
+    let data = pattern_bytes(SIZE);
+    let mut sent_blocks = 0;
+    c.storbinary(
+        b"STOR up",
+        &mut &data[..],
+        BLOCK,
+        Some(&mut |_: &[u8]| {
+            sent_blocks += 1;
+            Flow::Continue(())
+        }),
+        None,
+    )
+    .unwrap();
+    let writes = c.last_transfer_socket_calls();
+    assert_eq!(sent_blocks, SIZE / BLOCK);
+    assert!(writes <= (SIZE / BLOCK / 4) as u64, "{sent_blocks} blocks, {writes} socket writes");
+    let t = finish(server);
+    assert!(t.data_received[1] == data, "the upload differs from what was read");
+}

@@ -226,6 +226,7 @@ impl Client {
     pub fn finish_transfer(&mut self, conn: DataConnection, expect_size: bool) -> Result<Reply> {
         let (size, bytes) = (conn.size, conn.bytes);
         self.last_transfer_bytes = bytes;
+        self.last_transfer_socket_calls = conn.socket_calls;
         // One wait from here: a server that falls silent at the TLS shutdown must not get a
         // shutdown wait and then a whole reply timeout on top.
         let silent_since = Instant::now();
@@ -253,6 +254,7 @@ impl Client {
     /// the failed transfer into a success.
     pub(crate) fn fail_transfer(&mut self, conn: DataConnection, error: Error) -> Error {
         self.last_transfer_bytes = conn.bytes;
+        self.last_transfer_socket_calls = conn.socket_calls;
         reset(conn.tcp());
         drop(conn);
         if !self.is_connected() {
@@ -279,6 +281,7 @@ impl Client {
     /// (426 then 226, or 226 alone, or 225), leaving the connection usable.
     pub fn abort_transfer(&mut self, conn: DataConnection) -> Result<()> {
         self.last_transfer_bytes = conn.bytes;
+        self.last_transfer_socket_calls = conn.socket_calls;
         reset(conn.tcp());
         drop(conn);
         let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies());

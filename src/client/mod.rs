@@ -33,6 +33,8 @@ pub struct Client {
     pub(crate) last_reply: Option<Reply>,
     /// Bytes the last transfer moved on its data connection, also when it failed.
     pub(crate) last_transfer_bytes: u64,
+    /// Socket reads and writes the last transfer made (see `last_transfer_socket_calls`).
+    pub(crate) last_transfer_socket_calls: u64,
     /// From the transfer command to the transfer's end: a cancel request then waits for
     /// the data phase (ABOR keeps the connection in step) instead of cutting a reply wait.
     pub(crate) transfer_open: bool,
@@ -92,6 +94,7 @@ impl Client {
             welcome: None,
             last_reply: None,
             last_transfer_bytes: 0,
+            last_transfer_socket_calls: 0,
             transfer_open: false,
             debuglevel: 0,
             trace: None,
@@ -304,6 +307,14 @@ impl Client {
     /// or was cut short (`Truncated`), so that a caller knows how much arrived.
     pub fn last_transfer_bytes(&self) -> u64 {
         self.last_transfer_bytes
+    }
+
+    /// Reads and writes the last transfer made on its data connection through the
+    /// buffered paths (retrbinary, retrlines, storbinary, storlines, ftp_data_*): a cost
+    /// that tests can check without timing anything. Not counted for splice/sendfile.
+    #[doc(hidden)]
+    pub fn last_transfer_socket_calls(&self) -> u64 {
+        self.last_transfer_socket_calls
     }
 
     /// The server's address on the control connection; `None` when not connected.

@@ -20,6 +20,9 @@ pub struct DataConnection {
     pub(crate) stream: Stream,
     pub(crate) size: Option<u64>,
     pub(crate) bytes: u64,
+    /// Reads and writes made on the socket (system calls, or TLS record calls), for tests
+    /// that guard the cost of a transfer without timing it.
+    pub(crate) socket_calls: u64,
     preliminary: Reply,
     /// The longest the connection may go without moving a byte (the data wait).
     idle: Duration,
@@ -111,6 +114,7 @@ impl DataConnection {
     /// One read, waiting for data for at most the data wait since the last progress.
     pub(crate) fn receive(&mut self, buf: &mut [u8]) -> Result<usize> {
         loop {
+            self.socket_calls += 1;
             match self.stream.read(buf) {
                 Ok(n) => {
                     self.count(n);
@@ -128,6 +132,7 @@ impl DataConnection {
     /// Sends all of `buf`; fails once the connection moves nothing for the data wait.
     pub(crate) fn send_all(&mut self, mut buf: &[u8]) -> Result<()> {
         while !buf.is_empty() {
+            self.socket_calls += 1;
             match self.stream.write(buf) {
                 Ok(0) => return Err(Error::io("sending data", io::ErrorKind::WriteZero.into())),
                 Ok(n) => {
@@ -201,6 +206,7 @@ impl DataConnection {
             stream,
             size: parse150(&preliminary),
             bytes: 0,
+            socket_calls: 0,
             preliminary,
             idle,
             last_progress: Instant::now(),

@@ -210,8 +210,10 @@ func main() {
 EOF
     (
         cd "$consumer"
+        # A fresh module cache and build cache: go does not key its cache on what pkg-config
+        # prints, so a shared cache could link against an earlier prefix.
         export GOPROXY=file://$proxy GOSUMDB=off GOFLAGS="-mod=mod -modcacherw" GOTOOLCHAIN=local \
-            GOPATH=$work/gopath GOCACHE=${GOCACHE:-$repo/target/bindings-test/go-cache}
+            GOPATH=$work/gopath GOCACHE=$work/gocache
         go get "$mod@$ver" && go vet ./... && go build -o consumer . || exit 1
         ! grep -q replace go.mod || { echo "go.mod has a replace directive"; exit 1; }
         echo "go.mod:"; cat go.mod

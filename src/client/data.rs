@@ -5,6 +5,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::net::data::{reset, set_tick, DataConnection};
 use crate::net::stream::{self, Stream};
+use crate::proto::conversation::{AbortReplies, Next, TransferStart};
 use crate::proto::pasv::{eprt_argument, parse227, parse229, port_argument};
 use crate::proto::reply::Reply;
 use socket2::SockRef;
@@ -24,8 +25,6 @@ const MIN_REPLY_WAIT: Duration = Duration::from_millis(100);
 const TELNET_IAC: u8 = 255;
 const TELNET_IP: u8 = 244;
 const TELNET_DM: u8 = 242;
-/// Replies after ABOR beyond which the server is not following the protocol.
-const MAX_ABOR_REPLIES: usize = 4;
 
 /// The same host, seeing through IPv4-mapped IPv6 addresses.
 fn same_host(a: IpAddr, b: IpAddr) -> bool {
@@ -209,15 +208,13 @@ impl Client {
 
     fn transfer_command(&mut self, cmd: &[u8]) -> Result<Reply> {
         self.putcmd(cmd)?;
-        let mut reply = self.getresp()?;
-        // Some servers send a 2xx before the 1xx (ftplib handles it the same way).
-        if reply.class() == 2 {
-            reply = self.getresp()?;
+        let mut start = TransferStart::default();
+        loop {
+            match start.reply(self.getresp()?)? {
+                Next::Done(preliminary) => return Ok(preliminary),
+                _ => continue,
+            }
         }
-        if reply.class() != 1 {
-            return Err(Error::Reply(reply));
-        }
-        Ok(reply)
     }
 
     /// Ends a transfer whose data went through: closes the data connection (TLS close_notify
@@ -337,18 +334,23 @@ impl Client {
     /// and every reply before its 200 belongs to the abort. One round trip, no guessing.
     /// The last reply stays the abort's (the NOOP's 200 is not kept).
     fn read_abor_replies(&mut self) -> Result<()> {
-        let mut last = self.any_reply()?;
-        self.send_line(b"NOOP")?;
-        for _ in 0..MAX_ABOR_REPLIES {
-            let reply = self.any_reply()?;
-            if reply.code == 200 {
-                self.last_reply = Some(last);
-                return Ok(());
+        let mut replies = AbortReplies::default();
+        let mut next = Next::Read;
+        loop {
+            next = match next {
+                Next::Read => replies.reply(self.any_reply()?),
+                Next::Send(verb, arg) => {
+                    let line = crate::proto::command::build(verb, arg.as_deref(), self.config.encoding)?;
+                    self.send_line(&line)?;
+                    replies.reply(self.any_reply()?)
+                }
+                Next::Done(last) => {
+                    self.last_reply = Some(last);
+                    return Ok(());
+                }
             }
-            last = reply;
+            .inspect_err(|_| self.drop_connection())?;
         }
-        self.drop_connection();
-        Err(Error::Proto(format!("more than {MAX_ABOR_REPLIES} replies after ABOR")))
     }
 
     /// The next reply, whatever its class.

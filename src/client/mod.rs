@@ -14,6 +14,7 @@ use crate::net::control::Control;
 use crate::net::stream;
 use crate::net::tls::TlsMode;
 use crate::proto::command::{self, Encoding};
+use crate::proto::conversation::{Login, Next};
 use crate::proto::reply::{parse257, Reply};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
@@ -438,30 +439,23 @@ impl Client {
     /// Logs in as ftplib: an empty user is `anonymous`, whose empty or `-` password gets
     /// `anonymous@` appended; PASS follows a 3xx to USER, ACCT a 3xx to PASS; the end must be 2xx.
     pub fn login(&mut self, user: &str, passwd: &str, acct: &str) -> Result<Reply> {
-        let user = if user.is_empty() { "anonymous" } else { user };
-        let mut passwd = passwd.to_string();
-        if user == "anonymous" && (passwd.is_empty() || passwd == "-") {
-            // ftplib's rule: "-" asks for a quiet login on some servers, so keep it in front.
-            passwd.push_str("anonymous@");
-        }
-        // Check everything before sending anything.
-        for (what, text) in [("user", user), ("password", passwd.as_str()), ("account", acct)] {
-            command::check_no_line_breaks(what, text.as_bytes())?;
-        }
+        // Everything is checked before anything is sent.
+        let mut conversation = Login::new(user, passwd, acct)?;
         let tls = self.config.tls_mode != TlsMode::Off;
         if tls && !self.is_tls() {
             self.auth()?;
         }
-        let mut reply = self.cmd("USER", Some(user.as_bytes()))?;
-        if reply.class() == 3 {
-            reply = self.cmd("PASS", Some(passwd.as_bytes()))?;
-        }
-        if reply.class() == 3 {
-            reply = self.cmd("ACCT", Some(acct.as_bytes()))?;
-        }
-        if reply.class() != 2 {
-            return Err(Error::Reply(reply));
-        }
+        let mut next = conversation.start();
+        let reply = loop {
+            next = match next {
+                Next::Send(verb, arg) => {
+                    let reply = self.cmd(verb, arg.as_deref())?;
+                    conversation.reply(reply)?
+                }
+                Next::Read => conversation.reply(self.getresp()?)?,
+                Next::Done(reply) => break reply,
+            };
+        };
         if tls && !self.tls.prot_chosen {
             self.prot_p()?;
         }

@@ -1,10 +1,12 @@
 //! The FTP protocol without I/O: replies (codes, multi-line, limits), command lines (no CR,
 //! LF or NUL; encodings), PASV/EPSV/150/257 parsing, FEAT, the lines of ASCII transfers,
-//! and listings (MLSD/MLST facts, Unix and DOS `LIST` lines). Pure functions and small
+//! listings (MLSD/MLST facts, Unix and DOS `LIST` lines), and the conversations that span
+//! several replies (login, the start of a transfer, the replies after ABOR). Pure functions and small
 //! state machines over bytes, each fuzzable on its own; nothing here touches a socket, so a
 //! blocking client and an event-loop driver can share it.
 
 pub mod command;
+pub mod conversation;
 mod error;
 pub mod feat;
 pub mod lines;

@@ -38,7 +38,7 @@
 # mod_tls loaded from /opt/ftpc-deps/proftpd-mod-crypto, logs in STATE_DIR/logs.
 # bsd-ftpd takes passive ports from the kernel's ephemeral range (it has no
 # setting for a range), and runs in a private mount namespace (unshare -m) in
-# which /etc/passwd is a copy that gives ftpc its instance home (ftpd logs in
+# which /etc is a copy whose passwd gives ftpc its instance home (ftpd logs in
 # to the passwd home) and /var/log/wtmp is /dev/null; no system file changes.
 #
 # `start` writes STATE_DIR/env (shell `export` lines; source it in tests),
@@ -377,12 +377,19 @@ EOF
 }
 
 # bsd-ftpd logs in to the home /etc/passwd gives ftpc: inside its private
-# mount namespace /etc/passwd is this copy, with the instance home.
-bsdftpd_passwd() {
-    local f=$CONF/bsd-ftpd.passwd
-    awk -F: -v OFS=: -v u="$FTP_USER" -v h="$HOME_ROOT/bsd-ftpd" '$1 == u { $6 = h } { print }' /etc/passwd > "$f"
-    chmod 644 "$f"
-    grep -q "^$FTP_USER:[^:]*:[^:]*:[^:]*:[^:]*:$HOME_ROOT/bsd-ftpd:" "$f" || die "could not write $f"
+# mount namespace /etc is this copy of the host's, whose passwd has the instance
+# home. The whole directory is mounted, not the file: a package install or
+# useradd on the host replaces /etc/passwd by a rename, and the kernel then
+# detaches a mount on that file from every namespace (the server would go back
+# to the real home); a mount on the directory is not affected.
+bsdftpd_etc() {
+    local etc=$CONF/bsd-ftpd-etc
+    rm -rf "$etc"
+    mkdir -p "$etc"
+    cp -a /etc/. "$etc/"
+    awk -F: -v OFS=: -v u="$FTP_USER" -v h="$HOME_ROOT/bsd-ftpd" '$1 == u { $6 = h } { print }' /etc/passwd > "$etc/passwd"
+    chmod 644 "$etc/passwd"
+    grep -q "^$FTP_USER:[^:]*:[^:]*:[^:]*:[^:]*:$HOME_ROOT/bsd-ftpd:" "$etc/passwd" || die "could not write $etc/passwd"
 }
 
 launch() {  # inst command...
@@ -508,10 +515,10 @@ EOF
     # bsd-ftpd: inetd.py in a private mount namespace (see the top of this file),
     # one ftpd per connection with the default (passwd/shadow) authentication
     # and the umask of the other instances (its default is 027).
-    bsdftpd_passwd
+    bsdftpd_etc
     local bsd_listen=("127.0.0.1,$PORT_BSDFTPD")
     if [[ $ipv6 == 1 ]]; then bsd_listen+=("::1,$PORT_BSDFTPD"); fi
-    local bsd_mounts=(--bind-mount "$CONF/bsd-ftpd.passwd:/etc/passwd")
+    local bsd_mounts=(--bind-mount "$CONF/bsd-ftpd-etc:/etc")
     if [[ -e /var/log/wtmp ]]; then bsd_mounts+=(--bind-mount /dev/null:/var/log/wtmp); fi
     launch bsd-ftpd unshare -m --propagation private -- \
         "$PYTHON" "$INETD" "${bsd_mounts[@]}" "${bsd_listen[@]}" -- "$BSDFTPD" -u 022

@@ -115,6 +115,43 @@ struct ssl_ctx_st;
 #define FTPC_VERSION_NUMBER (((FTPC_VERSION_MAJOR << 16) | (FTPC_VERSION_MINOR << 8)) | FTPC_VERSION_PATCH)
 
 /**
+ * Entry types.
+ */
+#define FTP_ENTRY_UNKNOWN 0
+
+#define FTP_ENTRY_FILE 1
+
+#define FTP_ENTRY_DIR 2
+
+#define FTP_ENTRY_LINK 3
+
+/**
+ * MLSD `cdir`: the listed directory itself.
+ */
+#define FTP_ENTRY_CDIR 4
+
+/**
+ * MLSD `pdir`: its parent.
+ */
+#define FTP_ENTRY_PDIR 5
+
+/**
+ * Devices, FIFOs, sockets, other MLSD types.
+ */
+#define FTP_ENTRY_OTHER 6
+
+/**
+ * Listing line formats.
+ */
+#define FTP_FORMAT_UNPARSED 0
+
+#define FTP_FORMAT_MLSD 1
+
+#define FTP_FORMAT_UNIX 2
+
+#define FTP_FORMAT_DOS 3
+
+/**
  * Success.
  */
 #define FTP_OK 0
@@ -227,48 +264,6 @@ struct ssl_ctx_st;
 #define FTP_ERR_NETRC -21
 
 /**
- * For a `rest` argument: no REST command.
- */
-#define FTP_NO_REST -1
-
-/**
- * Entry types.
- */
-#define FTP_ENTRY_UNKNOWN 0
-
-#define FTP_ENTRY_FILE 1
-
-#define FTP_ENTRY_DIR 2
-
-#define FTP_ENTRY_LINK 3
-
-/**
- * MLSD `cdir`: the listed directory itself.
- */
-#define FTP_ENTRY_CDIR 4
-
-/**
- * MLSD `pdir`: its parent.
- */
-#define FTP_ENTRY_PDIR 5
-
-/**
- * Devices, FIFOs, sockets, other MLSD types.
- */
-#define FTP_ENTRY_OTHER 6
-
-/**
- * Listing line formats.
- */
-#define FTP_FORMAT_UNPARSED 0
-
-#define FTP_FORMAT_MLSD 1
-
-#define FTP_FORMAT_UNIX 2
-
-#define FTP_FORMAT_DOS 3
-
-/**
  * TLS modes for `ftp_set_tls_mode`.
  */
 #define FTP_TLS_OFF 0
@@ -291,6 +286,11 @@ struct ssl_ctx_st;
 #define FTP_TLS_VERSION_1_2 12
 
 #define FTP_TLS_VERSION_1_3 13
+
+/**
+ * For a `rest` argument: no REST command.
+ */
+#define FTP_NO_REST -1
 
 /**
  * An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
@@ -320,17 +320,17 @@ typedef struct ftp_listing ftp_listing;
 typedef void (*ftp_trace_callback)(void *userdata, const char *line);
 
 /**
+ * Receives one line of a text transfer, without its line end, NUL-terminated (`len` does
+ * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
+ */
+typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
+
+/**
  * Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
  * NUL-terminated), or one block just sent by an upload. Return 0 to go on, non-zero to
  * stop the transfer (the call then returns FTP_ERR_STOPPED).
  */
 typedef int (*ftp_data_callback)(void *userdata, const uint8_t *data, size_t len);
-
-/**
- * Receives one line of a text transfer, without its line end, NUL-terminated (`len` does
- * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
- */
-typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
 
 /**
  * Supplies upload data: write at most `len` bytes to `buf` and their number to
@@ -366,11 +366,6 @@ uint32_t ftp_version_number(void);
  * static, never NULL.
  */
 const char *ftp_openssl_version(void);
-
-/**
- * A static, NUL-terminated description of a status code; never NULL, never to be freed.
- */
-const char *ftp_strerror(int code);
 
 /**
  * Creates a client handle, not connected. Free it with `ftp_free`. Never returns NULL
@@ -668,6 +663,254 @@ int ftp_peer_address(struct ftp_client *client, const char **out_host, uint16_t 
 int ftp_local_address(struct ftp_client *client, const char **out_host, uint16_t *out_port);
 
 /**
+ * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
+ * (NULL: printed to stdout).
+ */
+int ftp_nlst(struct ftp_client *client,
+             const char *arg,
+             ftp_line_callback callback,
+             void *userdata);
+
+/**
+ * ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
+ * (NULL: printed to stdout, as ftplib does).
+ */
+int ftp_dir(struct ftp_client *client, const char *arg, ftp_line_callback callback, void *userdata);
+
+/**
+ * MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
+ * "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
+ * has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
+ */
+int ftp_mlsd(struct ftp_client *client,
+             const char *path,
+             const char *facts,
+             struct ftp_listing **out);
+
+/**
+ * MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
+ */
+int ftp_mlst(struct ftp_client *client, const char *path, struct ftp_listing **out);
+
+/**
+ * LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
+ * lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
+ * with its raw text.
+ */
+int ftp_list(struct ftp_client *client, const char *path, struct ftp_listing **out);
+
+/**
+ * Frees a listing and its entries. NULL is ignored.
+ */
+void ftp_listing_free(struct ftp_listing *listing);
+
+/**
+ * The number of entries (0 for NULL).
+ */
+size_t ftp_listing_count(const struct ftp_listing *listing);
+
+/**
+ * Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
+ */
+const struct ftp_entry *ftp_listing_get(const struct ftp_listing *listing, size_t index);
+
+/**
+ * The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
+ * be UTF-8), NUL-terminated; `*out_len` (if `out_len` is not NULL) gets its length. Borrowed from
+ * the listing. NULL for a NULL entry.
+ */
+const char *ftp_entry_name(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * FTP_ENTRY_* type.
+ */
+int ftp_entry_type(const struct ftp_entry *e);
+
+/**
+ * FTP_FORMAT_* format of the line the entry came from.
+ */
+int ftp_entry_format(const struct ftp_entry *e);
+
+/**
+ * The size in bytes, or -1 when unknown.
+ */
+int64_t ftp_entry_size(const struct ftp_entry *e);
+
+/**
+ * Whether the modification time is known (1) or not (0); when known, `*out` gets it in
+ * seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
+ */
+int ftp_entry_mtime(const struct ftp_entry *e, int64_t *out);
+
+/**
+ * Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
+ * MLSD), NUL-terminated and borrowed; `*out_len` (if not NULL) gets its length. NULL when
+ * unknown.
+ */
+const char *ftp_entry_permissions(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
+ */
+int32_t ftp_entry_mode(const struct ftp_entry *e);
+
+/**
+ * A symbolic link's target, NUL-terminated and borrowed (`*out_len` as for
+ * `ftp_entry_name`); NULL when not a link or unknown.
+ */
+const char *ftp_entry_link_target(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The MLSD `unique` fact, NUL-terminated and borrowed (`*out_len` as for
+ * `ftp_entry_name`); NULL when absent.
+ */
+const char *ftp_entry_unique(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The listing line as received, without its line end, NUL-terminated and borrowed
+ * (`*out_len` as for `ftp_entry_name`).
+ */
+const char *ftp_entry_raw(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The number of MLSD facts (0 for LIST entries).
+ */
+size_t ftp_entry_fact_count(const struct ftp_entry *e);
+
+/**
+ * Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
+ * borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
+ */
+int ftp_entry_fact_at(const struct ftp_entry *e,
+                      size_t index,
+                      const char **out_name,
+                      const char **out_value);
+
+/**
+ * The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
+ * NULL when absent.
+ */
+const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
+
+/**
+ * FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
+ * call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
+ * encoding is UTF-8. "" when the server has no FEAT.
+ */
+int ftp_feat(struct ftp_client *client, const char **out);
+
+/**
+ * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
+ * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
+ */
+int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
+
+/**
+ * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
+ */
+int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
+
+/**
+ * A static, NUL-terminated description of a status code; never NULL, never to be freed.
+ */
+const char *ftp_strerror(int code);
+
+/**
+ * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
+ * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
+ * A mode that does not fit the port makes `ftp_connect` say which one does (in
+ * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
+ * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
+ * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
+ * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
+ */
+int ftp_set_tls_mode(struct ftp_client *client, int mode);
+
+/**
+ * ftplib's `auth`: AUTH TLS and the handshake on the control connection, verifying the
+ * certificate and host name. FTP_ERR_WRONG_STATE when TLS is already on; FTP_ERR_TLS when the
+ * server refuses AUTH (the connection is then closed: nothing goes on in clear text), sends
+ * data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
+ */
+int ftp_auth(struct ftp_client *client);
+
+/**
+ * PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
+ */
+int ftp_prot_p(struct ftp_client *client);
+
+/**
+ * PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
+ * keeps login from switching to PROT P.
+ */
+int ftp_prot_c(struct ftp_client *client);
+
+/**
+ * CCC: shuts TLS down on the control connection, which goes on in clear text on the same
+ * TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
+ */
+int ftp_ccc(struct ftp_client *client);
+
+/**
+ * 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
+ */
+int ftp_is_tls(const struct ftp_client *client);
+
+/**
+ * Certificate and host name verification: on (non-zero, the default) or off (0). Turning
+ * it off is an explicit choice, reported in the debug trace at level 1 at each handshake.
+ */
+int ftp_set_tls_verify(struct ftp_client *client, int verify);
+
+/**
+ * A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
+ * The file is read now: one that cannot be read or holds no PEM certificate is
+ * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
+ */
+int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
+
+/**
+ * CA certificates to trust, in addition to the system store, from memory: `len` bytes of
+ * PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
+ * with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+ */
+int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
+
+/**
+ * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
+ * is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
+ * previous setting stays; the certificates in it are read when a handshake needs them.
+ */
+int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
+
+/**
+ * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
+ * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
+ * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
+ * `ftp_last_error`, and the previous setting stays.
+ */
+int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
+
+/**
+ * The lowest TLS version accepted: FTP_TLS_VERSION_1_2 (the default) or _1_3.
+ */
+int ftp_set_tls_min_version(struct ftp_client *client, int version);
+
+/**
+ * The highest TLS version offered: FTP_TLS_VERSION_DEFAULT (the newest), _1_2 or _1_3.
+ */
+int ftp_set_tls_max_version(struct ftp_client *client, int version);
+
+/**
+ * Uses the caller's own OpenSSL context (ftplib's `context=`) for the control and data
+ * connections instead of one built from the options above; its verification settings
+ * apply, and the host name given to `ftp_connect` is checked when it verifies peers. The
+ * library takes its own reference (SSL_CTX_up_ref): the caller keeps theirs and may free it
+ * at any time. NULL goes back to the library's own context.
+ */
+int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
+
+/**
  * ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. `RETR name`), each block of at most
  * `blocksize` bytes (0: 64 KiB; at most 16 MiB) handed to `callback`. `rest` >= 0 sends
  * REST first; FTP_NO_REST does not. A download shorter than the size the server announced
@@ -716,15 +959,14 @@ int ftp_storlines(struct ftp_client *client,
 
 /**
  * Asks the call running on `client` (in another thread, or the call whose callback this
- * is) to stop, without waiting and without any I/O. A transfer stops at its next block and
- * its call returns FTP_ERR_STOPPED after ABOR, the connection usable (a request made while
- * the transfer waits for its 150 or 226 is served by its data phase, or ends with it). A
- * call waiting for the network otherwise returns FTP_ERR_STOPPED within 50 ms: while
- * connecting (nothing is kept), while making a data connection (ABOR keeps the control
- * connection in step), or while waiting for a reply outside a transfer (the control
- * connection is then closed: it is out of step). A TLS handshake runs on to its end or
- * its timeout. The request lasts until the running call ends. FTP_OK when a call was
- * running, FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
+ * is) to stop, without waiting and without any I/O; the call returns FTP_ERR_STOPPED within
+ * about 50 ms of any wait. A transfer moving data stops at its next block with ABOR, the
+ * connection usable (its server gets 50 ms to answer, else the connection is closed). Any
+ * other wait ends at once: connecting (nothing is kept), a TLS handshake, a data connection
+ * being made, a blocked write, a TLS shutdown, or a reply being waited for (a transfer's
+ * 150 or final reply too: the control connection is then closed, being out of step). The
+ * request lasts until the running call ends. FTP_OK when a call was running,
+ * FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
  */
 int ftp_cancel(struct ftp_client *client);
 
@@ -878,249 +1120,6 @@ int ftp_store_file(struct ftp_client *client,
                    const char *remote,
                    ftp_progress_callback progress,
                    void *userdata);
-
-/**
- * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
- * (NULL: printed to stdout).
- */
-int ftp_nlst(struct ftp_client *client,
-             const char *arg,
-             ftp_line_callback callback,
-             void *userdata);
-
-/**
- * ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
- * (NULL: printed to stdout, as ftplib does).
- */
-int ftp_dir(struct ftp_client *client, const char *arg, ftp_line_callback callback, void *userdata);
-
-/**
- * MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
- * "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
- * has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
- */
-int ftp_mlsd(struct ftp_client *client,
-             const char *path,
-             const char *facts,
-             struct ftp_listing **out);
-
-/**
- * MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
- */
-int ftp_mlst(struct ftp_client *client, const char *path, struct ftp_listing **out);
-
-/**
- * LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
- * lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
- * with its raw text.
- */
-int ftp_list(struct ftp_client *client, const char *path, struct ftp_listing **out);
-
-/**
- * Frees a listing and its entries. NULL is ignored.
- */
-void ftp_listing_free(struct ftp_listing *listing);
-
-/**
- * The number of entries (0 for NULL).
- */
-size_t ftp_listing_count(const struct ftp_listing *listing);
-
-/**
- * Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
- */
-const struct ftp_entry *ftp_listing_get(const struct ftp_listing *listing, size_t index);
-
-/**
- * The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
- * be UTF-8), NUL-terminated; `*out_len` (if `out_len` is not NULL) gets its length. Borrowed from
- * the listing. NULL for a NULL entry.
- */
-const char *ftp_entry_name(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * FTP_ENTRY_* type.
- */
-int ftp_entry_type(const struct ftp_entry *e);
-
-/**
- * FTP_FORMAT_* format of the line the entry came from.
- */
-int ftp_entry_format(const struct ftp_entry *e);
-
-/**
- * The size in bytes, or -1 when unknown.
- */
-int64_t ftp_entry_size(const struct ftp_entry *e);
-
-/**
- * Whether the modification time is known (1) or not (0); when known, `*out` gets it in
- * seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
- */
-int ftp_entry_mtime(const struct ftp_entry *e, int64_t *out);
-
-/**
- * Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
- * MLSD), NUL-terminated and borrowed; `*out_len` (if not NULL) gets its length. NULL when
- * unknown.
- */
-const char *ftp_entry_permissions(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
- */
-int32_t ftp_entry_mode(const struct ftp_entry *e);
-
-/**
- * A symbolic link's target, NUL-terminated and borrowed (`*out_len` as for
- * `ftp_entry_name`); NULL when not a link or unknown.
- */
-const char *ftp_entry_link_target(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * The MLSD `unique` fact, NUL-terminated and borrowed (`*out_len` as for
- * `ftp_entry_name`); NULL when absent.
- */
-const char *ftp_entry_unique(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * The listing line as received, without its line end, NUL-terminated and borrowed
- * (`*out_len` as for `ftp_entry_name`).
- */
-const char *ftp_entry_raw(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * The number of MLSD facts (0 for LIST entries).
- */
-size_t ftp_entry_fact_count(const struct ftp_entry *e);
-
-/**
- * Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
- * borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
- */
-int ftp_entry_fact_at(const struct ftp_entry *e,
-                      size_t index,
-                      const char **out_name,
-                      const char **out_value);
-
-/**
- * The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
- * NULL when absent.
- */
-const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
-
-/**
- * FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
- * call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
- * encoding is UTF-8. "" when the server has no FEAT.
- */
-int ftp_feat(struct ftp_client *client, const char **out);
-
-/**
- * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
- * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
- */
-int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
-
-/**
- * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
- */
-int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
-
-/**
- * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
- * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
- * A mode that does not fit the port makes `ftp_connect` say which one does (in
- * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
- * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
- * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
- * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
- */
-int ftp_set_tls_mode(struct ftp_client *client, int mode);
-
-/**
- * ftplib's `auth`: AUTH TLS and the handshake on the control connection, verifying the
- * certificate and host name. FTP_ERR_WRONG_STATE when TLS is already on; FTP_ERR_TLS when the
- * server refuses AUTH (the connection is then closed: nothing goes on in clear text), sends
- * data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
- */
-int ftp_auth(struct ftp_client *client);
-
-/**
- * PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
- */
-int ftp_prot_p(struct ftp_client *client);
-
-/**
- * PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
- * keeps login from switching to PROT P.
- */
-int ftp_prot_c(struct ftp_client *client);
-
-/**
- * CCC: shuts TLS down on the control connection, which goes on in clear text on the same
- * TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
- */
-int ftp_ccc(struct ftp_client *client);
-
-/**
- * 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
- */
-int ftp_is_tls(const struct ftp_client *client);
-
-/**
- * Certificate and host name verification: on (non-zero, the default) or off (0). Turning
- * it off is an explicit choice, reported in the debug trace at level 1 at each handshake.
- */
-int ftp_set_tls_verify(struct ftp_client *client, int verify);
-
-/**
- * A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
- * The file is read now: one that cannot be read or holds no PEM certificate is
- * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
- */
-int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
-
-/**
- * CA certificates to trust, in addition to the system store, from memory: `len` bytes of
- * PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
- * with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
- */
-int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
-
-/**
- * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
- * is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
- * previous setting stays; the certificates in it are read when a handshake needs them.
- */
-int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
-
-/**
- * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
- * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
- * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
- * `ftp_last_error`, and the previous setting stays.
- */
-int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
-
-/**
- * The lowest TLS version accepted: FTP_TLS_VERSION_1_2 (the default) or _1_3.
- */
-int ftp_set_tls_min_version(struct ftp_client *client, int version);
-
-/**
- * The highest TLS version offered: FTP_TLS_VERSION_DEFAULT (the newest), _1_2 or _1_3.
- */
-int ftp_set_tls_max_version(struct ftp_client *client, int version);
-
-/**
- * Uses the caller's own OpenSSL context (ftplib's `context=`) for the control and data
- * connections instead of one built from the options above; its verification settings
- * apply, and the host name given to `ftp_connect` is checked when it verifies peers. The
- * library takes its own reference (SSL_CTX_up_ref): the caller keeps theirs and may free it
- * at any time. NULL goes back to the library's own context.
- */
-int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
 
 #ifdef __cplusplus
 }  // extern "C"

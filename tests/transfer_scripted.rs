@@ -837,25 +837,41 @@ fn canceller_from_another_thread_stops_a_slow_download() {
     assert_eq!(cmds(&t), ["TYPE I", "EPSV", "RETR slow", "ABOR", "NOOP", "NOOP"]);
 }
 
-/// A cancel request during a transfer never cuts the transfer's own replies: made while
-/// the 150 is awaited, it waits for the data phase (ABOR, in step); made by a callback that
-/// also returns Break (as the bindings do), the replies to ABOR are still read whole.
+/// A cancel request that lands in a transfer's reply wait (here the 150 that does not come)
+/// ends it at once, as every wait: `Cancelled`, and the control connection, out of step, is
+/// closed.
 #[test]
-fn cancel_during_a_transfer_keeps_the_connection_in_step() {
-    let mut steps = vec![
+fn cancel_while_the_150_is_awaited_ends_the_wait() {
+    let steps = vec![
         Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"),
         Step::EpsvReply,
         Step::expect_exact("RETR slow-start"),
-        Step::Sleep(Duration::from_millis(600)),
-        Step::send("150 ok\r\n"),
-        Step::DataAccept,
-        Step::DataSend(vec![b'a'; 1000]),
-        Step::DataStall(Duration::from_secs(5)),
-        Step::abor_interrupt(),
-        Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
-        noop(),
+        Step::Stall(Duration::from_secs(3)),
     ];
-    steps.extend(epsv_transfer("RETR both", "150 ok\r\n"));
+    let (server, mut c) = logged_in(steps);
+    c.config_mut().timeout = Duration::from_secs(30);
+    c.refresh_timeouts().unwrap();
+    let setter = c.canceller();
+    let early = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(200));
+        setter.store(true, Ordering::SeqCst);
+        Instant::now()
+    });
+    let (r, got) = retr(&mut c, "RETR slow-start");
+    let asked = early.join().unwrap();
+    assert!(asked.elapsed() < Duration::from_millis(100), "{:?} after the request", asked.elapsed());
+    assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+    assert!(got.is_empty());
+    assert!(!c.is_connected());
+    drop(server);
+}
+
+/// A callback that sets the cancel flag and returns Break (as the bindings' abort does):
+/// the stop serves the request, so the replies to ABOR (here 300 ms late) are still read
+/// whole and the connection stays in step.
+#[test]
+fn a_stop_serves_the_cancel_request_made_with_it() {
+    let mut steps = epsv_transfer("RETR both", "150 ok\r\n");
     steps.extend([
         Step::DataSend(vec![b'b'; 1000]),
         Step::DataStall(Duration::from_secs(5)),
@@ -867,16 +883,6 @@ fn cancel_during_a_transfer_keeps_the_connection_in_step() {
     ]);
     let (server, mut c) = logged_in(steps);
     let cancel = c.canceller();
-    let setter = cancel.clone();
-    let early = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(200));
-        setter.store(true, Ordering::SeqCst);
-    });
-    let (r, got) = retr(&mut c, "RETR slow-start");
-    early.join().unwrap();
-    assert!(matches!(r, Err(Error::Stopped)), "{r:?}");
-    assert!(got.len() <= 1000, "{}", got.len());
-    assert!(c.is_connected());
     let r = c.retrbinary(
         b"RETR both",
         &mut |_| {

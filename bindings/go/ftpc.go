@@ -113,26 +113,20 @@ func WithTLSVerify(verify bool) Option {
 	}
 }
 
-// WithTimeout sets the connect timeout and the timeout for each reply and each data read
-// or write. It must be positive (whole milliseconds).
+// WithTimeout sets the client's one timeout (ftp_set_timeout_ms, Python ftplib's
+// timeout), which bounds every wait of every call: connecting, each reply, making or
+// accepting a data connection, TLS handshakes, and any period in which a data connection
+// moves nothing. A call facing a silent server returns ErrTimeout within d plus a short
+// cleanup. It must be positive (whole milliseconds); without it the library's default,
+// 60 s, applies. A context (ConnectContext, RetrContext, StorContext) can end a call
+// sooner.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) error {
 		ms := C.int64_t(d.Milliseconds())
 		if ms <= 0 {
 			return &Error{Op: "set timeout", Code: ErrInvalidArgument, Message: "the timeout must be at least 1 ms"}
 		}
-		for _, f := range []func(*C.ftp_client, C.int64_t) C.int{
-			func(h *C.ftp_client, v C.int64_t) C.int { return C.ftp_set_timeout_ms(h, v) },
-			func(h *C.ftp_client, v C.int64_t) C.int { return C.ftp_set_connect_timeout_ms(h, v) },
-			func(h *C.ftp_client, v C.int64_t) C.int { return C.ftp_set_data_connect_timeout_ms(h, v) },
-			func(h *C.ftp_client, v C.int64_t) C.int { return C.ftp_set_accept_timeout_ms(h, v) },
-			func(h *C.ftp_client, v C.int64_t) C.int { return C.ftp_set_data_timeout_ms(h, v) },
-		} {
-			if err := setter(f(c.c, ms), "set timeout", c); err != nil {
-				return err
-			}
-		}
-		return nil
+		return setter(C.ftp_set_timeout_ms(c.c, ms), "set timeout", c)
 	}
 }
 

@@ -198,15 +198,14 @@ pub extern "C" fn ftp_storlines(
 }
 
 /// Asks the call running on `client` (in another thread, or the call whose callback this
-/// is) to stop, without waiting and without any I/O. A transfer stops at its next block and
-/// its call returns FTP_ERR_STOPPED after ABOR, the connection usable (a request made while
-/// the transfer waits for its 150 or 226 is served by its data phase, or ends with it). A
-/// call waiting for the network otherwise returns FTP_ERR_STOPPED within 50 ms: while
-/// connecting (nothing is kept), while making a data connection (ABOR keeps the control
-/// connection in step), or while waiting for a reply outside a transfer (the control
-/// connection is then closed: it is out of step). A TLS handshake runs on to its end or
-/// its timeout. The request lasts until the running call ends. FTP_OK when a call was
-/// running, FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
+/// is) to stop, without waiting and without any I/O; the call returns FTP_ERR_STOPPED within
+/// about 50 ms of any wait. A transfer moving data stops at its next block with ABOR, the
+/// connection usable (its server gets 50 ms to answer, else the connection is closed). Any
+/// other wait ends at once: connecting (nothing is kept), a TLS handshake, a data connection
+/// being made, a blocked write, a TLS shutdown, or a reply being waited for (a transfer's
+/// 150 or final reply too: the control connection is then closed, being out of step). The
+/// request lasts until the running call ends. FTP_OK when a call was running,
+/// FTP_ERR_WRONG_STATE when none was (nothing is remembered for later calls).
 #[no_mangle]
 pub extern "C" fn ftp_cancel(client: *mut ftp_client) -> c_int {
     match deref(client) {

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 /// How long the final reply may take after a transfer timed out locally: the call's time is
 /// spent, so what puts the connection back in step must be quick or give up.
 const CLEANUP_GRACE: Duration = Duration::from_millis(500);
+/// The same after a cancel: enough for a live server on a near link to answer ABOR, within
+/// the 100 ms a cancel may take.
+const CANCEL_GRACE: Duration = Duration::from_millis(50);
 /// The least a final reply gets after a slow TLS shutdown used up the timeout: enough for a
 /// reply already on its way.
 const MIN_REPLY_WAIT: Duration = Duration::from_millis(100);
@@ -174,11 +177,24 @@ impl Client {
     /// server's final reply is read here rather than taken as the answer to the next command.
     /// A connection that cannot be brought back in step is dropped.
     fn abandon_transfer(&mut self, error: Error) -> Error {
-        if self.is_connected() && self.send_abor(true).and_then(|()| self.read_abor_replies()).is_err() {
+        let wait = self.cleanup_wait(&error);
+        if self.is_connected() && self.send_abor(true).and_then(|()| self.read_abor_replies(wait)).is_err() {
             self.drop_connection();
         }
         self.end_transfer();
         error
+    }
+
+    /// How long the replies that put the connection back in step may take after `error`:
+    /// after our own timeout the call's time is spent, and after a cancel the caller wants it
+    /// back now, so the server gets a short grace (and, silent, loses the connection);
+    /// after anything else (a refusal, a reset) it is alive and gets the whole timeout.
+    fn cleanup_wait(&self, error: &Error) -> Duration {
+        match error {
+            Error::Timeout(_) => self.config.timeout.min(CLEANUP_GRACE),
+            Error::Cancelled(_) => self.config.timeout.min(CANCEL_GRACE),
+            _ => self.config.timeout,
+        }
     }
 
     /// The transfer is over: a cancel request made during it was served, or came too late.
@@ -260,10 +276,7 @@ impl Client {
         }
         // After our own timeout the call has used its time: the server's final reply gets a
         // short grace, not a second timeout (a server that stays silent loses the connection).
-        let wait = match error {
-            Error::Timeout(_) => self.config.timeout.min(CLEANUP_GRACE),
-            _ => self.config.timeout,
-        };
+        let wait = self.cleanup_wait(&error);
         let reply = self.getresp_within(wait);
         self.end_transfer();
         match reply {
@@ -281,7 +294,7 @@ impl Client {
         self.last_transfer_socket_calls = conn.socket_calls;
         reset(conn.tcp());
         drop(conn);
-        let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies());
+        let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies(self.config.timeout));
         self.end_transfer();
         aborted
     }
@@ -333,16 +346,16 @@ impl Client {
     /// end too early on a slow link: so once the first reply is in, a NOOP marks the end,
     /// and every reply before its 200 belongs to the abort. One round trip, no guessing.
     /// The last reply stays the abort's (the NOOP's 200 is not kept).
-    fn read_abor_replies(&mut self) -> Result<()> {
+    fn read_abor_replies(&mut self, wait: Duration) -> Result<()> {
         let mut replies = AbortReplies::default();
         let mut next = Next::Read;
         loop {
             next = match next {
-                Next::Read => replies.reply(self.any_reply()?),
+                Next::Read => replies.reply(self.any_reply(wait)?),
                 Next::Send(verb, arg) => {
                     let line = crate::proto::command::build(verb, arg.as_deref(), self.config.encoding)?;
                     self.send_line(&line)?;
-                    replies.reply(self.any_reply()?)
+                    replies.reply(self.any_reply(wait)?)
                 }
                 Next::Done(last) => {
                     self.last_reply = Some(last);
@@ -354,8 +367,8 @@ impl Client {
     }
 
     /// The next reply, whatever its class.
-    fn any_reply(&mut self) -> Result<Reply> {
-        match self.getresp() {
+    fn any_reply(&mut self, wait: Duration) -> Result<Reply> {
+        match self.getresp_within(wait) {
             Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => Ok(r),
             Err(e) => Err(e),
         }
@@ -369,7 +382,7 @@ impl Client {
     /// is the last of them, and the transfer, if any, is over.
     pub fn abort(&mut self) -> Result<Reply> {
         let interrupt = self.transfer_open;
-        let aborted = self.send_abor(interrupt).and_then(|()| self.read_abor_replies());
+        let aborted = self.send_abor(interrupt).and_then(|()| self.read_abor_replies(self.config.timeout));
         self.end_transfer();
         aborted?;
         let reply = self.last_reply.clone().ok_or_else(|| Error::Proto("no reply to ABOR".into()))?;

@@ -219,7 +219,9 @@ impl Client {
     /// How long to wait for the answer to a probe for the other TLS mode: a server answers
     /// at once, and the probe comes after a failure that may already have taken a timeout.
     fn probe_wait(&self) -> Duration {
-        self.config.timeout.min(Duration::from_millis(500))
+        // Part of the 1 s a call may take beyond its timeout; a TLS server answers a
+        // ClientHello within a round trip.
+        self.config.timeout.min(Duration::from_millis(250))
     }
 
     /// After the greeting did not come: whether the silent port answers a TLS ClientHello.
@@ -372,9 +374,8 @@ impl Client {
             self.session.transfer_type = kind;
         }
         self.trace(1, || format!("*cmd* {:?}", command::sanitize(line)));
-        let stop: &AtomicBool = if self.transfer_open { &NEVER } else { &self.cancel };
         let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
-        let result = ctrl.send_line(line, stop);
+        let result = ctrl.send_line(line, &self.cancel);
         result.inspect_err(|_| self.drop_connection())
     }
 
@@ -386,11 +387,12 @@ impl Client {
 
     /// `getresp` with a wait of its own.
     pub(crate) fn getresp_within(&mut self, wait: Duration) -> Result<Reply> {
-        // Inside a transfer the replies (150, 226, ABOR's) are not cut: the data phase
-        // serves the request.
-        let stop: &AtomicBool = if self.transfer_open { &NEVER } else { &self.cancel };
+        // Every reply wait is cut by a cancel request, a transfer's too (150, the final
+        // reply, ABOR's): the connection is then out of step and closed. A request made
+        // while a transfer moves data is served by its data phase instead (ABOR, the
+        // connection kept), so this only happens when the server stalls in a reply.
         let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
-        let read = ctrl.read_reply(wait, stop);
+        let read = ctrl.read_reply(wait, &self.cancel);
         let raw = read.inspect_err(|_| self.drop_connection())?;
         let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));

@@ -5,7 +5,8 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::net::data::DataConnection;
 use crate::net::fdcopy::{
-    copy_chunk, copy_from_fd, is_local_fd_error, local_remaining, opened_for_append, send_file, Pipe,
+    can_send_file, can_splice, copy_chunk, copy_from_fd, is_local_file_error, local_remaining, refused_by_zero_copy,
+    send_file, splice_takes, Pipe,
 };
 use crate::net::stream::Stream;
 pub use crate::proto::lines::{Flow, StopTransfer};
@@ -39,6 +40,13 @@ fn blocksize_arg(blocksize: usize) -> Result<usize> {
     }
 }
 
+/// splice(2) and sendfile(2) calls this process made for whole-file transfers: tests tell
+/// by it which path a transfer took (none with `FTPC_PORTABLE_IO=1`, see `net::fdcopy`).
+#[doc(hidden)]
+pub fn zero_copy_calls() -> u64 {
+    crate::net::fdcopy::zero_copy_calls()
+}
+
 /// Sees each block of an upload after it was sent.
 pub type BlockCallback<'a> = &'a mut dyn FnMut(&[u8]) -> Flow;
 
@@ -62,13 +70,13 @@ impl Client {
         self.transfer_stop.clone()
     }
 
-    /// A flag that, set from another thread, stops what this client is doing: a running
-    /// transfer at its next block, as a callback returning `Break` would (`Stopped`, the
-    /// connection usable); a connect, a data connection being made or a reply being waited
-    /// for outside a transfer within 50 ms (`Cancelled`; a reply wait closes the control
-    /// connection). A transfer's own replies are never cut: a request made during the
-    /// transfer is served by its data phase or ends with it. The first wait to see a request
-    /// takes it; set while nothing runs, it stops the next one.
+    /// A flag that, set from another thread, stops what this client is doing within about
+    /// 50 ms: a transfer moving data at its next block, as a callback returning `Break`
+    /// would (`Stopped`, the connection usable); any other wait at once (`Cancelled`): a
+    /// connect, a TLS handshake, a data connection being made, a blocked write, a TLS
+    /// shutdown, a reply (a transfer's 150 or final reply too; a cut reply wait closes the
+    /// control connection, which is out of step). The first wait to see a request takes it;
+    /// set while nothing runs, it stops the next one.
     pub fn canceller(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         self.cancel.clone()
     }
@@ -81,6 +89,9 @@ impl Client {
     }
 
     fn stop(&mut self, conn: DataConnection) -> Error {
+        // The stop serves any request pending now (a callback may set the flag and return
+        // Break, as the bindings do): only a later one cuts the wait for ABOR's replies.
+        self.cancelled();
         match self.abort_transfer(conn) {
             Ok(()) => Error::Stopped,
             Err(e) => e,
@@ -298,7 +309,8 @@ impl Client {
     }
 
     /// Downloads `remote` into `fd` (from its current position), starting at byte `rest` of
-    /// the remote file when given. Plain connections move the data with splice(2). Returns
+    /// the remote file when given. Plain connections move the data with splice(2) on Linux,
+    /// with reads and writes elsewhere (see `net::fdcopy`). Returns
     /// the bytes received. `progress` gets the bytes done (`rest` included) and the size of
     /// the whole remote file when the server tells it: from the 150 reply of a download
     /// without `rest`, else from SIZE. With a progress callback, SIZE is asked before RETR
@@ -375,10 +387,8 @@ impl Client {
                 return Err(e);
             }
         };
-        // splice(2) refuses a file opened with O_APPEND (EINVAL), and only once it has taken
-        // the data off the socket: such a file gets plain writes from the start.
         let mut pipe = match &conn.stream {
-            Stream::Plain(_) if !opened_for_append(fd) => Pipe::new().ok(),
+            Stream::Plain(_) if can_splice() && splice_takes(fd) => Pipe::new().ok(),
             _ => None,
         };
         let mut buf = Vec::new();
@@ -397,7 +407,7 @@ impl Client {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WriteZero || e.raw_os_error().is_some_and(is_local_fd_error) => {
+                Err(e) if is_local_file_error(&e) => {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("writing the local file", e));
                 }
@@ -425,7 +435,8 @@ impl Client {
     }
 
     /// Uploads from `fd` (from its current position to its end) to `remote` with STOR, or
-    /// APPE when `append`; `rest` sends REST first. Plain connections use sendfile(2).
+    /// APPE when `append`; `rest` sends REST first. Plain connections use sendfile(2) on
+    /// Linux, macOS and FreeBSD, reads and writes elsewhere (see `net::fdcopy`).
     /// Returns the bytes sent.
     pub fn store_from_fd(
         &mut self,
@@ -440,15 +451,13 @@ impl Client {
         let cmd = crate::proto::command::build(verb, Some(remote), self.config.encoding)?;
         let total = local_remaining(fd);
         let mut conn = self.ntransfercmd_raw(&cmd, rest)?;
-        let mut zero_copy = matches!(conn.stream, Stream::Plain(_));
+        let mut zero_copy = matches!(conn.stream, Stream::Plain(_)) && can_send_file();
         let offset = rest.unwrap_or(0);
         let mut buf = Vec::new();
         loop {
             let moved = if zero_copy {
                 match send_file(conn.tcp().as_raw_fd(), fd) {
-                    Err(e)
-                        if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) && conn.transferred() == 0 =>
-                    {
+                    Err(e) if refused_by_zero_copy(&e) && conn.transferred() == 0 => {
                         zero_copy = false;
                         continue;
                     }
@@ -461,7 +470,7 @@ impl Client {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.raw_os_error().is_some_and(is_local_fd_error) => {
+                Err(e) if is_local_file_error(&e) => {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("reading the local file", e));
                 }

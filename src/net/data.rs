@@ -94,7 +94,17 @@ impl DataConnection {
     /// has arrived, not at every segment (on loopback this cut the client's CPU per GiB by a
     /// third; see docs/BENCHMARKS.md); a slow link's bytes are handed over after a TICK.
     /// Nothing changes for TLS, or when the kernel refuses the option.
+    ///
+    /// Linux only: there a read whose SO_RCVTIMEO passes returns the bytes that arrived,
+    /// below the mark too (tcp_recvmsg). macOS and FreeBSD keep bytes below the mark in the
+    /// kernel until the mark is reached, the data ends or an error comes; a timeout there
+    /// returns EAGAIN with the bytes still waiting (soreceive), so a slow server's bytes
+    /// would look like no progress and the data wait would end a transfer that moves. There
+    /// (and with FTPC_PORTABLE_IO=1) reads take whatever has arrived.
     pub(crate) fn read_in_blocks(&mut self, block: usize) {
+        if !cfg!(target_os = "linux") || super::fdcopy::portable_io() {
+            return;
+        }
         let Stream::Plain(tcp) = &self.stream else {
             return;
         };

@@ -263,8 +263,14 @@ pub(crate) fn shutdown_tls(tls: &mut SslStream<TcpStream>, wait: Duration, stop:
             Ok(ShutdownResult::Received) => return,
             // Ours is out; the next call waits for theirs.
             Ok(ShutdownResult::Sent) => {}
-            Err(e) => match tls_want(&e) {
-                Some(want) if wait_until(fd, want, deadline, stop).is_ok() => {}
+            Err(e) => match tls_want(&e).map(|want| wait_until(fd, want, deadline, stop)) {
+                Some(Ok(())) => {}
+                Some(Err(Error::Cancelled(_))) => {
+                    // The request was for the whole call, not for this courtesy: leave it
+                    // for the wait that follows (the final reply), which it then ends.
+                    stop.store(true, std::sync::atomic::Ordering::Release);
+                    return;
+                }
                 _ => return,
             },
         }

@@ -12,6 +12,7 @@
 //!   control connection's peer (the proxy) on the port of the 229/227 reply. The proxy listens
 //!   on its own address on every port of the server's passive range and forwards a connection
 //!   on port P to the server's port P. No reply is rewritten, so this works inside TLS too.
+//!   [`Passive::BlackHole`] makes those connects hang instead.
 //! * Active data connections (plain control connections only): EPRT and PORT are rewritten to
 //!   a listener of the proxy on 127.0.0.1; when the server connects there the proxy connects to
 //!   the client's port from its own address (ftpc only takes data connections from the
@@ -106,6 +107,12 @@ pub enum When {
     /// At the first end of a TLS record at or past `after` bytes: between two records, where
     /// a cut looks like a clean end to a TLS layer that does not insist on close_notify.
     TlsRecordEnd { after: u64 },
+    /// Just before the first TLS record whose body is at least `len` bytes. Handshake
+    /// records are short, so `len` of a few KiB finds the first record of a file's data:
+    /// the point where a download goes silent at its start, past the data connection's
+    /// handshake. A record header is held back until it is whole, so that the fault can
+    /// fire before it.
+    TlsRecordAtLeast { len: usize },
 }
 
 /// What happens where a fault fires.
@@ -159,6 +166,18 @@ impl Fault {
     }
 }
 
+/// What becomes of passive-mode data connections (the client connecting to the proxy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passive {
+    /// Forwarded to the server's port.
+    Forward,
+    /// Never established: every mirror listener has a backlog of 0 and is full (one
+    /// connection of the proxy's own waits in it, never accepted), so Linux drops the
+    /// client's SYN and its connect hangs, as behind a firewall that drops packets. No data
+    /// connection reaches the server.
+    BlackHole,
+}
+
 /// What becomes of active-mode data connections (the server connecting to the client).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Active {
@@ -203,6 +222,7 @@ pub struct ProxyBuilder {
     upstream: Upstream,
     faults: Vec<Fault>,
     active: Active,
+    passive: Passive,
     split_all: bool,
 }
 
@@ -217,6 +237,11 @@ impl ProxyBuilder {
         self
     }
 
+    pub fn passive(mut self, passive: Passive) -> ProxyBuilder {
+        self.passive = passive;
+        self
+    }
+
     /// Every connection, both directions, one byte per write from the first byte.
     pub fn split_all(mut self) -> ProxyBuilder {
         self.split_all = true;
@@ -224,7 +249,14 @@ impl ProxyBuilder {
     }
 
     pub fn start(self) -> Proxy {
-        let (ip, control, mirrors) = bind_own_address(&self.upstream.passive);
+        let (ip, control, mut mirrors) = bind_own_address(&self.upstream.passive);
+        // Black-holed mirrors are kept open, full and never accepted from.
+        let mut black_holes = Vec::new();
+        if self.passive == Passive::BlackHole {
+            for mirror in mirrors.drain(..) {
+                black_holes.push(fill_backlog(mirror));
+            }
+        }
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             ip,
@@ -249,19 +281,37 @@ impl ProxyBuilder {
                 .spawn(move || accept_loop(&shared, control, mirrors))
                 .expect("spawning the proxy's accept thread")
         };
-        Proxy { shared, port, acceptor: Some(acceptor) }
+        Proxy { shared, port, acceptor: Some(acceptor), _black_holes: black_holes }
     }
+}
+
+/// A listener whose accept queue is full: backlog 0 (one connection fits) and one
+/// connection of ours in it. Linux then drops further SYNs (ListenOverflows) instead of
+/// refusing them, so a client's connect waits.
+fn fill_backlog(listener: TcpListener) -> (TcpListener, TcpStream) {
+    SockRef::from(&listener).listen(0).expect("proxy: listen(0) on a mirror listener");
+    let addr = listener.local_addr().expect("mirror listener address");
+    let filler = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).expect("proxy: filling a mirror's backlog");
+    (listener, filler)
 }
 
 pub struct Proxy {
     shared: Arc<Shared>,
     port: u16,
     acceptor: Option<JoinHandle<()>>,
+    /// [`Passive::BlackHole`]: the full mirror listeners and the connections filling them.
+    _black_holes: Vec<(TcpListener, TcpStream)>,
 }
 
 impl Proxy {
     pub fn builder(upstream: Upstream) -> ProxyBuilder {
-        ProxyBuilder { upstream, faults: Vec::new(), active: Active::Forward, split_all: false }
+        ProxyBuilder {
+            upstream,
+            faults: Vec::new(),
+            active: Active::Forward,
+            passive: Passive::Forward,
+            split_all: false,
+        }
     }
 
     /// The proxy's address, for `Client::connect`.
@@ -739,7 +789,7 @@ impl Flow {
     fn new(dir: Dir, faults: Vec<Fault>, text: bool, split: bool) -> Flow {
         let records = faults.iter().find_map(|f| match f.when {
             When::LastTlsRecord { after } => Some(Records::holding_back(after)),
-            When::TlsRecordEnd { .. } => Some(Records::following()),
+            When::TlsRecordEnd { .. } | When::TlsRecordAtLeast { .. } => Some(Records::following()),
             _ => None,
         });
         let faults = faults
@@ -784,8 +834,8 @@ impl Flow {
         };
         match fault.when {
             When::LastTlsRecord { after } => self.records = Some(Records::holding_back(self.forwarded + after)),
-            When::TlsRecordEnd { .. } => {
-                panic!("proxy: TlsRecordEnd must be given at the start (it follows records from the first byte)")
+            When::TlsRecordEnd { .. } | When::TlsRecordAtLeast { .. } => {
+                panic!("proxy: TlsRecordEnd and TlsRecordAtLeast must be given at the start (they follow records from the first byte)")
             }
             _ => {}
         }
@@ -900,12 +950,23 @@ impl Flow {
         if let Some(records) = self.records.as_ref().filter(|r| !r.hold) {
             // Arm record-end faults at the first record end past their mark.
             let ends = records.ends(&self.pending);
+            let (starts, whole) = records.starts(&self.pending);
+            let mut waiting_for_a_header = false;
             for armed in self.faults.iter_mut().filter(|a| a.at.is_none()) {
-                if let When::TlsRecordEnd { after } = armed.fault.when {
-                    armed.at = ends.iter().map(|&e| self.forwarded + e as u64).find(|&at| at >= after);
+                match armed.fault.when {
+                    When::TlsRecordEnd { after } => {
+                        armed.at = ends.iter().map(|&e| self.forwarded + e as u64).find(|&at| at >= after);
+                    }
+                    When::TlsRecordAtLeast { len } => {
+                        armed.at =
+                            starts.iter().find(|&&(_, body)| body >= len).map(|&(at, _)| self.forwarded + at as u64);
+                        waiting_for_a_header |= armed.at.is_none();
+                    }
+                    _ => {}
                 }
             }
-            return Ok(self.pending.len());
+            // A header cut short stays until it is whole: its record may be the one to stop before.
+            return Ok(if waiting_for_a_header { whole } else { self.pending.len() });
         }
         if let Some(records) = &mut self.records {
             let ready = records.ready(&self.pending, self.forwarded);
@@ -1139,6 +1200,33 @@ impl Records {
             at = end;
             header.clear();
         }
+    }
+
+    /// The records whose header starts in `pending`: (offset of the header, length of the
+    /// body), and how many bytes of `pending` come before a header that is not whole yet
+    /// (all of them when there is none).
+    fn starts(&self, pending: &[u8]) -> (Vec<(usize, usize)>, usize) {
+        let mut starts = Vec::new();
+        let mut at = self.left_in_record;
+        if !self.header.is_empty() {
+            // A header begun before: its record started in bytes already forwarded.
+            let need = 5 - self.header.len();
+            if pending.len() < need {
+                return (starts, pending.len());
+            }
+            let mut header = self.header.clone();
+            header.extend_from_slice(&pending[..need]);
+            at = need + usize::from(u16::from_be_bytes([header[3], header[4]]));
+        }
+        while at < pending.len() {
+            if pending.len() < at + 5 {
+                return (starts, at);
+            }
+            let len = usize::from(u16::from_be_bytes([pending[at + 3], pending[at + 4]]));
+            starts.push((at, len));
+            at += 5 + len;
+        }
+        (starts, pending.len())
     }
 
     /// Bytes that may go: everything before the `after` mark; past it, up to the end of the

@@ -220,8 +220,10 @@ module Ftpc
 
     # tls: explicit FTPS (login runs AUTH TLS, then PBSZ 0 + PROT P); implicit: TLS from
     # the first byte; ca_file: PEM CA certificates to trust besides the system store;
-    # verify: false turns certificate checks off; timeout: seconds (connect, each reply,
-    # each data read or write); passive: false for active mode.
+    # verify: false turns certificate checks off; timeout: seconds, bounding every wait of
+    # every call (connecting, each reply, data connections, TLS handshakes: a silent server
+    # raises ErrorTimeout within it plus a short cleanup; 60 by default); passive: false
+    # for active mode.
     def initialize(tls: false, implicit: false, ca_file: nil, verify: true, timeout: nil, passive: true)
       super()
       ptr = tls || implicit ? Lib.ftp_tls_new : Lib.ftp_new
@@ -246,10 +248,8 @@ module Ftpc
       ms = (seconds * 1000).ceil
       raise ArgumentError, 'timeout must be positive' unless ms.positive?
 
-      %i[ftp_set_timeout_ms ftp_set_connect_timeout_ms ftp_set_data_connect_timeout_ms
-         ftp_set_accept_timeout_ms ftp_set_data_timeout_ms].each do |f|
-        check(Lib.send(f, handle, ms), 'timeout')
-      end
+      # The handle's one timeout; the per-wait overrides stay unset and follow it.
+      check(Lib.ftp_set_timeout_ms(handle, ms), 'timeout')
     end
 
     def passive=(on)

@@ -4,6 +4,7 @@
 # Run from bindings/ruby: source target/ftp-servers/env;
 # LD_LIBRARY_PATH=PREFIX/lib ruby -Ilib test/test_ftpc.rb
 require 'minitest/autorun'
+require 'socket'
 require 'stringio'
 require 'ftpc'
 
@@ -335,5 +336,83 @@ class ThreadsTest < Minitest::Test
 
   def test_version
     assert_match(/\A\d+\.\d+\.\d+/, Ftpc.version)
+  end
+end
+
+# timeout: bounds every wait (issue 12): a call facing a server that falls silent raises
+# ErrorTimeout within the timeout plus a short cleanup (1 s). Servers in this file.
+class TimeoutTest < Minitest::Test
+  # A server on 127.0.0.1 that falls silent on its first connection: greet false accepts
+  # and never sends a byte; greet true answers the login, TYPE and EPSV/PASV (a second
+  # listener), accepts the data connection, answers RETR with 150 and then sends nothing.
+  def stall_server(greet:)
+    @listener = TCPServer.new('127.0.0.1', 0)
+    @data_listener = TCPServer.new('127.0.0.1', 0)
+    @stalled = false
+    @server = Thread.new { serve(greet) }
+    @listener.addr[1]
+  end
+
+  def serve(greet)
+    conn = @listener.accept
+    return conn.read unless greet # never answers; ends when the client closes
+
+    dport = @data_listener.addr[1]
+    conn.write("220 hi\r\n")
+    while (line = conn.gets)
+      conn.write(
+        case line[0, 4].upcase
+        when 'USER' then "331 password please\r\n"
+        when 'PASS' then "230 in\r\n"
+        when 'TYPE' then "200 ok\r\n"
+        when 'EPSV' then "229 Entering Extended Passive Mode (|||#{dport}|)\r\n"
+        when 'PASV' then "227 Entering Passive Mode (127,0,0,1,#{dport >> 8},#{dport & 255})\r\n"
+        when 'RETR'
+          @data = @data_listener.accept
+          @stalled = true
+          "150 here it comes (not)\r\n"
+        else "502 not here\r\n"
+        end
+      )
+    end
+  rescue IOError, SystemCallError
+    nil
+  ensure
+    conn&.close
+    @data&.close
+  end
+
+  def teardown
+    @server&.join(10)
+    @listener&.close
+    @data_listener&.close
+  end
+
+  def assert_timeout_within(what, started)
+    took = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+    assert took.between?(1.0, 2.0), format('%<what>s: ErrorTimeout after %<took>.3f s, want 1..2 s', what: what, took: took)
+  end
+
+  def test_silent_greeting
+    port = stall_server(greet: false)
+    ftp = Ftpc::Client.new(timeout: 1)
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    assert_raises(Ftpc::ErrorTimeout) { ftp.connect('127.0.0.1', port) }
+    assert_timeout_within('connect', started)
+  ensure
+    ftp&.close
+  end
+
+  def test_silent_download
+    port = stall_server(greet: true)
+    ftp = Ftpc::Client.new(timeout: 1)
+    ftp.connect('127.0.0.1', port)
+    ftp.login('u', 'p')
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    assert_raises(Ftpc::ErrorTimeout) { ftp.retrbinary('RETR f') }
+    assert_timeout_within('retrbinary', started)
+    assert @stalled, 'the server sent its 150'
+  ensure
+    ftp&.close
   end
 end

@@ -275,7 +275,9 @@ fn progress_fn(callback: ftp_progress_callback, userdata: *mut c_void) -> Option
 
 /// Downloads `remote` into the open descriptor `fd` (written from its current position),
 /// starting at byte `rest` of the remote file when `rest` >= 0. Plain connections move the
-/// data with splice(2), without copies through user space. `progress` may be NULL.
+/// data with splice(2) on Linux, without copies through user space (plain reads and writes
+/// elsewhere). `progress` may be NULL. SIGPIPE is blocked on the calling thread meanwhile:
+/// a pipe whose reader is gone gives FTP_ERR_IO, not a dead process.
 /// `out` (may be NULL) receives the bytes received. The progress total is the whole
 /// remote file's size when the server tells it: from the 150 reply when `rest` is
 /// FTP_NO_REST, else from SIZE. With a `progress` callback, SIZE is asked before RETR
@@ -303,7 +305,7 @@ pub extern "C" fn ftp_retrieve_to_fd(
 
 /// Uploads from the open descriptor `fd` (from its current position to its end) to
 /// `remote` with STOR, or APPE when `append` is non-zero; `rest` >= 0 sends REST first.
-/// Plain connections use sendfile(2). `out` (may be NULL) receives the bytes sent
+/// Plain connections use sendfile(2) on Linux, macOS and FreeBSD. `out` (may be NULL) receives the bytes sent
 /// (on failure: `ftp_last_transfer_bytes`).
 #[no_mangle]
 pub extern "C" fn ftp_store_from_fd(

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::net::data::DataConnection;
 use crate::net::fdcopy::{
     can_send_file, can_splice, copy_chunk, copy_from_fd, is_local_file_error, local_remaining, refused_by_zero_copy,
-    send_file, splice_takes, Pipe,
+    send_file, splice_takes, Pipe, SigpipeGuard,
 };
 use crate::net::stream::Stream;
 pub use crate::proto::lines::{Flow, StopTransfer};
@@ -363,6 +363,7 @@ impl Client {
         mut progress: Option<Progress<'_>>,
         open_local: impl FnOnce() -> Result<RawFd>,
     ) -> Result<u64> {
+        let _no_sigpipe = SigpipeGuard::new();
         self.last_transfer_bytes = 0;
         // A name that cannot go out fails before anything is sent, TYPE included.
         let cmd = crate::proto::command::build("RETR", Some(remote), self.config.encoding)?;
@@ -446,6 +447,7 @@ impl Client {
         append: bool,
         mut progress: Option<Progress<'_>>,
     ) -> Result<u64> {
+        let _no_sigpipe = SigpipeGuard::new();
         self.begin_transfer(b"I")?;
         let verb = if append { "APPE" } else { "STOR" };
         let cmd = crate::proto::command::build(verb, Some(remote), self.config.encoding)?;

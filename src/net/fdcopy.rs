@@ -310,3 +310,65 @@ fn bsd_sendfile(fd: RawFd, sock: RawFd, offset: libc::off_t) -> (libc::c_int, li
 pub(crate) fn send_file(_sock: RawFd, _fd: RawFd) -> io::Result<usize> {
     Err(io::ErrorKind::Unsupported.into())
 }
+
+/// Holds SIGPIPE blocked on this thread while it lives. A write to a socket the peer has
+/// reset, or to a pipe whose reader is gone, raises SIGPIPE, whose default action kills
+/// the process: a C program using this library would die where it should get an error.
+/// Sends through std carry MSG_NOSIGNAL; sendfile, splice and write to a local descriptor
+/// cannot, so those run under this guard (as curl does around its I/O). A SIGPIPE raised
+/// meanwhile is taken off the thread before the old mask comes back, so it is never
+/// delivered; one that was already pending stays.
+pub(crate) struct SigpipeGuard {
+    old_mask: libc::sigset_t,
+    was_pending: bool,
+}
+
+impl SigpipeGuard {
+    pub(crate) fn new() -> SigpipeGuard {
+        // SAFETY: sigset_t values we own, initialised by the sig*set calls before use.
+        unsafe {
+            let mut pipe: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut pipe);
+            libc::sigaddset(&mut pipe, libc::SIGPIPE);
+            let mut old_mask: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old_mask);
+            SigpipeGuard { old_mask, was_pending: sigpipe_pending() }
+        }
+    }
+}
+
+impl Drop for SigpipeGuard {
+    fn drop(&mut self) {
+        // SAFETY: as above; sigtimedwait with a zero timeout only takes a pending signal.
+        unsafe {
+            if !self.was_pending && sigpipe_pending() {
+                let mut pipe: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut pipe);
+                libc::sigaddset(&mut pipe, libc::SIGPIPE);
+                take_pending(&pipe);
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old_mask, std::ptr::null_mut());
+        }
+    }
+}
+
+fn sigpipe_pending() -> bool {
+    // SAFETY: a sigset_t we own, filled by sigpending.
+    unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending) == 0 && libc::sigismember(&pending, libc::SIGPIPE) == 1
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+unsafe fn take_pending(set: &libc::sigset_t) {
+    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    libc::sigtimedwait(set, std::ptr::null_mut(), &zero);
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+unsafe fn take_pending(set: &libc::sigset_t) {
+    // No sigtimedwait (macOS): sigwait returns at once, since the signal is pending.
+    let mut signal = 0;
+    libc::sigwait(set, &mut signal);
+}

@@ -335,6 +335,18 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK_RC(ftp, ftp_retrieve_to_fd(ftp, "fd.bin", fd, FTP_NO_REST, on_progress, NULL, &moved), FTP_OK);
     CHECK(moved == BIG && progress_calls > 0);
     CHECK(ftp_last_transfer_bytes(ftp) == BIG);
+    /* Into a pipe whose reader is gone: an error, not a SIGPIPE that kills this program
+     * (its default action here, unlike in Rust programs); the connection stays usable. */
+    {
+        int pipefd[2];
+        CHECK(pipe(pipefd) == 0);
+        close(pipefd[0]);
+        uint64_t none = 7;
+        int rc = ftp_retrieve_to_fd(ftp, "fd.bin", pipefd[1], FTP_NO_REST, NULL, NULL, &none);
+        CHECK(rc == FTP_ERR_IO && none == 7);
+        close(pipefd[1]);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    }
     /* A download stopped half way: the output is left alone, ftp_last_transfer_bytes says
        how much arrived, and that is what reached the file. */
     CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);

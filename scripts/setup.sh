@@ -33,8 +33,8 @@ APT_PACKAGES=(
     # ... of ProFTPD (and mod_tls), and of inetutils ftpd
     libacl1 libhiredis0.14 libidn2-0 libmemcached11 libmemcachedutil2 libpcre2-8-0
     libpcre2-posix3 zlib1g libncursesw6 libtinfo6 libnsl2 libtirpc3
-    # later bindings
-    golang-go ruby ruby-ffi
+    # later bindings; CPython's test_ftplib, run against the Python binding
+    golang-go ruby ruby-ffi libpython3.11-testsuite
     # packaging checks (scripts/test-packaging.sh): CMake and Meson consumers, venvs
     cmake meson python3-venv
 )

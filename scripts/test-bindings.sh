@@ -2,8 +2,9 @@
 # Tests the language bindings against the real servers: Go (bindings/go, cgo, go test),
 # Ruby (bindings/ruby, ruby-ffi, minitest; the gem built and installed first, its tests run
 # from the installed gem), Python (bindings/python, ctypes, unittest; pip-installed into a
-# virtualenv first, its tests run against the installed module), and the Clang module that
-# Swift imports (include/module.modulemap, installed as PREFIX/include/ftpc, `import Ftpc`).
+# virtualenv first, its tests and CPython's own test_ftplib run against the installed
+# module), and the Clang module that Swift imports (include/module.modulemap, installed as
+# PREFIX/include/ftpc, `import Ftpc`).
 # Installs what they need from Debian (golang-go, ruby, ruby-ffi, clang) when missing.
 # Runs every binding even when one fails; prints one summary line per binding and exits
 # non-zero if any failed. Idempotent; writes only under target/bindings-test.
@@ -39,6 +40,12 @@ if want ruby; then
     fi
 fi
 if want python; then command -v "$python" >/dev/null || missing+=(python3); fi
+# CPython's test_ftplib (bindings/python/run_cpython_test_ftplib.py): Debian's own Python
+# has it in libpython3.X-testsuite; a Python built from source (pyenv) has it already.
+if want python && command -v "$python" >/dev/null && [[ $(realpath "$(command -v "$python")") == /usr/bin/* ]] &&
+    ! "$python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("test.test_ftplib") is None)'; then
+    missing+=("libpython$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite")
+fi
 if want clang; then command -v clang >/dev/null || missing+=(clang); fi
 if want go || want clang; then command -v pkg-config >/dev/null || missing+=(pkg-config); fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -131,6 +138,20 @@ test_python() {
     if [ $rc -ne 0 ] && [ $bad -eq 0 ]; then bad=1; fi
     if [ "$ran" -eq 0 ]; then bad=$((bad + 1)); rc=1; fi # a run that tested nothing fails
     summary[python]="python: $((ran - failures - errors - skipped)) passed, $bad failed, $skipped skipped"
+    # CPython's own Lib/test/test_ftplib.py against the installed module, its import of
+    # ftplib replaced by ftpc_ftplib, twice (verification on, and off as ftplib's default):
+    # every test passes but the deliberate differences listed in run_cpython_test_ftplib.py.
+    local clog=$out/python-cpython-test_ftplib.log crc=0
+    run "python: CPython's test_ftplib" "$clog" bash -c '
+        set -e
+        cp "$1/run_cpython_test_ftplib.py" "$2/"
+        cd "$2"
+        "$3/bin/python" run_cpython_test_ftplib.py
+    ' _ "$repo/bindings/python" "$out/python-tests" "$out/venv" || crc=$?
+    local cline
+    cline=$(sed -n 's/^cpython-test_ftplib: //p' "$clog" | tail -n1)
+    summary[python]+="; CPython test_ftplib: ${cline:-did not run (exit status $crc)}"
+    [ $crc -eq 0 ] || rc=1
     return $rc
 }
 

@@ -12,27 +12,62 @@ The shared library is loaded from ``$FTPC_LIBRARY`` when set, else as ``libftpc.
 (its SONAME), ``libftpc.so`` or whatever ``ctypes.util.find_library("ftpc")`` finds, through
 the dynamic linker's search path (``LD_LIBRARY_PATH`` for a private prefix).
 
-Differences from ftplib, all forced by what a C library can be asked for:
+Timeouts are ftplib's: ``timeout`` bounds every wait (connect, replies, data), its default
+is ``socket.getdefaulttimeout()`` when connecting, and ``None`` is no timeout. As ftplib,
+passive mode sends PASV and active mode PORT on IPv4, EPSV and EPRT on IPv6.
+
+CPython's own Lib/test/test_ftplib.py runs against this module in the test command
+(``run_cpython_test_ftplib.py``): every test passes but those of the differences below
+marked [test: ...], each of which is deliberate, for the reason given. They are:
+
+- Certificates and host names are verified (system store, plus ``cafile=``/``capath=``);
+  ftplib's FTP_TLS without a context verifies nothing. ``verify=False``, or
+  ``FTP_TLS.verify = False`` for every FTP_TLS made afterwards, gives ftplib's default.
+  [test: with verification on, every TLS test, since CPython's test certificate is
+  signed by a test CA]
+- ``sock`` and the data connections are not sockets: a TLS session lives in the C
+  library's OpenSSL, which Python's ``ssl`` module cannot adopt, so after ``auth()`` or
+  with PROT P they are not ``ssl.SSLSocket`` either (a subclass made to pass that
+  ``isinstance`` would carry ``recv``, ``getpeercert`` and the rest of a socket with
+  nothing behind them). ``sock`` is ``None`` when not connected and otherwise answers
+  ``getsockname()``, ``getpeername()``, ``family``, ``gettimeout()`` and
+  ``settimeout()``; ``file`` is always ``None``. ``transfercmd``/``ntransfercmd`` return
+  a data connection with ``recv``, ``recv_into``, ``send``, ``sendall``,
+  ``makefile('rb'|'wb')``, ``close`` and the context manager; closing it reads the
+  server's final reply, which the ``voidresp()`` that ftplib code calls next returns.
+  [test: TestTLS_FTPClass test_control_connection, test_login, test_ccc, test_context,
+  test_data_connection]
+- A reply line must start with a 3-digit code (1xx-5xx), else ``error_proto`` and the
+  connection is closed: the C library's reply parser is strict, where ftplib takes any
+  line whose first character is 1, 2 or 3 (the greeting ``1 Hola mundo``).
+  [test: the six TestTimeouts tests, whose server greets so]
+- ``source_address`` is used when connecting; data connections bind its host but not its
+  port (ftplib binds the port too, and so fails every passive transfer with EADDRINUSE
+  when the control connection holds that port), and a change after connecting applies at
+  the next connect. [test: test_source_address_passive_connection, twice]
+- ``__all__`` is ftplib's plus ``TransferAborted`` and ``version``, and its exception
+  classes are ftplib's own (``ftpc_ftplib.error_perm is ftplib.error_perm``), which a
+  check that counts only classes defined in this module does not expect.
+  [test: MiscTestCase.test__all__]
+- A transfer that stops early (an exception in a callback, a line over ``maxline``,
+  ``abort()``) is aborted as RFC 959 says, Telnet IP and Synch then ABOR, and the replies
+  are read, so the connection stays in step; ftplib closes the data connection and leaves
+  the final reply unread. A server that cannot take the Telnet bytes stops answering: the
+  call waits out its timeout and the connection is closed. [test:
+  TestFTPClass.test_retrlines_too_long, which gets that timeout instead of the long line]
+
+Further differences, which the test does not reach:
 
 - ``FTP_TLS(context=...)``: an ``ssl.SSLContext`` cannot be handed to the C library as an
   ``SSL_CTX *``. A context is translated: its verify mode, its minimum/maximum TLS version
   and the CA certificates loaded into it with ``load_verify_locations`` (handed over as
   PEM with ``ftp_set_tls_ca_pem``); a context that verifies certificates but not host names
   cannot be expressed and gives ``ValueError``; client certificates loaded into a context
-  cannot be read back, so pass ``certfile=``/``keyfile=``. Plain options are accepted
-  instead: ``cafile=``, ``capath=``, ``certfile=``, ``keyfile=``, ``verify=``,
-  ``implicit=`` (implicit FTPS).
+  cannot be read back, so pass ``certfile=``/``keyfile=`` without a context (with both,
+  ``ValueError``, as in ftplib). Plain options are accepted too: ``cafile=``,
+  ``capath=``, ``certfile=``, ``keyfile=``, ``verify=``, ``implicit=`` (implicit FTPS).
 - ``FTP_TLS.login`` protects data connections (PBSZ 0 + PROT P) by itself, where ftplib
   waits for ``prot_p()``; call ``prot_c()`` before ``login`` for clear-text data.
-- ``timeout=None`` (block forever) means the library's defaults: 30 s to connect, 60 s
-  for each reply and each data read or write.
-- ``sock`` is ``None`` when not connected and otherwise a stand-in that answers
-  ``getsockname()``, ``getpeername()`` and ``family`` (``ftp_local_address`` /
-  ``ftp_peer_address``); there is no socket to read or write (``file`` is always ``None``).
-- ``transfercmd``/``ntransfercmd`` return a data-connection object with ``recv``,
-  ``recv_into``, ``send``, ``sendall``, ``makefile('rb'|'wb')``, ``close`` and the context
-  manager, not a socket. Closing it reads the server's final reply; the ``voidresp()`` that
-  ftplib code calls next returns that reply.
 - ``retrlines`` also ends lines at a bare CR (ftplib only at LF).
 - ``abort()`` while a transfer runs (from a callback, or from another thread) stops that
   transfer after its current block: the transfer's call then raises ``TransferAborted``
@@ -48,6 +83,7 @@ import ctypes
 import ctypes.util
 import errno as _errno
 import io
+import ipaddress
 import os
 import re
 import socket
@@ -63,9 +99,12 @@ from ftplib import (  # the very classes of ftplib, so that either module's can 
     error_reply,
     error_temp,
 )
+# ftplib's reply parsers, part of its API (ftpcp uses parse227).
+from ftplib import parse150, parse227, parse229  # noqa: F401
 
-__all__ = ["FTP", "FTP_TLS", "Error", "error_reply", "error_temp", "error_perm",
-           "error_proto", "all_errors", "TransferAborted"]
+# ftplib's __all__, and what this module adds.
+__all__ = ["FTP", "error_reply", "error_temp", "error_perm", "error_proto", "all_errors",
+           "FTP_TLS", "TransferAborted", "version"]
 
 FTP_PORT = 21
 MAXLINE = 8192
@@ -147,6 +186,7 @@ _PROTOTYPES = {
     "ftp_set_data_timeout_ms": (_c_int, [_c_p, _c_i64]),
     "ftp_set_pasv": (_c_int, [_c_p, _c_int]),
     "ftp_set_trust_server_pasv_address": (_c_int, [_c_p, _c_int]),
+    "ftp_set_epsv": (_c_int, [_c_p, _c_int]),
     "ftp_set_encoding": (_c_int, [_c_p, _c_str]),
     "ftp_makepasv": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
     "ftp_sendport": (_c_int, [_c_p, _c_str, _c_u16, _c_int]),
@@ -195,6 +235,9 @@ _OK, _REPLY, _TEMP, _PERM, _PROTO, _IO, _EOF, _TIMEOUT, _TLS, _CERT, _INVALID, _
     _REPLY_LONG, _WRONG_STATE, _ENCODING, _NULL, _STOPPED, _BUSY, _PANIC, _TRUNCATED, \
     _UNSUPPORTED, _NETRC = range(0, -22, -1)
 _NO_REST = -1
+# timeout=None (no timeout, as a blocking socket): the library has no "forever", so a
+# century; its waits cap what they cannot represent, and ftp_cancel still ends them.
+_NO_TIMEOUT_MS = 100 * 365 * 86400 * 1000
 _TLS_OFF, _TLS_EXPLICIT, _TLS_IMPLICIT = 0, 1, 2
 _TLS_V12, _TLS_V13 = 12, 13
 _REPLY_CLASSES = {_REPLY: error_reply, _TEMP: error_temp, _PERM: error_perm,
@@ -230,9 +273,36 @@ def parse257(resp):
     return dirname
 
 
+def ftpcp(source, sourcename, target, targetname='', type='I'):
+    """ftplib's ftpcp: copies a file from one server to another (the target connects to the
+    source's PASV port). The address the source advertises is used only when
+    ``source.trust_server_pasv_ipv4_address`` is set; else its peer address (as makepasv)."""
+    if not targetname:
+        targetname = sourcename
+    type = 'TYPE ' + type
+    source.voidcmd(type)
+    target.voidcmd(type)
+    advertised, sourceport = parse227(source.sendcmd('PASV'))
+    if source.trust_server_pasv_ipv4_address:
+        sourcehost = advertised
+    else:
+        sourcehost = source.sock.getpeername()[0]
+    target.sendport(sourcehost, sourceport)
+    # RFC 959: the target, here the "user", must listen before the transfer request, so
+    # STOR before RETR.
+    treply = target.sendcmd('STOR ' + targetname)
+    if treply[:3] not in {'125', '150'}:
+        raise error_proto(treply)
+    sreply = source.sendcmd('RETR ' + sourcename)
+    if sreply[:3] not in {'125', '150'}:
+        raise error_proto(sreply)
+    source.voidresp()
+    target.voidresp()
+
+
 class _Sock:
     """Stands in for ftplib's ``sock`` while connected: the control connection's
-    addresses, as a socket would give them; there is no Python socket to use."""
+    addresses and timeout, as a socket would give them; there is no Python socket to use."""
 
     def __init__(self, ftp):
         self._ftp = ftp
@@ -254,8 +324,31 @@ class _Sock:
     def family(self):
         return socket.AF_INET6 if len(self.getpeername()) == 4 else socket.AF_INET
 
+    def gettimeout(self):
+        """The timeout of the control connection's waits, in seconds (None: no timeout)."""
+        return self._ftp._control_timeout
+
+    def settimeout(self, timeout):
+        """Sets the timeout of the control connection's waits (replies, TLS handshakes);
+        data connections keep the FTP object's ``timeout``, as in ftplib."""
+        ms = _timeout_ms(timeout)
+        with self._ftp._lock:
+            self._ftp._check(_lib.ftp_set_timeout_ms(self._ftp._h, ms), "settimeout")
+            self._ftp._control_timeout = None if timeout is None else float(timeout)
+
     def __repr__(self):
         return "<ftpc control connection>"
+
+
+def _timeout_ms(timeout):
+    """A timeout in seconds (None: none) as the library's milliseconds."""
+    if timeout is None:
+        return _NO_TIMEOUT_MS
+    if timeout < 0:
+        raise ValueError("Timeout value must be non-negative")
+    if not timeout:
+        raise ValueError('Non-blocking socket (timeout=0) is not supported')
+    return min(_NO_TIMEOUT_MS, max(1, int(timeout * 1000)))
 
 
 class _Call:
@@ -308,6 +401,10 @@ class FTP:
         # Strings pass through untouched; this module encodes and decodes them with
         # self.encoding, so every Python codec works, as in ftplib.
         self._check(_lib.ftp_set_encoding(handle, b"bytes"), "set encoding")
+        # As ftplib: PASV and PORT on IPv4, EPSV and EPRT on IPv6 only (_match_epsv).
+        self._check(_lib.ftp_set_epsv(handle, 0), "set epsv")
+        self._epsv = False
+        self._control_timeout = None
         me = weakref.ref(self)
 
         def trace(_userdata, line):
@@ -430,15 +527,18 @@ class FTP:
             return self._dec(out.value or b'')
 
     def _set_timeouts(self):
+        """Every wait of the connection about to be made gets ``self.timeout`` (as ftplib's
+        sockets): the default is ``socket.getdefaulttimeout()`` at this moment, None none."""
         if self.timeout is socket._GLOBAL_DEFAULT_TIMEOUT:
             timeout = socket.getdefaulttimeout()
         else:
             timeout = self.timeout
-        ms = 0 if timeout is None else max(1, int(timeout * 1000))
+        ms = _timeout_ms(timeout)
         for f in (_lib.ftp_set_timeout_ms, _lib.ftp_set_connect_timeout_ms,
                   _lib.ftp_set_data_connect_timeout_ms, _lib.ftp_set_accept_timeout_ms,
                   _lib.ftp_set_data_timeout_ms):
             self._check(f(self._h, ms), "set timeout")
+        self._control_timeout = None if timeout is None else float(timeout)
 
     # --- connection -----------------------------------------------------------------------
 
@@ -458,15 +558,21 @@ class FTP:
         sys.audit("ftplib.connect", self, self.host, self.port)
         source = None
         if self.source_address is not None:
-            shost, sport = self.source_address
-            shost = shost or ('::' if ':' in self.host else '0.0.0.0')
-            if ':' in shost:
-                shost = '[%s]' % shost
-            source = ('%s:%d' % (shost, sport) if sport else shost).encode()
+            source = _source_arg(self.host, self.port, self.source_address)
         self._set_timeouts()
         self._run("connect", lambda h: _lib.ftp_connect(h, self.host.encode(), self.port, 0, source))
+        self._match_epsv()
         self.welcome = self._dec(_lib.ftp_getwelcome(self._h))
         return self.welcome
+
+    def _match_epsv(self):
+        """ftplib's choice of commands: EPSV and EPRT on an IPv6 connection, PASV and PORT on
+        IPv4. Set per connection, once its family is known: ftp_set_epsv(c, 0) would send
+        PASV on IPv6 too."""
+        v6 = self.af == socket.AF_INET6
+        if v6 != self._epsv:
+            self._check(_lib.ftp_set_epsv(self._h, int(v6)), "set epsv")
+            self._epsv = v6
 
     @property
     def sock(self):
@@ -800,6 +906,39 @@ class FTP:
                 _lib.ftp_close(self._h)
 
 
+def _source_arg(host, port, source_address):
+    """``source_address`` as ftp_connect takes it: "addr", "addr:port" or "[v6]:port". A
+    name is resolved here, to an address of the family of the first address of ``host``
+    that it has one in (as socket.create_connection binds it for each address it tries)."""
+    shost, sport = source_address
+    try:
+        literal = ipaddress.ip_address(shost) if shost else None
+    except ValueError:
+        literal = None
+    if literal is None:
+        try:
+            v6 = ipaddress.ip_address(host).version == 6
+            families = [socket.AF_INET6 if v6 else socket.AF_INET]
+        except ValueError:
+            families = [ai[0] for ai in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)]
+        if not shost:  # any address, of the family the connection will use
+            shost = '::' if families and families[0] == socket.AF_INET6 else '0.0.0.0'
+        else:
+            found, error = None, None
+            for family in dict.fromkeys(families):
+                try:
+                    found = socket.getaddrinfo(shost, sport, family, socket.SOCK_STREAM)[0][4][0]
+                    break
+                except socket.gaierror as e:
+                    error = e
+            if found is None:
+                raise error or socket.gaierror(socket.EAI_NONAME, "no address for %r" % shost)
+            shost = found
+    if ':' in shost and sport:
+        shost = '[%s]' % shost
+    return ('%s:%d' % (shost, sport) if sport else shost).encode()
+
+
 def _rest(rest):
     if rest is None:
         return _NO_REST
@@ -926,9 +1065,18 @@ class FTP_TLS(FTP):
 
     _new = staticmethod(_lib.ftp_tls_new)
 
+    #: Whether certificates and host names are verified when neither ``context`` nor
+    #: ``verify=`` says: True here; ``ftpc_ftplib.FTP_TLS.verify = False`` gives ftplib's
+    #: default (no verification without a context) to every FTP_TLS made afterwards.
+    verify = True
+
     def __init__(self, host='', user='', passwd='', acct='', keyfile=None, certfile=None,
                  context=None, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, *,
-                 encoding='utf-8', cafile=None, capath=None, verify=True, implicit=False):
+                 encoding='utf-8', cafile=None, capath=None, verify=None, implicit=False):
+        if context is not None and keyfile is not None:
+            raise ValueError("context and keyfile arguments are mutually exclusive")
+        if context is not None and certfile is not None:
+            raise ValueError("context and certfile arguments are mutually exclusive")
         self.context = context
         self.keyfile = keyfile
         self.certfile = certfile
@@ -942,6 +1090,8 @@ class FTP_TLS(FTP):
             self.port = 990
         if context is not None:
             cafile, verify = self._from_context(context, cafile, verify)
+        elif verify is None:
+            verify = self.verify
         if cafile is not None:
             self._check(_lib.ftp_set_tls_ca_file(h, os.fsencode(cafile)), "cafile")
         if capath is not None:
@@ -951,6 +1101,7 @@ class FTP_TLS(FTP):
             self._check(_lib.ftp_set_tls_client_cert(h, os.fsencode(certfile), key), "certfile")
         if not verify:
             self._check(_lib.ftp_set_tls_verify(h, 0), "verify")
+        self.verify = bool(verify)
         if host:
             self.connect(host)
             if user:
@@ -962,7 +1113,9 @@ class FTP_TLS(FTP):
             raise TypeError("context must be an ssl.SSLContext")
         if ctx.verify_mode == ssl.CERT_NONE:
             verify = False
-        elif not ctx.check_hostname:
+        elif verify is None:  # the context's verification, whatever FTP_TLS.verify says
+            verify = True
+        if verify and not ctx.check_hostname:
             raise ValueError("ftpc verifies host names whenever it verifies certificates: "
                              "a context with check_hostname=False and verification on "
                              "cannot be expressed")

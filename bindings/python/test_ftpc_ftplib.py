@@ -831,5 +831,96 @@ class ParallelTest(unittest.TestCase):
         self.assertEqual(errors, [])
 
 
+class StallServer:
+    """A server on 127.0.0.1 that falls silent, for one connection: with ``greet`` False it
+    accepts and never sends a byte; with ``greet`` True it answers the login, TYPE and
+    PASV/EPSV (a second listener), accepts the data connection, answers RETR with 150 and
+    then sends nothing on either connection. Ends when the client closes."""
+
+    def __init__(self, greet):
+        self.greet = greet
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.data_listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stalled = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.listener.settimeout(10)
+        self.data_listener.settimeout(10)
+        data = None
+        try:
+            conn, _ = self.listener.accept()
+            with conn, conn.makefile("rb") as lines:
+                if not self.greet:
+                    while conn.recv(4096):  # ftpc's probe for implicit TLS: never answered
+                        pass
+                    return
+                conn.sendall(b"220 hi\r\n")
+                dport = self.data_listener.getsockname()[1]
+                answers = {
+                    b"USER": b"331 password please\r\n",
+                    b"PASS": b"230 in\r\n",
+                    b"TYPE": b"200 ok\r\n",
+                    b"EPSV": b"229 Entering Extended Passive Mode (|||%d|)\r\n" % dport,
+                    b"PASV": b"227 Entering Passive Mode (127,0,0,1,%d,%d)\r\n" % (dport >> 8, dport & 255),
+                }
+                for line in lines:
+                    verb = line[:4].upper()
+                    if verb == b"RETR":
+                        data, _ = self.data_listener.accept()
+                        conn.sendall(b"150 here it comes (not)\r\n")
+                        self.stalled.set()
+                    elif verb in answers:
+                        conn.sendall(answers[verb])
+                    else:
+                        conn.sendall(b"502 not here\r\n")
+        except OSError:
+            pass
+        finally:
+            if data is not None:
+                data.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.thread.join(10)
+        self.listener.close()
+        self.data_listener.close()
+
+
+class TimeoutTest(unittest.TestCase):
+    """timeout= bounds every wait, as ftplib's does (issue 12): a call facing a server that
+    falls silent raises TimeoutError within the timeout plus a short cleanup (1 s)."""
+
+    def test_silent_greeting(self):
+        with StallServer(greet=False) as server:
+            ftp = FTP(timeout=1)
+            start = time.monotonic()
+            with self.assertRaises(TimeoutError):
+                ftp.connect("127.0.0.1", server.port)
+            took = time.monotonic() - start
+            self.assertIsNone(ftp.sock)
+            ftp.close()
+        self.assertTrue(1.0 <= took <= 2.0, "raised after %.3f s" % took)
+
+    def test_silent_download(self):
+        with StallServer(greet=True) as server:
+            ftp = FTP(timeout=1)
+            ftp.connect("127.0.0.1", server.port)
+            ftp.login("u", "p")
+            got = []
+            start = time.monotonic()
+            with self.assertRaises(TimeoutError):
+                ftp.retrbinary("RETR f", got.append)
+            took = time.monotonic() - start
+            ftp.close()
+        self.assertTrue(server.stalled.is_set())
+        self.assertEqual(got, [])
+        self.assertTrue(1.0 <= took <= 2.0, "raised after %.3f s" % took)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -27,7 +27,7 @@ pub struct Config {
     /// Use the address in a 227 reply rather than the control connection's peer (ftplib's
     /// `trust_server_pasv_ipv4_address`); off because following it allows bouncing to third hosts.
     pub trust_server_pasv_address: bool,
-    /// Try EPSV before PASV (and EPRT before PORT).
+    /// Try EPSV before PASV (and EPRT before PORT) on IPv4; IPv6 always uses EPSV/EPRT.
     pub use_epsv: bool,
     pub encoding: Encoding,
     /// Address advertised in PORT/EPRT instead of the control connection's local one (NAT).

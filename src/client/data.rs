@@ -40,10 +40,11 @@ fn same_host(a: IpAddr, b: IpAddr) -> bool {
 
 impl Client {
     /// Asks for a passive data address: EPSV, or PASV once the server refused EPSV. The host
-    /// is the control connection's peer unless the caller trusts the 227 address.
+    /// is the control connection's peer unless the caller trusts the 227 address. Over IPv6
+    /// it is always EPSV (`use_epsv` is about IPv4: PASV cannot name an IPv6 port).
     pub fn makepasv(&mut self) -> Result<SocketAddr> {
         let peer = self.ctrl()?.peer;
-        if self.config.use_epsv && !self.session.epsv_refused {
+        if (self.config.use_epsv || peer.is_ipv6()) && !self.session.epsv_refused {
             match self.cmd("EPSV", None) {
                 Ok(reply) => return Ok(SocketAddr::new(peer.ip(), parse229(&reply)?)),
                 Err(Error::Perm(reply)) => {
@@ -71,7 +72,7 @@ impl Client {
         let listener = self.listen_on(local.ip())?;
         let port = listener.local_addr().map_err(|e| Error::io("listening for the data connection", e))?.port();
         let advertised = SocketAddr::new(self.config.active_address.unwrap_or(local.ip()), port);
-        if self.config.use_epsv && !self.session.eprt_refused {
+        if (self.config.use_epsv || advertised.is_ipv6()) && !self.session.eprt_refused {
             match self.void("EPRT", Some(eprt_argument(advertised).as_bytes())) {
                 Ok(_) => return Ok(listener),
                 Err(Error::Perm(reply)) if advertised.is_ipv4() => {

@@ -189,10 +189,10 @@ impl Client {
                 Ok(ControlFlow::Continue(())) => {}
                 Ok(ControlFlow::Break(())) => stopped = true,
                 Err(e) => {
-                    return Err(match self.abort_transfer(conn) {
-                        Ok(()) => e.into(),
-                        Err(abort_error) => abort_error,
-                    })
+                    // The line is the news; the abort after it only cleans up (a server that
+                    // mishandles it loses the connection), as storlines reports it too.
+                    let _ = self.abort_transfer(conn);
+                    return Err(e.into());
                 }
             }
             if stopped || self.cancelled() {

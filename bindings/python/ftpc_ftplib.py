@@ -49,14 +49,14 @@ marked [test: ...], each of which is deliberate, for the reason given. They are:
   classes are ftplib's own (``ftpc_ftplib.error_perm is ftplib.error_perm``), which a
   check that counts only classes defined in this module does not expect.
   [test: MiscTestCase.test__all__]
+Further differences, which the test does not reach:
+
 - A transfer that stops early (an exception in a callback, a line over ``maxline``,
   ``abort()``) is aborted as RFC 959 says, Telnet IP and Synch then ABOR, and the replies
   are read, so the connection stays in step; ftplib closes the data connection and leaves
   the final reply unread. A server that cannot take the Telnet bytes stops answering: the
-  call waits out its timeout and the connection is closed. [test:
-  TestFTPClass.test_retrlines_too_long, which gets that timeout instead of the long line]
-
-Further differences, which the test does not reach:
+  call waits for its replies as long as its timeout allows, then closes the connection
+  (the error raised is still the cause of the stop, e.g. the overlong line).
 
 - ``FTP_TLS(context=...)``: an ``ssl.SSLContext`` cannot be handed to the C library as an
   ``SSL_CTX *``. A context is translated: its verify mode, its minimum/maximum TLS version

@@ -39,7 +39,6 @@ _SOCK_TLS = "sock and the data connections are not sockets"
 _GREETING = "A reply line must start with a 3-digit code"
 _SOURCE = "source_address is used when connecting; data connections bind its host"
 _ALL = "__all__ is ftplib's plus TransferAborted and version"
-_ABORT = "A transfer that stops early is aborted as RFC 959 says"
 
 DIFFERENCES = {
     "TestTLS_FTPClass.test_control_connection": _SOCK_TLS,
@@ -56,7 +55,6 @@ DIFFERENCES = {
     "MiscTestCase.test__all__": _ALL,
     "TestFTPClass.test_source_address_passive_connection": _SOURCE,
     "TestTLS_FTPClassMixin.test_source_address_passive_connection": _SOURCE,
-    "TestFTPClass.test_retrlines_too_long": _ABORT,
 }
 
 # With verification on, every TLS test fails for that reason alone: each makes a handshake

@@ -19,6 +19,39 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+/// What one step of a whole-file transfer (splice, sendfile or a plain copy) came to.
+enum FdStep {
+    Moved(usize),
+    End,
+    /// Interrupted, or a socket tick with nothing moved and patience left: go again.
+    Again,
+    /// The local file failed: the transfer is aborted, the connection kept.
+    Local(io::Error),
+    /// A cancel request or a stopping callback.
+    Stop,
+    Failed(Error),
+}
+
+/// Sorts the result of one step: the local file's errors from the network's, a tick from a
+/// stall (`what` names the network side in errors).
+fn fd_step(conn: &DataConnection, moved: io::Result<usize>, what: &'static str) -> FdStep {
+    match moved {
+        Ok(0) => FdStep::End,
+        Ok(n) => FdStep::Moved(n),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => FdStep::Again,
+        Err(e) if is_local_file_error(&e) => FdStep::Local(e),
+        Err(e) if is_stop(&e) => FdStep::Stop,
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            match conn.check_patience(what) {
+                Ok(()) => FdStep::Again,
+                Err(Error::Cancelled(_)) => FdStep::Stop,
+                Err(e) => FdStep::Failed(e),
+            }
+        }
+        Err(e) => FdStep::Failed(Error::io(what, e)),
+    }
+}
+
 /// The least a download reads from the socket at a time, whatever the block size.
 const SOCKET_READ: usize = 64 * 1024;
 /// What an upload gathers small blocks into before a write.
@@ -404,23 +437,16 @@ impl Client {
                 },
                 None => copy_chunk(&mut conn, fd, &mut buf),
             };
-            let n = match moved {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if is_local_file_error(&e) => {
+            let n = match fd_step(&conn, moved, "receiving data") {
+                FdStep::Moved(n) => n,
+                FdStep::End => break,
+                FdStep::Again => continue,
+                FdStep::Local(e) => {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("writing the local file", e));
                 }
-                Err(e) if is_stop(&e) => return Err(self.stop(conn)),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    match conn.check_patience("receiving data") {
-                        Ok(()) => continue,
-                        Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
-                        Err(e) => return Err(self.fail_transfer(conn, e)),
-                    }
-                }
-                Err(e) => return Err(self.fail_transfer(conn, Error::io("receiving data", e))),
+                FdStep::Stop => return Err(self.stop(conn)),
+                FdStep::Failed(e) => return Err(self.fail_transfer(conn, e)),
             };
             if pipe.is_some() {
                 conn.count(n);
@@ -468,23 +494,16 @@ impl Client {
             } else {
                 copy_from_fd(fd, &mut conn, &mut buf)
             };
-            let n = match moved {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if is_local_file_error(&e) => {
+            let n = match fd_step(&conn, moved, "sending data") {
+                FdStep::Moved(n) => n,
+                FdStep::End => break,
+                FdStep::Again => continue,
+                FdStep::Local(e) => {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("reading the local file", e));
                 }
-                Err(e) if is_stop(&e) => return Err(self.stop(conn)),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    match conn.check_patience("sending data") {
-                        Ok(()) => continue,
-                        Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
-                        Err(e) => return Err(self.fail_transfer(conn, e)),
-                    }
-                }
-                Err(e) => return Err(self.fail_transfer(conn, Error::io("sending data", e))),
+                FdStep::Stop => return Err(self.stop(conn)),
+                FdStep::Failed(e) => return Err(self.fail_transfer(conn, e)),
             };
             if zero_copy {
                 conn.count(n);

@@ -185,6 +185,8 @@ fuzz_target!(|input: &[u8]| {
                     | b"PWD"
                     | b"CWD"
                     | b"CDUP"
+                    // SIZE puts TYPE I in force first (SIZE depends on the type).
+                    | b"TYPE"
                     | b"SIZE"
                     | b"MKD"
                     | b"FEAT"

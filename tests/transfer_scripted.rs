@@ -373,6 +373,53 @@ fn epsv_malformed_229_is_proto_error_and_connects_nowhere() {
     assert!(accept_within(&listener, Duration::ZERO).is_none(), "the client connected to a malformed 229's port");
 }
 
+/// EPSV never answered (a firewall that drops it, an old server): after EPSV_WAIT (here the
+/// 1 s timeout, the smaller) PASV stands in, a NOOP marks the end of the replies, and the
+/// connection stays in step; EPSV's late answer, if it comes, is skipped; the next transfer
+/// goes straight to PASV.
+#[test]
+fn epsv_never_answered_falls_back_to_pasv_and_remembers() {
+    for late_epsv_answer in [None, Some("229 Entering Extended Passive Mode (|||1|)\r\n")] {
+        let mut steps = vec![Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"), Step::expect_exact("EPSV")];
+        if let Some(late) = late_epsv_answer {
+            steps.push(Step::Sleep(Duration::from_millis(1200)));
+            steps.push(Step::send(late));
+        }
+        steps.extend([
+            Step::PasvReply,
+            Step::reply("NOOP", "200 NOOP ok.\r\n"),
+            Step::reply("RETR one", "150 ok\r\n"),
+            Step::DataAccept,
+        ]);
+        steps.extend(serve(b"first"));
+        steps.extend([
+            Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"),
+            Step::PasvReply,
+            Step::reply("RETR two", "150 ok\r\n"),
+            Step::DataAccept,
+        ]);
+        steps.extend(serve(b"second"));
+        let (server, mut c) = logged_in(steps);
+        c.config_mut().timeout = Duration::from_secs(1);
+        c.refresh_timeouts().unwrap();
+        let started = Instant::now();
+        let (r, got) = retr(&mut c, "RETR one");
+        expect_code(r, 226);
+        assert_eq!(got, b"first");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(3), "{took:?}");
+        let (r, got) = retr(&mut c, "RETR two");
+        expect_code(r, 226);
+        assert_eq!(got, b"second");
+        let t = finish(server);
+        assert_eq!(
+            cmds(&t),
+            ["TYPE I", "EPSV", "PASV", "NOOP", "RETR one", "TYPE I", "PASV", "RETR two"],
+            "{late_epsv_answer:?}"
+        );
+    }
+}
+
 /// EPSV refused with 500 or 502: PASV right away, and the next transfer skips EPSV.
 #[test]
 fn epsv_refused_falls_back_to_pasv_and_remembers() {

@@ -479,8 +479,8 @@ pub extern "C" fn ftp_set_trust_server_pasv_address(client: *mut ftp_client, tru
 /// Whether to try EPSV/EPRT before PASV/PORT (non-zero, the default) or use only PASV/PORT
 /// on IPv4 (0). IPv6 always uses EPSV/EPRT: PASV and PORT cannot carry an IPv6 address. A
 /// server that refuses EPSV/EPRT (5xx) gets PASV/PORT for the rest of the session; one that
-/// never answers EPSV costs the reply timeout (ftp_set_epsv(c, 0) avoids it, as ftplib,
-/// which uses PASV on IPv4).
+/// does not answer EPSV within 3 s (or the timeout, if shorter) over IPv4 gets PASV too,
+/// its late answer skipped, for the rest of the session.
 #[no_mangle]
 pub extern "C" fn ftp_set_epsv(client: *mut ftp_client, enable: c_int) -> c_int {
     with_client(client, |inner| {

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 /// How long the final reply may take after a transfer timed out locally: the call's time is
 /// spent, so what puts the connection back in step must be quick or give up.
 const CLEANUP_GRACE: Duration = Duration::from_millis(500);
+/// How long EPSV may go unanswered over IPv4 before PASV stands in (some servers and
+/// firewalls drop EPSV without a word).
+const EPSV_WAIT: Duration = Duration::from_secs(3);
 /// The same after a cancel: enough for a live server on a near link to answer ABOR, within
 /// the 100 ms a cancel may take.
 const CANCEL_GRACE: Duration = Duration::from_millis(50);
@@ -28,6 +31,15 @@ const MIN_REPLY_WAIT: Duration = Duration::from_millis(100);
 const TELNET_IAC: u8 = 255;
 const TELNET_IP: u8 = 244;
 const TELNET_DM: u8 = 242;
+
+/// A reply that refused a command, as the error of its class.
+fn classify(reply: Reply) -> Error {
+    match reply.class() {
+        4 => Error::Temp(reply),
+        5 => Error::Perm(reply),
+        _ => Error::Reply(reply),
+    }
+}
 
 /// The same host, seeing through IPv4-mapped IPv6 addresses.
 fn same_host(a: IpAddr, b: IpAddr) -> bool {
@@ -44,17 +56,36 @@ impl Client {
     /// it is always EPSV (`use_epsv` is about IPv4: PASV cannot name an IPv6 port).
     pub fn makepasv(&mut self) -> Result<SocketAddr> {
         let peer = self.ctrl()?.peer;
+        let mut epsv_unanswered = false;
         if (self.config.use_epsv || peer.is_ipv6()) && !self.session.epsv_refused {
-            match self.cmd("EPSV", None) {
-                Ok(reply) => return Ok(SocketAddr::new(peer.ip(), parse229(&reply)?)),
+            // Over IPv4 PASV can stand in: a server (or a firewall in the way) that never
+            // answers EPSV costs EPSV_WAIT, not the whole timeout and the connection.
+            let wait = match peer.is_ipv4() {
+                true => self.config.timeout.min(EPSV_WAIT),
+                false => self.config.timeout,
+            };
+            self.send_line(b"EPSV")?;
+            match self.getresp_or_silence(wait) {
+                Ok(Some(reply)) => return Ok(SocketAddr::new(peer.ip(), parse229(&reply)?)),
+                Ok(None) if peer.is_ipv4() => {
+                    epsv_unanswered = true;
+                    self.trace(1, || format!("*info* no answer to EPSV in {wait:?}, using PASV from now on"));
+                }
+                Ok(None) => {
+                    self.drop_connection();
+                    return Err(Error::Timeout("reading a reply"));
+                }
                 Err(Error::Perm(reply)) => {
-                    self.session.epsv_refused = true;
                     self.trace(1, || format!("*info* EPSV refused ({}), using PASV from now on", reply.code));
                 }
                 Err(e) => return Err(e),
             }
+            self.session.epsv_refused = true;
         }
-        let reply = self.cmd("PASV", None)?;
+        let reply = match epsv_unanswered {
+            true => self.pasv_after_silent_epsv()?,
+            false => self.cmd("PASV", None)?,
+        };
         let offered = parse227(&reply)?;
         if self.config.trust_server_pasv_address && peer.is_ipv4() {
             return Ok(offered);
@@ -63,6 +94,40 @@ impl Client {
             self.trace(1, || format!("*info* ignoring the 227 address {}, using {}", offered.ip(), peer.ip()));
         }
         Ok(SocketAddr::new(peer.ip(), offered.port()))
+    }
+
+    /// PASV after an EPSV that got no answer in time: EPSV's answer may still come, before or
+    /// after PASV's. A NOOP behind PASV marks the end; of the replies before its 200, the
+    /// 227 is PASV's and anything else was EPSV's (at most a few: a server sending more is
+    /// out of step, and the connection is dropped).
+    fn pasv_after_silent_epsv(&mut self) -> Result<Reply> {
+        self.send_line(b"PASV")?;
+        self.send_line(b"NOOP")?;
+        let mut pasv: Option<std::result::Result<Reply, Reply>> = None;
+        for _ in 0..4 {
+            let reply = match self.getresp() {
+                Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => r,
+                Err(e) => return Err(e),
+            };
+            match reply.code {
+                200 => {
+                    return match pasv {
+                        Some(Ok(reply)) => {
+                            self.last_reply = Some(reply.clone());
+                            Ok(reply)
+                        }
+                        Some(Err(reply)) => Err(classify(reply)),
+                        None => Err(Error::Proto("no answer to PASV before NOOP's".into())),
+                    }
+                }
+                227 => pasv = Some(Ok(reply)),
+                // PASV refused: its 4xx/5xx comes after EPSV's answer, if any.
+                400..=599 if pasv.is_none() => pasv = Some(Err(reply)),
+                _ => {}
+            }
+        }
+        self.drop_connection();
+        Err(Error::Proto("too many replies after PASV".into()))
     }
 
     /// Listens for an active data connection and tells the server where: EPRT, or PORT on

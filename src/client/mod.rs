@@ -387,18 +387,34 @@ impl Client {
 
     /// `getresp` with a wait of its own.
     pub(crate) fn getresp_within(&mut self, wait: Duration) -> Result<Reply> {
+        match self.getresp_or_silence(wait)? {
+            Some(reply) => Ok(reply),
+            None => {
+                // Out of step: the reply may still come, and would answer the next command.
+                self.drop_connection();
+                Err(Error::Timeout("reading a reply"))
+            }
+        }
+    }
+
+    /// `getresp_within`, but silence until `wait` ends is `None` and keeps the connection:
+    /// for a caller that knows how to bring the conversation back in step (the EPSV
+    /// fallback). What has arrived of a reply is kept for the next read.
+    pub(crate) fn getresp_or_silence(&mut self, wait: Duration) -> Result<Option<Reply>> {
         // Every reply wait is cut by a cancel request, a transfer's too (150, the final
         // reply, ABOR's): the connection is then out of step and closed. A request made
         // while a transfer moves data is served by its data phase instead (ABOR, the
         // connection kept), so this only happens when the server stalls in a reply.
         let ctrl = self.ctrl.as_mut().ok_or_else(not_connected)?;
-        let read = ctrl.read_reply(wait, &self.cancel);
-        let raw = read.inspect_err(|_| self.drop_connection())?;
+        let raw = match ctrl.read_reply(wait, &self.cancel) {
+            Err(Error::Timeout(_)) => return Ok(None),
+            read => read.inspect_err(|_| self.drop_connection())?,
+        };
         let reply = Reply { code: raw.code, text: self.config.encoding.decode(&raw.text).into_owned() };
         self.trace(1, || format!("*resp* {:?}", reply.text_lossy()));
         self.last_reply = Some(reply.clone());
         match reply.class() {
-            1..=3 => Ok(reply),
+            1..=3 => Ok(Some(reply)),
             4 => Err(Error::Temp(reply)),
             _ => Err(Error::Perm(reply)),
         }

@@ -33,6 +33,32 @@ REPO = os.path.dirname(HERE)
 GiB = 1 << 30
 MiB = 1 << 20
 TICK = os.sysconf("SC_CLK_TCK")
+KiB = 1 << 10
+
+# The fixture servers of tests/servers/servers.sh the benchmark uses: name, the env file's
+# variable stem (FTPC_<stem>_PORT, FTPC_<stem>_HOME), the pid file in STATE/run.
+SERVER_VARS = [("vsftpd", "VSFTPD", "vsftpd"), ("vsftpd-tls", "VSFTPD_TLS", "vsftpd-tls"),
+               ("pure-ftpd", "PUREFTPD", "pureftpd"), ("proftpd", "PROFTPD", "proftpd"),
+               ("proftpd-tls", "PROFTPD_TLS", "proftpd"), ("bsd-ftpd", "BSDFTPD", "bsd-ftpd")]
+SERVER_VERSIONS = {"vsftpd": "vsftpd 3.0.3", "pure-ftpd": "pure-ftpd 1.0.50", "proftpd": "ProFTPD 1.3.8",
+                   "bsd-ftpd": "GNU inetutils ftpd 2.4"}
+# Plain and FTPS instances, in the order the cases run. pure-ftpd serves both on one port
+# (TLS optional); vsftpd-tls and proftpd-tls require AUTH TLS.
+PLAIN = [("vsftpd", False), ("pure-ftpd", False), ("proftpd", False), ("bsd-ftpd", False)]
+TLS = [("vsftpd-tls", True), ("pure-ftpd", True), ("proftpd-tls", True)]
+# ProFTPD's listener sleeps 2 x 200 ms after every signal it takes (SIGCHLD when a session
+# ends, its own SIGALRM timers; seen with strace: pselect6 with a 200 ms timeout twice, its
+# EINTR retry interval) and accepts nothing meanwhile: a client that connects right after
+# the previous session ended waits up to 0.4 s for the banner. Runs on it start at least
+# this long after the previous session ended, so that the wait is not counted.
+SETTLE = {"proftpd": 0.45, "proftpd-tls": 0.45}
+# Servers that refuse Python ftplib's FTPS data connections: they require the data
+# connection to resume the control connection's TLS session, which ftplib does not do.
+NEEDS_SESSION_REUSE = ("vsftpd-tls", "proftpd-tls")
+# The block-size sweep: ftp_retrbinary / ftp_storbinary block sizes (0 = the default,
+# 64 KiB), and ftplib's.
+SWEEP_BLOCKS = [4 * KiB, 16 * KiB, 0, 256 * KiB, MiB, 16 * MiB]
+FTPLIB_BLOCKS = [8 * KiB, 64 * KiB, 256 * KiB, MiB]
 
 # caps: smaller counts for clients too slow for the full one in that case (rates are per
 # operation, so they stay comparable): curl 7.88.1 stalls for 1 s in its event loop on many
@@ -116,13 +142,14 @@ class Servers:
         self.user = e["FTPC_TEST_USER"]
         self.password = e["FTPC_TEST_PASS"]
         self.ca = e["FTPC_TEST_CA"]
-        # name -> (port, home, pid file)
-        self.inst = {
-            "vsftpd": (int(e["FTPC_VSFTPD_PORT"]), e["FTPC_VSFTPD_HOME"], "vsftpd"),
-            "vsftpd-tls": (int(e["FTPC_VSFTPD_TLS_PORT"]), e["FTPC_VSFTPD_TLS_HOME"], "vsftpd-tls"),
-            "pure-ftpd": (int(e["FTPC_PUREFTPD_PORT"]), e["FTPC_PUREFTPD_HOME"], "pureftpd"),
-        }
+        # name -> (port, home, pid file). ProFTPD serves both of its instances from one
+        # listener process. An env file of an older set may lack the later servers.
+        self.inst = {}
+        for name, var, pidf in SERVER_VARS:
+            if "FTPC_%s_PORT" % var in e:
+                self.inst[name] = (int(e["FTPC_%s_PORT" % var]), e["FTPC_%s_HOME" % var], pidf)
         self.mode = mode
+        self._sampler = None
 
     @staticmethod
     def read_env(path):
@@ -145,11 +172,40 @@ class Servers:
         with open(os.path.join(self.state, "run", self.inst[name][2] + ".pid")) as f:
             return int(f.read().strip())
 
+    def has(self, name):
+        return name in self.inst
+
+    def sampled(self, name):
+        """Whether the server's sessions must be sampled while they run: BSD ftpd's launcher
+        (tests/servers/inetd.py) ignores SIGCHLD, so the kernel reaps its sessions and their
+        CPU never reaches the launcher's cutime/cstime; vsftpd with TLS leaves a busy process
+        of the session to be reaped by init (its CPU was missing: "bg" CPUs of ~1 during
+        its uploads, a server at util 0.4 with two of its processes running)."""
+        return name in ("bsd-ftpd", "vsftpd-tls")
+
     def cpu_ticks(self, name):
-        """utime+stime+cutime+cstime of the listener: its reaped sessions included."""
-        with open("/proc/%d/stat" % self.pid(name)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return sum(int(x) for x in fields[11:15])
+        """(user, sys) jiffies: utime+cutime and stime+cstime of the listener, its reaped
+        sessions included; for a sampled server, the listener's own plus the largest
+        utime/stime seen of each session by the running sampler (see start_sampling)."""
+        # A sampled server: the listener's own CPU and the sessions' as sampled, not the
+        # listener's cutime (which holds some of the same sessions).
+        u, s = _proc_cpu(self.pid(name), children=not self.sampled(name))
+        if self.sampled(name) and self._sampler:
+            su, ss = self._sampler.totals()
+            u, s = u + su, s + ss
+        return u, s
+
+    def start_sampling(self, name):
+        if self.sampled(name):
+            self._sampler = SessionSampler(self.pid(name))
+            self._sampler.start()
+
+    def stop_sampling(self):
+        if self._sampler:
+            self._sampler.stop()
+
+    def end_sampling(self):
+        self._sampler = None
 
     def children(self, name):
         pid = self.pid(name)
@@ -168,8 +224,32 @@ class Servers:
 
     def stop(self):
         if self.own:
+            pids = []
+            for f in os.listdir(os.path.join(self.state, "run")) if os.path.isdir(os.path.join(self.state, "run")) else []:
+                try:
+                    with open(os.path.join(self.state, "run", f)) as fh:
+                        pids.append(int(fh.read().strip()))
+                except (OSError, ValueError):
+                    pass
             subprocess.run([os.path.join(REPO, "tests/servers/servers.sh"), "stop", self.state],
                            stdout=sys.stderr, check=False)
+            # servers.sh stops only processes whose executable is still the one it knows: an
+            # interpreter upgraded while the set ran (BSD ftpd's launcher is python3) shows as
+            # "(deleted)" and is left running. Those of our listeners that still run, and
+            # name this state dir on their command line, are stopped here, by pid.
+            time.sleep(0.5)
+            for pid in pids:
+                try:
+                    with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                        cmd = fh.read().decode(errors="replace")
+                except OSError:
+                    continue
+                if self.state in cmd:
+                    log("bench: %d (%s) outlived servers.sh stop: SIGTERM" % (pid, cmd.replace("\0", " ")[:100]))
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except OSError:
+                        pass
             if self.state.startswith("/dev/shm/"):
                 shutil.rmtree(self.state, ignore_errors=True)
                 try:
@@ -178,7 +258,88 @@ class Servers:
                     pass
 
 
+def _proc_cpu(pid, children=False):
+    """(user, sys) jiffies of a process, with those of its reaped children if asked."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[11..14]: utime stime cutime cstime
+    u, s = int(fields[11]), int(fields[12])
+    if children:
+        u, s = u + int(fields[13]), s + int(fields[14])
+    return u, s
+
+
+class SessionSampler:
+    """Reads every 5 ms the CPU of the listener's children (and theirs) while a run goes on,
+    keeping the last figure seen of each: the CPU of sessions nobody waits for. It misses
+    what a session spends after its last sample (at most ~5 ms of it)."""
+
+    def __init__(self, listener):
+        import threading
+        self.listener = listener
+        self.seen = {}  # pid -> (user, sys)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def kids(self, pid):
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                out = [int(x) for x in f.read().split()]
+        except OSError:
+            return []
+        for k in list(out):
+            out += self.kids(k)
+        return out
+
+    def sample(self):
+        for pid in self.kids(self.listener):
+            try:
+                self.seen[pid] = _proc_cpu(pid)
+            except (OSError, IndexError, ValueError):
+                pass
+
+    def run(self):
+        while not self.done.is_set():
+            self.sample()
+            self.done.wait(0.005)
+
+    def stop(self):
+        self.sample()
+        self.done.set()
+        self.thread.join()
+
+    def totals(self):
+        return (sum(u for u, _ in self.seen.values()), sum(s for _, s in self.seen.values()))
+
+
 # --- data ------------------------------------------------------------------------------------
+
+def write_lines(path, size):
+    """A text file of `size` bytes: lines of 20-140 printable characters ended by LF (the
+    servers that convert ASCII send CRLF). Returns the number of lines."""
+    import base64
+    rnd = random.Random(13)
+    out = bytearray()
+    n = 0
+    while len(out) < size:
+        chunk = base64.b64encode(os.urandom(3 * MiB))
+        i = 0
+        while i < len(chunk) and len(out) < size:
+            k = rnd.randrange(20, 141)
+            line = chunk[i:i + k]
+            i += k
+            left = size - len(out)
+            if len(line) + 1 > left:
+                line = line[:max(0, left - 1)]
+            out += line + b"\n"
+            n += 1
+    with open(path, "wb") as f:
+        f.write(out)
+    return n
+
 
 class Data:
     """Random files in the servers' homes under bench-data/, and the local upload source."""
@@ -208,6 +369,11 @@ class Data:
                     n = min(left, 4 * MiB)
                     f.write(os.urandom(n))
                     left -= n
+        lines_src = None
+        if cfg.get("lines"):
+            lines_src = os.path.join(self.local, "lines.txt")
+            log("bench: writing %d bytes of text lines to %s" % (cfg["lines"], lines_src))
+            self.line_count = write_lines(lines_src, cfg["lines"])
         small = os.urandom(cfg["small_size"])
         for home in self.homes:
             d = os.path.join(home, "bench-data")
@@ -216,11 +382,13 @@ class Data:
             os.makedirs(os.path.join(d, "small"))
             os.makedirs(os.path.join(d, "list"))
             os.makedirs(os.path.join(d, "up"))
-            big = os.path.join(d, "big.bin")
-            try:
-                os.link(src, big)
-            except OSError:
-                shutil.copyfile(src, big)
+            for local, name in ((src, "big.bin"), (lines_src, "lines.txt")):
+                if local is None:
+                    continue
+                try:
+                    os.link(local, os.path.join(d, name))
+                except OSError:
+                    shutil.copyfile(local, os.path.join(d, name))
             for i in range(cfg["small_n"]):
                 with open(os.path.join(d, "small", "f%04d" % i), "wb") as f:
                     f.write(small)
@@ -404,7 +572,7 @@ def transfer_clients(direction, tls, server):
                                                           "--expect", c.b.cfg["big"])))
         out.append(("curl", False, lambda c: curl_base(c) + ["-o", "/dev/null", "-w", "%{size_download}\n", c.url(big)]))
         out.append(("lftp", False, lambda c: lftp_script(c, ["get %s -o /dev/null" % big])))
-        if not (tls and server.startswith("vsftpd")):
+        if not (tls and server in NEEDS_SESSION_REUSE):
             out.append(("ftplib 8K", False, lambda c: ftplib_argv(c, "retr", "--path", big, "--blocksize", 8192,
                                                              "--expect", c.b.cfg["big"])))
             out.append(("ftplib 256K", False, lambda c: ftplib_argv(c, "retr", "--path", big, "--blocksize", 262144,
@@ -420,7 +588,7 @@ def transfer_clients(direction, tls, server):
                                                           "--file", c.b.data.upload_source)))
         out.append(("curl", False, lambda c: curl_base(c) + ["-T", c.b.data.upload_source, c.url(up(c, "curl"))]))
         out.append(("lftp", False, lambda c: lftp_script(c, ["put %s -o %s" % (c.b.data.upload_source, up(c, "lftp"))])))
-        if not (tls and server.startswith("vsftpd")):
+        if not (tls and server in NEEDS_SESSION_REUSE):
             out.append(("ftplib 8K", False, lambda c: ftplib_argv(c, "stor", "--path", up(c, "ftplib"), "--blocksize", 8192,
                                                              "--file", c.b.data.upload_source)))
             out.append(("ftplib 256K", False, lambda c: ftplib_argv(c, "stor", "--path", up(c, "ftplib"),
@@ -428,11 +596,60 @@ def transfer_clients(direction, tls, server):
     return out
 
 
+def bs_name(n):
+    if n == 0:
+        return "64K (default)"
+    return "%dM" % (n // MiB) if n >= MiB else "%dK" % (n // KiB)
+
+
+def sweep_clients(direction, tls, server):
+    """The block-size sweep of one direction: ftpc's callback calls at every block size of
+    SWEEP_BLOCKS, curl, lftp, and ftplib at every block size of FTPLIB_BLOCKS (its default is
+    8 KiB; the best of them is its "best block size")."""
+    big = "bench-data/big.bin"
+    ftplib_ok = not (tls and server in NEEDS_SESSION_REUSE)
+    out = []
+    if direction == "retr":
+        for bs in SWEEP_BLOCKS:
+            out.append(("ftpc retr-cb " + bs_name(bs), True,
+                        lambda c, bs=bs: ftpc_argv(c, "retr-cb", "--path", big, "--blocksize", bs, "--expect", c.b.cfg["big"])))
+        out.append(("curl", False, lambda c: curl_base(c) + ["-o", "/dev/null", "-w", "%{size_download}\n", c.url(big)]))
+        out.append(("lftp", False, lambda c: lftp_script(c, ["get %s -o /dev/null" % big])))
+        if ftplib_ok:
+            for bs in FTPLIB_BLOCKS:
+                out.append(("ftplib " + bs_name(bs), False,
+                            lambda c, bs=bs: ftplib_argv(c, "retr", "--path", big, "--blocksize", bs, "--expect", c.b.cfg["big"])))
+    elif direction == "stor":
+        def up(who):
+            return "bench-data/up/" + who + ".bin"
+        for bs in SWEEP_BLOCKS:
+            out.append(("ftpc stor-cb " + bs_name(bs), True,
+                        lambda c, bs=bs: ftpc_argv(c, "stor-cb", "--path", up("ftpc-cb"), "--blocksize", bs,
+                                                   "--file", c.b.data.upload_source)))
+        out.append(("curl", False, lambda c: curl_base(c) + ["-T", c.b.data.upload_source, c.url(up("curl"))]))
+        out.append(("lftp", False, lambda c: lftp_script(c, ["put %s -o %s" % (c.b.data.upload_source, up("lftp"))])))
+        if ftplib_ok:
+            for bs in FTPLIB_BLOCKS:
+                out.append(("ftplib " + bs_name(bs), False,
+                            lambda c, bs=bs: ftplib_argv(c, "stor", "--path", up("ftplib"), "--blocksize", bs,
+                                                         "--file", c.b.data.upload_source)))
+    else:  # lines: ftp_retrlines (no block size) against the peers' ASCII downloads
+        txt = "bench-data/lines.txt"
+        out.append(("ftpc retrlines", True,
+                    lambda c: ftpc_argv(c, "retr-lines", "--path", txt, "--expect", c.b.data.line_count)))
+        out.append(("curl -B", False, lambda c: curl_base(c) + ["-B", "-o", "/dev/null", c.url(txt)]))
+        out.append(("lftp get -a", False, lambda c: lftp_script(c, ["get -a %s -o /dev/null" % txt])))
+        if ftplib_ok:
+            out.append(("ftplib retrlines", False,
+                        lambda c: ftplib_argv(c, "lines", "--path", txt, "--expect", c.b.data.line_count)))
+    return out
+
+
 def ops_clients(kind, tls, server):
     """many / noop / size / connect: each returns argv for a count (0 = the baseline)."""
     small = "bench-data/small/f%04d"
     big = "bench-data/big.bin"
-    no_ftplib = tls and server.startswith("vsftpd") and kind == "many"
+    no_ftplib = tls and server in NEEDS_SESSION_REUSE and kind == "many"
     out = []
     if kind == "many":
         out.append(("ftpc", True, lambda c, n: ftpc_argv(c, "many", "--path", small, "--count", n)))
@@ -510,25 +727,73 @@ class Bench:
         self.results = []  # one dict per case
         self.failed = {}  # (case, server) -> {client: error}
         self.loads = [loadavg()]
+        self.last_end = {}  # server -> when its last measured session ended (SETTLE)
         self.servers = None
         self.data = None
 
     # One measured run of a client; server CPU and background CPU around it.
     def measure(self, argv, server):
+        if server in SETTLE:
+            left = self.last_end.get(server, 0) + SETTLE[server] - time.monotonic()
+            if left > 0:
+                time.sleep(left)
         busy0, total0 = cpu_jiffies()
-        s0 = self.servers.cpu_ticks(server) if server else 0
-        before = self.servers.children(server) if server else []
-        r = spawn(argv)
         if server:
-            self.servers.wait_idle(server, before)
-            r["server_cpu"] = (self.servers.cpu_ticks(server) - s0) / TICK
+            self.servers.start_sampling(server)
+        s0 = self.servers.cpu_ticks(server) if server else (0, 0)
+        before = self.servers.children(server) if server else []
+        try:
+            r = spawn(argv)
+        finally:
+            if server:
+                self.servers.wait_idle(server, before)
+                self.last_end[server] = time.monotonic()
+                self.servers.stop_sampling()
+        if server:
+            s1 = self.servers.cpu_ticks(server)
+            self.servers.end_sampling()
+            r["server_user"] = (s1[0] - s0[0]) / TICK
+            r["server_sys"] = (s1[1] - s0[1]) / TICK
+            r["server_cpu"] = r["server_user"] + r["server_sys"]
         else:
-            r["server_cpu"] = 0.0
+            r["server_cpu"] = r["server_user"] = r["server_sys"] = 0.0
         busy1, total1 = cpu_jiffies()
         # Whole-machine busy CPUs over the run, less what the client and server used.
         span = (total1 - total0) / os.cpu_count() or 1
         r["bg_cpus"] = max(0.0, ((busy1 - busy0) / TICK - r["user"] - r["sys"] - r["server_cpu"]) / (span / TICK))
         return r
+
+    def quiet(self):
+        """Before a case: waits (at most --quiet-wait seconds) until the rest of the machine
+        is quiet: the CPUs busy during a 3-s window in which this harness runs nothing (other
+        people's builds and tests) below --quiet-cpus. The 1-min load average is recorded
+        too, but not waited on: it counts the benchmark's own previous case (~1 after a bulk
+        case) for a minute or more."""
+        t0 = time.monotonic()
+        while True:
+            busy0, total0 = cpu_jiffies()
+            time.sleep(3.0)
+            busy1, total1 = cpu_jiffies()
+            others = (busy1 - busy0) / ((total1 - total0) / os.cpu_count() or 1)
+            waited = time.monotonic() - t0
+            if others < self.args.quiet_cpus or waited >= self.args.quiet_wait:
+                break
+            log("bench: others busy on %.2f CPUs (load %.2f): waiting (%.0f s so far)" % (others, loadavg()[0], waited))
+            time.sleep(7.0)
+        la = loadavg()
+        self.loads.append(la)
+        return dict(load=la[0], others=others, waited=waited)
+
+    def settle_quiet(self, limit=60.0):
+        """Waits (at most `limit` s) for 1 s in which other work keeps fewer than
+        --quiet-cpus CPUs busy."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            busy0, total0 = cpu_jiffies()
+            time.sleep(1.0)
+            busy1, total1 = cpu_jiffies()
+            if (busy1 - busy0) / ((total1 - total0) / os.cpu_count() or 1) < self.args.quiet_cpus:
+                return
 
     def order(self, clients, rep):
         k = rep % len(clients)
@@ -536,23 +801,35 @@ class Bench:
 
     def run_case(self, case, server, tls, clients, unit, amount, check=None, after=None):
         """clients: (name, is_ftpc, ctx -> argv). amount: bytes or ops per run."""
-        if self.args.only and not any(x in case for x in self.args.only):
+        if self.skip(case, server):
             return
-        log("bench: %s [%s%s]" % (case, server, ", TLS" if tls else ""))
-        self.loads.append(loadavg())
+        if not self.servers.has(server):
+            log("bench: %s [%s]: no such server in this set, skipped" % (case, server))
+            return
+        q = self.quiet()
+        log("bench: %s [%s%s] (load %.2f, others %.2f CPUs)" % (case, server, ", TLS" if tls else "", q["load"], q["others"]))
         ctx = Ctx(self, server, tls, None)
         runs = {name: [] for name, _, _ in clients}
         failed = self.failed.setdefault((case, server), {})
+        discarded = 0
         for rep in range(-self.cfg["warmup"], self.cfg["reps"]):
             for name, is_ftpc, make in self.order(clients, max(rep, 0)):
                 if name in failed:
                     continue
                 try:
-                    r = self.measure(make(ctx), server)
-                    if check:
-                        check(name, r)
-                    if after:
-                        after(name)
+                    for attempt in range(1 + self.args.busy_retries):
+                        r = self.measure(make(ctx), server)
+                        if check:
+                            check(name, r)
+                        if after:
+                            after(name)
+                        if rep < 0 or r["bg_cpus"] <= self.args.max_bg or attempt == self.args.busy_retries:
+                            break
+                        # Other work took a share of the machine during this run: it is
+                        # discarded and made again once the machine is quiet.
+                        discarded += 1
+                        log("bench: %s: other work on %.2f CPUs during the run: discarded" % (name, r["bg_cpus"]))
+                        self.settle_quiet()
                 except RunError as e:
                     failed[name] = str(e).splitlines()[0][:200]
                     log("bench: %s failed: %s" % (name, e))
@@ -563,18 +840,24 @@ class Bench:
                             pass
                     continue
                 if rep >= 0:
+                    r["rep"] = rep
                     runs[name].append(r)
-        self.results.append(self.summarise(case, server, tls, unit, amount, clients, runs))
+        res = self.summarise(case, server, tls, unit, amount, clients, runs)
+        res.update(quiet=q, load_end=loadavg()[0], discarded=discarded)
+        self.results.append(res)
 
     def run_ops_case(self, case, server, tls, clients, n, caps=None):
         """Each run of N operations is paired with a run of 0 operations of the same client
         (process start, connect, login, quit): the rate is N / (median wall(N) - median
         wall(0)), the CPU likewise net. caps: client name -> a smaller N for clients too slow
         for the full count (the rate is per operation, so it stays comparable)."""
-        if self.args.only and not any(x in case for x in self.args.only):
+        if self.skip(case, server):
             return
-        log("bench: %s [%s%s]" % (case, server, ", TLS" if tls else ""))
-        self.loads.append(loadavg())
+        if not self.servers.has(server):
+            log("bench: %s [%s]: no such server in this set, skipped" % (case, server))
+            return
+        q = self.quiet()
+        log("bench: %s [%s%s] (load %.2f, others %.2f CPUs)" % (case, server, ", TLS" if tls else "", q["load"], q["others"]))
         ctx = Ctx(self, server, tls, None)
         runs = {name: [] for name, _, _ in clients}
         failed = self.failed.setdefault((case, server), {})
@@ -599,7 +882,9 @@ class Bench:
                 r["n"] = k
                 if rep >= 0:
                     runs[name].append(r)
-        self.results.append(self.summarise(case, server, tls, "ops", n, clients, runs))
+        res = self.summarise(case, server, tls, "ops", n, clients, runs)
+        res.update(quiet=q, load_end=loadavg()[0])
+        self.results.append(res)
 
     def curl_per_process(self, ctx, n, server):
         tot = dict(wall=0.0, user=0.0, sys=0.0, maxrss_kb=0, server_cpu=0.0, bg_cpus=0.0)
@@ -623,7 +908,11 @@ class Bench:
                 rates = [amount / r["wall"] / 1e6 for r in rs]  # MB/s
                 row = dict(rate_median=med(rates), rate_min=min(rates), rate_max=max(rates),
                            cpu=med([(r["user"] + r["sys"]) * GiB / amount for r in rs]),  # s per GiB
+                           cpu_sys=med([r["sys"] * GiB / amount for r in rs]),
                            server_cpu=med([r["server_cpu"] * GiB / amount for r in rs]),
+                           server_sys=med([r["server_sys"] * GiB / amount for r in rs]),
+                           # per repetition, for ratios of runs made in the same repetition
+                           per_rep={r["rep"]: (r["wall"], r["user"] + r["sys"]) for r in rs},
                            client_util=med([(r["user"] + r["sys"]) / r["wall"] for r in rs]),
                            server_util=med([r["server_cpu"] / r["wall"] for r in rs]))
             else:
@@ -673,16 +962,39 @@ class Bench:
         return check, after
 
     def check_retr(self, name, r):
-        if name.startswith("curl"):
+        if name == "curl":
             got = int(r["out"].split()[-1])
             if got != self.cfg["big"]:
                 raise RunError("curl received %d bytes, not %d" % (got, self.cfg["big"]))
 
+    def sweep_cases(self):
+        """The block-size sweep on every server: RETR and STOR through the callback calls at
+        every block size, against curl, lftp and ftplib at its block sizes; and retrlines."""
+        cfg = self.cfg
+        size = size_name(cfg["big"])
+        for server, t in PLAIN + TLS:
+            sfx = " FTPS" if t else ""
+            self.run_case("sweep RETR %s%s" % (size, sfx), server, t, sweep_clients("retr", t, server), "bytes",
+                          cfg["big"], check=self.check_retr)
+            check, after = self.check_stor(server)
+            self.run_case("sweep STOR %s%s" % (size, sfx), server, t, sweep_clients("stor", t, server), "bytes",
+                          cfg["big"], check=check, after=after)
+            if cfg.get("lines"):
+                self.run_case("sweep RETR lines %s%s" % (size_name(cfg["lines"]), sfx), server, t,
+                              sweep_clients("lines", t, server), "bytes", cfg["lines"])
+
+    def skip(self, case, server):
+        """--only (words of the case name) and --server (server instances) select cases."""
+        if self.args.only and not any(x in case for x in self.args.only):
+            return True
+        return bool(self.args.server) and server not in self.args.server
+
     def all_cases(self):
         cfg = self.cfg
-        size = "%d MiB" % (cfg["big"] // MiB) if cfg["big"] < GiB else "%d GiB" % (cfg["big"] // GiB)
-        plain = [("vsftpd", False), ("pure-ftpd", False)]
-        tls = [("vsftpd-tls", True), ("pure-ftpd", True)]
+        size = size_name(cfg["big"])
+        plain, tls = PLAIN, TLS
+        if self.args.sweep:
+            return self.sweep_cases()
         for group in (plain, tls):
             for server, t in group:
                 self.run_case("RETR %s%s" % (size, " FTPS" if t else ""), server, t,
@@ -700,12 +1012,12 @@ class Bench:
         for server, t in plain + tls:
             self.run_ops_case("%d connect+login+quit%s" % (cfg["conn_n"], " FTPS" if t else ""), server, t,
                               ops_clients("connect", t, server), cfg["conn_n"], cfg["caps"]["connect"])
-        self.run_case("LIST %d entries" % cfg["list_n"], "vsftpd", False, listing_clients("list", "vsftpd"),
-                      "ops", 1)
-        self.run_case("LIST %d entries" % cfg["list_n"], "pure-ftpd", False, listing_clients("list", "pure-ftpd"),
-                      "ops", 1)
-        self.run_case("MLSD %d entries" % cfg["list_n"], "pure-ftpd", False, listing_clients("mlsd", "pure-ftpd"),
-                      "ops", 1)
+        for server, _ in plain:
+            self.run_case("LIST %d entries" % cfg["list_n"], server, False, listing_clients("list", server), "ops", 1)
+        # vsftpd 3.0.3 and BSD ftpd have no MLSD.
+        for server in ("pure-ftpd", "proftpd"):
+            self.run_case("MLSD %d entries" % cfg["list_n"], server, False, listing_clients("mlsd", server), "ops", 1)
+        self.sweep_cases()
 
     # --- limits ---
 
@@ -746,6 +1058,10 @@ class Bench:
         return out
 
 
+def size_name(n):
+    return "%d MiB" % (n // MiB) if n < GiB else "%d GiB" % (n // GiB)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -764,7 +1080,7 @@ def fmt_rate(r, unit):
     return "%.0f" % r if r >= 100 else "%.1f" % r
 
 
-def render(b, limits, meta):
+def header(b, meta):
     L = []
     L.append("Machine: %s; %s CPUs (`nproc`); kernel %s; %s." % (meta["cpu"], meta["nproc"], meta["kernel"], meta["mem"]))
     L.append("Date: %s. Command: `%s`. Mode: %s (%d runs per client, NOOP/SIZE %d, after %d warm-up; clients alternated)." %
@@ -776,6 +1092,15 @@ def render(b, limits, meta):
     L.append("Servers: %s (%s); data in %s." % (meta["servers"], meta["servers_why"], meta["data_fs"]))
     L.append("Versions: %s." % meta["versions"])
     L.append("")
+    return L
+
+
+def is_sweep(res):
+    return res["case"].startswith("sweep ")
+
+
+def render(b, limits, meta):
+    L = header(b, meta)
     L.append("Columns: rate = median (min-max) over the runs; client CPU = user+sys of the client process "
              "(wait4), per GiB or per operation; server CPU likewise, from the server's listener (its "
              "reaped sessions); util = CPU seconds / wall seconds (1.00 = one core busy all along); "
@@ -788,7 +1113,7 @@ def render(b, limits, meta):
                  lambda r: r["unit"] == "ops" and r["amount"] > 1),
                 ("Listings (listings/s; fetched and, where said, parsed)", lambda r: r["amount"] == 1)]
     for title, pred in sections:
-        res = [r for r in b.results if pred(r)]
+        res = [r for r in b.results if pred(r) and not is_sweep(r)]
         if not res:
             continue
         L.append("### " + title)
@@ -832,6 +1157,169 @@ def render(b, limits, meta):
     return "\n".join(L) + "\n"
 
 
+def rep_ratio(a, b, idx):
+    """Per-repetition ratios a/b of (wall, cpu)[idx] over the repetitions both ran:
+    (median, min, max), or None."""
+    reps = sorted(set(a["per_rep"]) & set(b["per_rep"]))
+    xs = [a["per_rep"][k][idx] / b["per_rep"][k][idx] for k in reps if b["per_rep"][k][idx] > 0]
+    if not xs:
+        return None
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def fmt_ratio(r, bold_above=None):
+    if r is None:
+        return "n/a"
+    t = "%.2f (%.2f-%.2f)" % r
+    return "**%s**" % t if bold_above is not None and r[0] > bold_above else t
+
+
+def bottleneck(row):
+    """Which side holds the transfer back, from the two processes' CPU use: a side whose core
+    is (nearly) full is the limit; when neither is, the time goes elsewhere (the kernel's
+    loopback path and wake-ups, waiting on each other)."""
+    cu, su = row["client_util"], row["server_util"]
+    if su >= 0.85 and su >= cu:
+        return "server (%.2f)" % su
+    if cu >= 0.85:
+        return "client (%.2f)" % cu
+    if cu + su >= 1.7:
+        return "both cores (%.2f+%.2f)" % (cu, su)
+    return "neither (%.2f / %.2f): kernel, latency" % (cu, su)
+
+
+def render_sweep(b, limits, meta, head=None):
+    """The block-size sweep: per direction, a table of every server's rows, ftpc's block sizes
+    with ratios to the peers of the same repetitions. head: the header lines (default: this
+    run's)."""
+    res_all = [r for r in b.results if is_sweep(r)]
+    if not res_all:
+        return ""
+    L = head if head is not None else header(b, meta)
+    L.append("Columns: MB/s = 10^6 bytes/s, median (min-max) over the runs, whole processes (start, "
+             "login, transfer, QUIT); client CPU = user+sys of the client process (wait4) per GiB, the "
+             "system part in brackets; server CPU likewise, from the server's listener and its sessions; "
+             "util = CPU seconds / wall seconds of each side (1.00 = one core busy throughout); "
+             "**ratios are of wall time (or CPU) of ftpc over the peer's, taken run by run within a "
+             "repetition, median (min-max): below 1 ftpc is faster (or cheaper)**; best ftplib = ftplib at "
+             "its fastest block size in that case; fastest peer = the peer with the highest median rate; "
+             "of best = this block size's median rate / ftpc's best block size's; limit = the side whose "
+             "core is full (util >= 0.85), else neither.")
+    L.append("")
+    kinds = [("RETR", "ftp_retrbinary (callback discards), by block size",
+              lambda r: " RETR " in r["case"] and "lines" not in r["case"]),
+             ("STOR", "ftp_storbinary (read(2) callback from tmpfs), by block size", lambda r: " STOR " in r["case"]),
+             ("RETR lines", "ftp_retrlines (TYPE A, callback counts lines) against the peers' ASCII downloads",
+              lambda r: "lines" in r["case"])]
+    for title, what, pred in kinds:
+        rs = [r for r in res_all if pred(r)]
+        if not rs:
+            continue
+        L.append("### %s %s" % (rs[0]["case"][len("sweep "):].replace(" FTPS", ""), what))
+        L.append("")
+        L.append("| server | client | MB/s median (min-max) | client CPU s/GiB (sys) | server CPU s/GiB (sys) | "
+                 "util client / server | wall ftpc/curl | CPU ftpc/curl | wall ftpc/lftp | wall ftpc/best ftplib | "
+                 "wall ftpc/fastest peer | of best | limit |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for res in rs:
+            rows = [r for r in res["rows"] if "failed" not in r]
+            peers = [r for r in rows if not r["ftpc"]]
+            curl = next((r for r in peers if r["client"].startswith("curl")), None)
+            lftp = next((r for r in peers if r["client"].startswith("lftp")), None)
+            ftplibs = [r for r in peers if r["client"].startswith("ftplib")]
+            fbest = max(ftplibs, key=lambda r: r["rate_median"]) if ftplibs else None
+            fastest = max(peers, key=lambda r: r["rate_median"]) if peers else None
+            ftpc_best = max((r["rate_median"] for r in rows if r["ftpc"]), default=0)
+            first = True
+            srv = res["server"] + (" FTPS" if res["tls"] else "")
+            for row in res["rows"]:
+                cell = srv if first else ""
+                first = False
+                if "failed" in row:
+                    L.append("| %s | %s | failed: %s | | | | | | | | | | |" % (cell, row["client"], row["failed"].replace("|", "/")))
+                    continue
+                base = "| %s | %s | %s (%s-%s) | %.3f (%.3f) | %.3f (%.3f) | %.2f / %.2f |" % (
+                    cell, row["client"] + (" (best)" if row is fbest and len(ftplibs) > 1 else ""),
+                    fmt_rate(row["rate_median"], "bytes"), fmt_rate(row["rate_min"], "bytes"),
+                    fmt_rate(row["rate_max"], "bytes"), row["cpu"], row["cpu_sys"], row["server_cpu"],
+                    row["server_sys"], row["client_util"], row["server_util"])
+                if row["ftpc"]:
+                    L.append(base + " %s | %s | %s | %s | %s | %.0f%% | %s |" % (
+                        fmt_ratio(rep_ratio(row, curl, 0), 1.0) if curl else "n/a",
+                        fmt_ratio(rep_ratio(row, curl, 1), 1.0) if curl else "n/a",
+                        fmt_ratio(rep_ratio(row, lftp, 0), 1.0) if lftp else "n/a",
+                        fmt_ratio(rep_ratio(row, fbest, 0), 1.0) if fbest else "n/a (refused)",
+                        (fmt_ratio(rep_ratio(row, fastest, 0), 1.0) + " " + fastest["client"]) if fastest else "n/a",
+                        100 * row["rate_median"] / ftpc_best if ftpc_best else 0, bottleneck(row)))
+                else:
+                    L.append(base + " | | | | | | %s |" % bottleneck(row))
+        L.append("")
+    L.append("Load and other work per case: load = 1-min load average when the case started (it "
+             "counts the benchmark's own previous case); others = CPUs busy during the 3-s quiet "
+             "check before it (nothing of the benchmark running); bg = median over the runs of CPUs "
+             "busy with other work (machine busy time less client and server), after discarding runs "
+             "with more than %.2f (made again, at most %d times each)." % (b.args.max_bg, b.args.busy_retries))
+    L.append("")
+    runs = any("run" in r for r in res_all)
+    L.append("| case | server | load at start / end | others before (waited) | bg CPUs median (max) | runs discarded |"
+             + (" run |" if runs else ""))
+    L.append("|---|---|---|---|---|---|" + ("---|" if runs else ""))
+    for res in res_all:
+        q = res.get("quiet", {})
+        bgs = [r["bg_cpus"] for r in res["rows"] if "failed" not in r]
+        L.append("| %s | %s | %.2f / %.2f | %.2f (%.0f s) | %.2f (%.2f) | %d |" % (
+            res["case"][len("sweep "):], res["server"], q.get("load", 0), res.get("load_end", 0), q.get("others", 0),
+            q.get("waited", 0), statistics.median(bgs) if bgs else 0, max(bgs) if bgs else 0, res.get("discarded", 0))
+            + (" %s |" % res.get("run", "") if runs else ""))
+    L.append("")
+    if limits:
+        L.append("Machine limits in the same run: " + "; ".join(
+            "%s %.0f MB/s%s" % (k, v["median"], " (%.0f-%.0f)" % (v["min"], v["max"]) if "min" in v else "")
+            for k, v in limits.items()) + ".")
+        L.append("")
+    return "\n".join(L)
+
+
+def render_merged(files):
+    """The sweep block from the JSON results of earlier runs: a later file's case (same case
+    name and server) replaces an earlier one's. The header names every run."""
+    import types
+    runs = []
+    for f in files:
+        with open(f) as fh:
+            runs.append(json.load(fh))
+    merged, order = {}, []
+    for i, r in enumerate(runs):
+        for res in r["results"]:
+            if not is_sweep(res):
+                continue
+            key = (res["case"], res["server"], res["tls"])
+            if key not in merged:
+                order.append(key)
+            res["run"] = i + 1
+            merged[key] = res
+    last = runs[-1]["meta"]
+    L = ["Machine: %s; %s CPUs (`nproc`); kernel %s; %s." % (last["cpu"], last["nproc"], last["kernel"], last["mem"])]
+    for i, r in enumerate(runs):
+        m, cfg = r["meta"], r["cfg"]
+        mins = [x[0] for x in r["loads"]]
+        cases = sorted({"%s [%s]" % (k[0][len("sweep "):], k[1]) for k, v in merged.items() if v["run"] == i + 1})
+        L.append("Run %d: %s, `%s` (%d runs per client after %d warm-up); %s. Load average (1/5/15 min) %s at the "
+                 "start, %s at the end, the 1-min figure %.2f-%.2f over its cases; %.0f min. Cases taken from it: %d." % (
+                     i + 1, m["date"], m["command"], cfg["reps"], cfg["warmup"], m["versions"].split("; curl")[0],
+                     "/".join("%.2f" % x for x in m["load_start"]), "/".join("%.2f" % x for x in m["load_end"]),
+                     min(mins), max(mins), m["minutes"], len(cases)))
+    L.append("Servers: %s (%s); data in %s." % (last["servers"], last["servers_why"], last["data_fs"]))
+    L.append("Versions: %s." % last["versions"])
+    L.append("Rendered from %s by `python3 bench/bench.py --render ...`." % ", ".join(
+        "`%s`" % os.path.relpath(f, REPO) for f in files))
+    L.append("")
+    b = types.SimpleNamespace(results=[merged[k] for k in order], args=types.SimpleNamespace(
+        max_bg=last.get("max_bg", 0.35), busy_retries=last.get("busy_retries", 3)))
+    limits = next((r["limits"] for r in reversed(runs) if r.get("limits")), {})
+    return render_sweep(b, limits, last, head=L)
+
+
 def targets(b, limits):
     """The issue's targets, checked against this run's numbers."""
     L = ["| target | case | result | met |", "|---|---|---|---|"]
@@ -842,6 +1330,8 @@ def targets(b, limits):
         return max(rs, key=lambda r: r["rate_median"]) if rs else None
 
     for res in b.results:
+        if is_sweep(res):
+            continue
         f, p = best(res["rows"], True), best(res["rows"], False)
         if not f or not p:
             continue
@@ -882,7 +1372,7 @@ def yes(ok):
     return "yes" if ok else "**no**"
 
 
-def versions(driver):
+def versions(driver, built_from=None, servers=None):
     def first(argv):
         try:
             r = subprocess.run(argv, capture_output=True, text=True)
@@ -892,12 +1382,12 @@ def versions(driver):
     lib = os.environ.get("FTPC_BENCH_PREFIX", "")
     return "; ".join([
         "ftpc %s (release, %s)" % (first(["sh", "-c", "grep -m1 '^version' %s/Cargo.toml | cut -d'\"' -f2" % REPO]),
-                                   first(["git", "-C", REPO, "describe", "--always", "--dirty"])),
+                                   built_from or first(["git", "-C", REPO, "describe", "--always", "--dirty"])),
         first(["curl", "--version"]).split(" (")[0] + " " + first(["curl", "--version"]).split(") ")[-1].split(" ")[0],
         first(["lftp", "--version"]).replace("| ", "").split(" Copyright")[0],
         "Python %s ftplib" % platform.python_version(),
         first(["openssl", "version"]),
-        "vsftpd 3.0.3, pure-ftpd 1.0.50",
+        ", ".join(v for k, v in SERVER_VERSIONS.items() if servers is None or any(n.startswith(k) for n in servers)),
     ])
 
 
@@ -914,8 +1404,11 @@ def machine():
                 kernel=platform.release(), mem="%d GiB RAM" % mem)
 
 
-def write_doc(path, text):
-    begin, end = "<!-- BEGIN GENERATED by bench/bench.py -->", "<!-- END GENERATED -->"
+def write_doc(path, text, block=""):
+    """Replaces the block between the markers of `block` ("" the main results, "SWEEP" the
+    block-size sweep) with `text`; appends the block when the file lacks it."""
+    tag = (" " + block) if block else ""
+    begin, end = "<!-- BEGIN GENERATED%s by bench/bench.py -->" % tag, "<!-- END GENERATED%s -->" % tag
     block = begin + "\n" + text + end + "\n"
     if os.path.exists(path):
         with open(path) as f:
@@ -933,8 +1426,12 @@ def write_doc(path, text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions")
-    ap.add_argument("--driver", required=True, help="the ftpc_bench binary")
-    ap.add_argument("--runner", required=True, help="the bench/runner.c binary")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only the block-size sweep (and the machine limits): ftp_retrbinary / ftp_storbinary "
+                         "at 4 KiB .. 16 MiB and ftp_retrlines on every server, against curl, lftp, ftplib; "
+                         "writes the sweep block of docs/BENCHMARKS.md")
+    ap.add_argument("--driver", help="the ftpc_bench binary (required unless --render)")
+    ap.add_argument("--runner", help="the bench/runner.c binary (required unless --render)")
     ap.add_argument("--servers", choices=["auto", "own", "env"], default="auto",
                     help="auto: the default servers if running with homes on tmpfs, else own; own: start a "
                          "set in --state-dir with --port-offset; env: the set of --env")
@@ -942,17 +1439,63 @@ def main():
     ap.add_argument("--state-dir", default="/dev/shm/ftpc-bench/servers")
     ap.add_argument("--port-offset", type=int, default=5000)
     ap.add_argument("--reps", type=int, help="runs per client (default 5, quick 2; NOOP/SIZE at least 10)")
+    ap.add_argument("--size", type=int, help="bulk transfer size in MiB (default 1024, quick 8); the "
+                                             "retrlines text file is a sixteenth of it")
     ap.add_argument("--only", action="append", help="run only cases whose name contains this (repeatable)")
-    ap.add_argument("--output", help="markdown file to write (default docs/BENCHMARKS.md for a full run, "
-                                     "target/bench/quick.md for --quick)")
+    ap.add_argument("--server", action="append",
+                    help="run only the cases on this server instance (vsftpd, vsftpd-tls, pure-ftpd, proftpd, "
+                         "proftpd-tls, bsd-ftpd; pure-ftpd's FTPS cases are 'pure-ftpd' too; repeatable)")
+    ap.add_argument("--render", nargs="+", metavar="JSON",
+                    help="run nothing: write the sweep block from the results of earlier runs "
+                         "(target/bench/*.json), a later file's case replacing an earlier file's same case")
+    ap.add_argument("--quiet-cpus", type=float, default=0.25,
+                    help="before each case, wait until other work keeps fewer CPUs than this busy (default 0.25)")
+    ap.add_argument("--quiet-wait", type=float, default=600,
+                    help="the longest wait for that, in seconds (default 600; 0: no wait)")
+    ap.add_argument("--max-bg", type=float, default=0.35,
+                    help="a bulk run during which other work kept more CPUs than this busy is discarded and "
+                         "made again (default 0.35)")
+    ap.add_argument("--busy-retries", type=int, default=3,
+                    help="how many times a run is made again for that (default 3; then it is kept)")
+    ap.add_argument("--output", help="markdown file to write (default docs/BENCHMARKS.md for a full run or "
+                                     "--sweep, target/bench/quick.md for --quick, target/bench/only.md for --only)")
     ap.add_argument("--command", default="bench/run.sh", help="the command line to record")
+    ap.add_argument("--built-from", help="what the library was built from, to record")
     args = ap.parse_args()
+    if args.render:
+        text = render_merged(args.render)
+        output = args.output or os.path.join(REPO, "docs/BENCHMARKS.md")
+        if output.endswith("BENCHMARKS.md"):
+            write_doc(output, text, "SWEEP")
+        else:
+            with open(output, "w") as f:
+                f.write(text)
+        log("bench: wrote %s" % output)
+        return
+    if not args.driver or not args.runner:
+        ap.error("--driver and --runner are required (bench/run.sh passes them)")
     global RUNNER
     RUNNER = args.runner
     cfg = dict(QUICK if args.quick else FULL)
     if args.reps:
         cfg["reps"] = cfg["ops_reps"] = args.reps
-    output = args.output or os.path.join(REPO, "target/bench/quick.md" if args.quick else "docs/BENCHMARKS.md")
+    if args.size:
+        cfg["big"] = args.size * MiB
+    sweep_runs = not args.only or any("sweep" in x for x in args.only) or args.sweep
+    cfg["lines"] = cfg["big"] // 16 if sweep_runs else 0
+    if args.sweep:
+        # The sweep needs neither the small files nor the listing.
+        cfg["small_n"] = cfg["list_n"] = 0
+    if args.quick:
+        name = "quick"
+    elif args.only:
+        name = "only"
+    elif args.sweep:
+        name = "sweep"
+    else:
+        name = "results"
+    output = args.output or os.path.join(REPO, {"quick": "target/bench/quick.md", "only": "target/bench/only.md"}
+                                         .get(name, "docs/BENCHMARKS.md"))
 
     b = Bench(args, cfg)
     t_start = time.time()
@@ -965,7 +1508,8 @@ def main():
         limits = b.limits()
         try:
             b.all_cases()
-        except Exception:
+        except (Exception, KeyboardInterrupt):
+            # An interrupted run (Ctrl-C) still reports the cases it finished.
             import traceback
             traceback.print_exc()
             log("bench: stopped early; reporting the cases done so far")
@@ -977,30 +1521,35 @@ def main():
         shutil.rmtree(b.tmp, ignore_errors=True)
     s = b.servers
     meta = machine()
+    ports = ", ".join("%s %d" % (n, s.port(n)) for n in s.inst)
     meta.update(date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M %Z").strip(), command=args.command,
-                mode="quick" if args.quick else "full", load_start=load_start, load_end=loadavg(),
+                mode=("quick" if args.quick else "full") + (", block-size sweep only" if args.sweep else ""),
+                load_start=load_start, load_end=loadavg(),
                 minutes=(time.time() - t_start) / 60,
-                servers="own set, state dir %s, ports vsftpd %d, vsftpd-tls %d, pure-ftpd %d (offset %d)" % (
-                    args.state_dir, s.port("vsftpd"), s.port("vsftpd-tls"), s.port("pure-ftpd"), args.port_offset)
-                if s.own else "running set of %s, ports vsftpd %d, vsftpd-tls %d, pure-ftpd %d" % (
-                    s.env_file, s.port("vsftpd"), s.port("vsftpd-tls"), s.port("pure-ftpd")),
+                servers=("own set, state dir %s, ports %s (offset %d)" % (args.state_dir, ports, args.port_offset)
+                         if s.own else "running set of %s, ports %s" % (s.env_file, ports)),
                 servers_why=s.why, data_fs="%s homes on %s, local files on %s" % (
                     s.state, getattr(b.data, "fs", "?"), "tmpfs (/dev/shm)"),
-                versions=versions(args.driver))
-    text = render(b, limits, meta)
-    print(text)
+                versions=versions(args.driver, args.built_from, list(s.inst)),
+                max_bg=args.max_bg, busy_retries=args.busy_retries)
+    main_text = render(b, limits, meta) if any(not is_sweep(r) for r in b.results) or not args.sweep else ""
+    sweep_text = render_sweep(b, limits if args.sweep else {}, meta)
+    print(main_text + "\n" + sweep_text)
     os.makedirs(os.path.dirname(output), exist_ok=True)
     if output.endswith("BENCHMARKS.md"):
-        write_doc(output, text)
+        if main_text:
+            write_doc(output, main_text)
+        if sweep_text:
+            write_doc(output, sweep_text, "SWEEP")
     else:
         with open(output, "w") as f:
-            f.write(text)
-    json_path = os.path.join(REPO, "target/bench", "results-quick.json" if args.quick else "results.json")
+            f.write(main_text + ("\n## Block-size sweep\n\n" + sweep_text if sweep_text else ""))
+    json_path = os.path.join(REPO, "target/bench", "results-quick.json" if name == "quick" else name + ".json")
     os.makedirs(os.path.dirname(json_path), exist_ok=True)
     with open(json_path, "w") as f:
         json.dump(dict(meta=meta, cfg=cfg, limits=limits, results=b.results, loads=b.loads), f, indent=1,
                   default=str)
-    log("bench: wrote %s" % output)
+    log("bench: wrote %s and %s" % (output, json_path))
 
 
 if __name__ == "__main__":

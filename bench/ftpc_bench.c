@@ -10,6 +10,8 @@
  * CMD (every one connects, logs in, does its work, and QUITs, unless said otherwise):
  *   retr-cb      RETR --path with ftp_retrbinary and a callback that discards each block
  *                (--blocksize, 0 = the library's default of 64 KiB)
+ *   retr-lines   RETR --path with ftp_retrlines (TYPE A) and a callback that counts the lines
+ *                and their bytes (without line ends); --expect counts lines
  *   retr-fd      RETR --path with ftp_retrieve_to_fd into --file (default /dev/null,
  *                which takes splice(2); a regular file is truncated to 0 afterwards)
  *   stor-cb      STOR --path with ftp_storbinary, a read callback read(2)ing --file
@@ -120,6 +122,16 @@ static int discard(void *userdata, const uint8_t *data, size_t len) {
     return 0;
 }
 
+static long long line_count = 0;
+
+static int count_line(void *userdata, const char *line, size_t len) {
+    (void)userdata;
+    (void)line;
+    total_bytes += len;
+    line_count++;
+    return 0;
+}
+
 static int read_fd(void *userdata, uint8_t *buf, size_t len, size_t *out_len) {
     int fd = *(int *)userdata;
     for (;;) {
@@ -218,7 +230,7 @@ static int tcp_copy(void) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: ftpc_bench retr-cb|retr-fd|stor-cb|stor-fd|many|noop|size|connect|list|mlsd|"
+            "usage: ftpc_bench retr-cb|retr-lines|retr-fd|stor-cb|stor-fd|many|noop|size|connect|list|mlsd|"
             "splice-check|tcp-copy\n"
             "       [--host H] [--port P] [--user U] [--pass W] [--tls] [--ca FILE] [--path P]\n"
             "       [--file F] [--count N] [--blocksize N] [--expect N] [--trace]\n");
@@ -275,6 +287,12 @@ int main(int argc, char **argv) {
         char *rc = retr_cmd(need(path, "--path"));
         CHECK("ftp_retrbinary", c, ftp_retrbinary(c, rc, discard, NULL, blocksize, FTP_NO_REST));
         free(rc);
+        ops = 1;
+    } else if (!strcmp(cmd, "retr-lines")) {
+        char *rc = retr_cmd(need(path, "--path"));
+        CHECK("ftp_retrlines", c, ftp_retrlines(c, rc, count_line, NULL));
+        free(rc);
+        entries = line_count;
         ops = 1;
     } else if (!strcmp(cmd, "retr-fd")) {
         const char *out = local_file ? local_file : "/dev/null";
@@ -367,7 +385,9 @@ int main(int argc, char **argv) {
     }
     secs = now() - t0;
     close_session(c);
-    long long got = (!strcmp(cmd, "list") || !strcmp(cmd, "mlsd")) ? entries : (long long)total_bytes;
+    long long got = (!strcmp(cmd, "list") || !strcmp(cmd, "mlsd") || !strcmp(cmd, "retr-lines"))
+                        ? entries
+                        : (long long)total_bytes;
     if (expect >= 0 && got < expect) {
         fprintf(stderr, "ftpc_bench: %s: got %lld, expected at least %lld\n", cmd, got, expect);
         return 1;

@@ -4,12 +4,14 @@
     peer_ftplib.py CMD [--host H] [--port P] [--user U] [--pass W] [--tls] [--ca FILE]
                    [--path P] [--file F] [--count N] [--blocksize N] [--expect N]
 
-CMD: retr (retrbinary with --blocksize, discarding), stor (storbinary from --file with
+CMD: retr (retrbinary with --blocksize, discarding), lines (retrlines, counting the lines
+and their characters; --expect counts lines), stor (storbinary from --file with
 --blocksize), many (--count RETRs of the printf pattern --path), noop, size, connect,
 list (dir(): raw LIST lines, which ftplib does not parse), mlsd (mlsd(): facts parsed
 into dicts). --tls is FTP_TLS + prot_p() with a context trusting --ca. Note: vsftpd
-with require_ssl_reuse=YES refuses ftplib's TLS data connections (522), since ftplib
-does not resume the control connection's TLS session on them.
+with require_ssl_reuse=YES and ProFTPD's mod_tls (session reuse required by default)
+refuse ftplib's TLS data connections, since ftplib does not resume the control
+connection's TLS session on them.
 """
 import argparse
 import ftplib
@@ -70,6 +72,13 @@ def main():
     if a.cmd == "retr":
         f.retrbinary("RETR " + a.path, discard, blocksize=a.blocksize)
         ops = 1
+    elif a.cmd == "lines":
+        def line(s):
+            nonlocal total, entries
+            total += len(s)
+            entries += 1
+        f.retrlines("RETR " + a.path, line)
+        ops = 1
     elif a.cmd == "stor":
         with open(a.file, "rb") as src:
             f.storbinary("STOR " + a.path, src, blocksize=a.blocksize)
@@ -104,7 +113,7 @@ def main():
         raise SystemExit(f"unknown command {a.cmd}")
     secs = time.monotonic() - t0
     f.quit()
-    got = entries if a.cmd in ("list", "mlsd") else total
+    got = entries if a.cmd in ("list", "mlsd", "lines") else total
     if a.expect >= 0 and got < a.expect:
         print(f"peer_ftplib: {a.cmd}: got {got}, expected at least {a.expect}", file=sys.stderr)
         return 1

@@ -1059,6 +1059,8 @@ class Bench:
 
 
 def size_name(n):
+    if n < MiB:
+        return "%d KiB" % (n // KiB)
     return "%d MiB" % (n // MiB) if n < GiB else "%d GiB" % (n // GiB)
 
 

@@ -95,6 +95,8 @@ die() { echo "servers.sh: error: $*" >&2; exit 1; }
 ours() {
     local pid=$1 exe out
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+    # A binary replaced on disk while it runs (a package upgrade) reads "PATH (deleted)".
+    exe=${exe% (deleted)}
     if [[ $exe == "$(readlink -f "$PYTHON")" ]]; then
         tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$INETD" || return 1
     else

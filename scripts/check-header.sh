@@ -26,3 +26,15 @@ else
     echo "check-header: error: include/ftpc.h is stale; run scripts/gen-header.sh and commit the result" >&2
     exit 1
 fi
+
+# `cbindgen --crate ftpc` parses the whole crate, not only src/capi/: a `pub const` of the
+# core would leak into the header that way. It must give the same header.
+cbindgen=${CBINDGEN:-cbindgen}
+(cd "$root" && "$cbindgen" --quiet --config cbindgen.toml --crate ftpc --output "$tmpdir/crate.h")
+if diff -u --label "include/ftpc.h (committed)" --label "include/ftpc.h (cbindgen --crate ftpc)" \
+        "$committed" "$tmpdir/crate.h"; then
+    echo "check-header: cbindgen --crate ftpc gives the same header"
+else
+    echo "check-header: error: cbindgen --crate ftpc gives another header: make the item not pub, or add it to [export] exclude in cbindgen.toml" >&2
+    exit 1
+fi

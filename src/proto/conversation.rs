@@ -113,7 +113,7 @@ pub struct AbortReplies {
 }
 
 /// Replies after ABOR beyond which the server is not following the protocol.
-pub const MAX_ABOR_REPLIES: usize = 4;
+const MAX_ABOR_REPLIES: usize = 4;
 
 impl AbortReplies {
     /// Any reply, whatever its class (the driver passes 4xx and 5xx too).

@@ -5,9 +5,10 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::net::data::{reset, set_tick, DataConnection};
 use crate::net::stream::{self, Stream};
-use crate::proto::conversation::{AbortReplies, Next, TransferStart};
+use crate::proto::conversation::{AbortReplies, Next, PasvAfterSilence, TransferStart};
 use crate::proto::pasv::{eprt_argument, parse227, parse229, port_argument};
 use crate::proto::reply::Reply;
+use crate::proto::ProtoError;
 use socket2::SockRef;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -96,38 +97,30 @@ impl Client {
         Ok(SocketAddr::new(peer.ip(), offered.port()))
     }
 
-    /// PASV after an EPSV that got no answer in time: EPSV's answer may still come, before or
-    /// after PASV's. A NOOP behind PASV marks the end; of the replies before its 200, the
-    /// 227 is PASV's and anything else was EPSV's (at most a few: a server sending more is
-    /// out of step, and the connection is dropped).
+    /// PASV after an EPSV that got no answer in time (`proto::conversation::PasvAfterSilence`).
     fn pasv_after_silent_epsv(&mut self) -> Result<Reply> {
-        self.send_line(b"PASV")?;
-        self.send_line(b"NOOP")?;
-        let mut pasv: Option<std::result::Result<Reply, Reply>> = None;
-        for _ in 0..4 {
+        for verb in PasvAfterSilence::COMMANDS {
+            self.send_line(verb.as_bytes())?;
+        }
+        let mut conversation = PasvAfterSilence::default();
+        loop {
             let reply = match self.getresp() {
                 Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => r,
                 Err(e) => return Err(e),
             };
-            match reply.code {
-                200 => {
-                    return match pasv {
-                        Some(Ok(reply)) => {
-                            self.last_reply = Some(reply.clone());
-                            Ok(reply)
-                        }
-                        Some(Err(reply)) => Err(classify(reply)),
-                        None => Err(Error::Proto("no answer to PASV before NOOP's".into())),
-                    }
+            match conversation.reply(reply) {
+                Ok(Next::Done(pasv)) => {
+                    self.last_reply = Some(pasv.clone());
+                    return Ok(pasv);
                 }
-                227 => pasv = Some(Ok(reply)),
-                // PASV refused: its 4xx/5xx comes after EPSV's answer, if any.
-                400..=599 if pasv.is_none() => pasv = Some(Err(reply)),
-                _ => {}
+                Ok(_) => {}
+                Err(ProtoError::Reply(refusal)) => return Err(classify(refusal)),
+                Err(e) => {
+                    self.drop_connection();
+                    return Err(e.into());
+                }
             }
         }
-        self.drop_connection();
-        Err(Error::Proto("too many replies after PASV".into()))
     }
 
     /// Listens for an active data connection and tells the server where: EPRT, or PORT on

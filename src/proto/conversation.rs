@@ -98,6 +98,30 @@ impl TransferStart {
     }
 }
 
+/// Replies read up to a NOOP's 200, which marks the end of what came before it, however
+/// many replies that was: the common part of the conversations below.
+#[derive(Debug, Default)]
+struct UntilNoop {
+    before: Vec<Reply>,
+}
+
+/// Replies before the NOOP's beyond which the server is not following the protocol.
+const MAX_MARKED_REPLIES: usize = 4;
+
+impl UntilNoop {
+    /// `Some(replies before the 200)` once the NOOP's 200 came.
+    fn reply(&mut self, reply: Reply, what: &str) -> Result<Option<Vec<Reply>>> {
+        if reply.code == 200 {
+            return Ok(Some(std::mem::take(&mut self.before)));
+        }
+        self.before.push(reply);
+        if self.before.len() > MAX_MARKED_REPLIES {
+            return Err(ProtoError::Proto(format!("more than {MAX_MARKED_REPLIES} replies after {what}")));
+        }
+        Ok(None)
+    }
+}
+
 /// The replies after ABOR. Servers differ in how many come (426 then 226, 226 alone, 225,
 /// one 451 for both, a late second one), and a wait of any length can end too early on a
 /// slow link. So once the first reply is in, a NOOP goes out, and every reply before its
@@ -107,32 +131,51 @@ impl TransferStart {
 /// and would swallow a NOOP sent right behind the ABOR.
 #[derive(Debug, Default)]
 pub struct AbortReplies {
-    last: Option<Reply>,
     noop_sent: bool,
-    after_noop: usize,
+    marked: UntilNoop,
 }
-
-/// Replies after ABOR beyond which the server is not following the protocol.
-const MAX_ABOR_REPLIES: usize = 4;
 
 impl AbortReplies {
     /// Any reply, whatever its class (the driver passes 4xx and 5xx too).
     pub fn reply(&mut self, reply: Reply) -> Result<Next> {
         if !self.noop_sent {
             self.noop_sent = true;
-            self.last = Some(reply);
+            self.marked.before.push(reply);
             return Ok(Next::Send("NOOP", None));
         }
-        if reply.code == 200 {
-            let last = self.last.take().expect("the first reply came before the NOOP");
-            return Ok(Next::Done(last));
+        match self.marked.reply(reply, "ABOR")? {
+            Some(mut replies) => Ok(Next::Done(replies.pop().expect("the first reply came before the NOOP"))),
+            None => Ok(Next::Read),
         }
-        self.after_noop += 1;
-        if self.after_noop >= MAX_ABOR_REPLIES {
-            return Err(ProtoError::Proto(format!("more than {MAX_ABOR_REPLIES} replies after ABOR")));
+    }
+}
+
+/// PASV after an EPSV that got no answer in time: EPSV's answer may still come, before or
+/// after PASV's. The driver sends PASV and a NOOP behind it at once (`PasvAfterSilence::
+/// COMMANDS`) and feeds every reply, whatever its class. Of the replies before the NOOP's
+/// 200, the 227 is PASV's and anything else was EPSV's; a refusal of PASV (4xx/5xx) comes
+/// after EPSV's answer, if any, so the first refusal stands when no 227 came.
+#[derive(Debug, Default)]
+pub struct PasvAfterSilence {
+    marked: UntilNoop,
+}
+
+impl PasvAfterSilence {
+    pub const COMMANDS: [&'static str; 2] = ["PASV", "NOOP"];
+
+    /// `Ok(Next::Read)` until the end; then `Ok(Next::Done(the 227))`, or the refusal as
+    /// `ProtoError::Reply` for the driver to classify.
+    pub fn reply(&mut self, reply: Reply) -> Result<Next> {
+        let Some(replies) = self.marked.reply(reply, "PASV")? else {
+            return Ok(Next::Read);
+        };
+        if let Some(pasv) = replies.iter().find(|r| r.code == 227) {
+            return Ok(Next::Done(pasv.clone()));
         }
-        self.last = Some(reply);
-        Ok(Next::Read)
+        match replies.into_iter().find(|r| r.class() >= 4) {
+            Some(refusal) => Err(ProtoError::Reply(refusal)),
+            None => Err(ProtoError::Proto("no answer to PASV before NOOP's".into())),
+        }
     }
 }
 
@@ -205,7 +248,26 @@ mod tests {
         }
         let mut a = AbortReplies::default();
         a.reply(r(426)).unwrap();
-        let flood: Vec<_> = (0..MAX_ABOR_REPLIES).map(|_| a.reply(r(226))).collect();
+        let flood: Vec<_> = (0..MAX_MARKED_REPLIES).map(|_| a.reply(r(226))).collect();
         assert!(matches!(flood.last(), Some(Err(ProtoError::Proto(_)))));
+    }
+
+    #[test]
+    fn pasv_after_silence_picks_the_227() {
+        let done = |codes: &[u16]| {
+            let mut p = PasvAfterSilence::default();
+            let mut last = Ok(Next::Read);
+            for &code in codes {
+                last = p.reply(r(code));
+            }
+            last
+        };
+        assert_eq!(done(&[227, 200]).unwrap(), Next::Done(r(227)));
+        assert_eq!(done(&[229, 227, 200]).unwrap(), Next::Done(r(227)), "EPSV's late answer first");
+        assert_eq!(done(&[227, 229, 200]).unwrap(), Next::Done(r(227)), "EPSV's late answer after");
+        assert_eq!(done(&[500, 227, 200]).unwrap(), Next::Done(r(227)), "EPSV refused late");
+        assert!(matches!(done(&[500, 530, 200]), Err(ProtoError::Reply(x)) if x.code == 500));
+        assert!(matches!(done(&[200]), Err(ProtoError::Proto(_))));
+        assert!(matches!(done(&[229, 229, 229, 229, 229]), Err(ProtoError::Proto(_))));
     }
 }

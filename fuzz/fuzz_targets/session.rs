@@ -211,9 +211,9 @@ fuzz_target!(|input: &[u8]| {
         }
     }
     // One line per step, but login may send three (USER, PASS, ACCT), cwd .. two (CDUP,
-    // CWD ..) and feat two (FEAT, OPTS UTF8 ON).
+    // CWD ..), size two (TYPE I, SIZE) and feat two (FEAT, OPTS UTF8 ON).
     assert!(
-        lines.len() <= run.steps + 4,
+        lines.len() <= run.steps + 5,
         "{} lines for {} steps",
         lines.len(),
         run.steps

@@ -152,6 +152,26 @@ struct ssl_ctx_st;
 #define FTP_FORMAT_DOS 3
 
 /**
+ * The socket is to be watched for reading (the `what` of `ftp_multi_set_socket_callback`'s callback).
+ */
+#define FTP_POLL_IN 1
+
+/**
+ * The socket is to be watched for writing.
+ */
+#define FTP_POLL_OUT 2
+
+/**
+ * The socket is no longer to be watched (it may already be closed).
+ */
+#define FTP_POLL_REMOVE 4
+
+/**
+ * `ftp_multi_socket_action`'s `fd` when the timer fired rather than a socket.
+ */
+#define FTP_SOCKET_TIMEOUT -1
+
+/**
  * Success.
  */
 #define FTP_OK 0
@@ -314,6 +334,11 @@ typedef struct ftp_entry ftp_entry;
 typedef struct ftp_listing ftp_listing;
 
 /**
+ * A multi handle. Create with `ftp_multi_new`, free with `ftp_multi_free`.
+ */
+typedef struct ftp_multi ftp_multi;
+
+/**
  * A trace callback: receives one NUL-terminated line of the debug trace, borrowed for the
  * call. Runs on the thread making the call that traces.
  */
@@ -324,6 +349,24 @@ typedef void (*ftp_trace_callback)(void *userdata, const char *line);
  * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
+
+/**
+ * Told which socket to watch for what: `what` is FTP_POLL_IN and/or FTP_POLL_OUT, or
+ * FTP_POLL_REMOVE. Level-triggered: a socket that stays ready is reported again.
+ */
+typedef void (*ftp_multi_socket_cb)(int fd, int what, void *userdata);
+
+/**
+ * A job: ordinary calls on `client` (connect, login, transfers, ...), made as in a blocking
+ * program. Its return value is handed to the done callback as `status`.
+ */
+typedef int (*ftp_multi_job_cb)(struct ftp_client *client, void *userdata);
+
+/**
+ * Called when a job ended, with what the job returned (or FTP_ERR_STOPPED for a job ended
+ * by `ftp_multi_remove` or `ftp_multi_free`). The client is out of the multi handle again.
+ */
+typedef void (*ftp_multi_done_cb)(struct ftp_client *client, int status, void *userdata);
 
 /**
  * Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
@@ -383,6 +426,7 @@ struct ftp_client *ftp_tls_new(void);
 /**
  * Frees a handle, closing its connection without sending QUIT. NULL is ignored. The handle
  * must not be used afterwards and must not be in a call (e.g. freed from its own callback).
+ * A handle whose multi-handle job runs is freed when the job ends (see `ftp_multi_start`).
  */
 void ftp_free(struct ftp_client *client);
 
@@ -812,6 +856,93 @@ int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
  * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
  */
 int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
+
+/**
+ * Creates a multi handle, with no jobs. It must be used from the thread that created it.
+ * NULL only when memory is exhausted.
+ */
+struct ftp_multi *ftp_multi_new(void);
+
+/**
+ * Frees a multi handle. Jobs still running are ended first: every call they make fails
+ * without waiting, with FTP_ERR_STOPPED, until they return (a connection is closed where
+ * that leaves it out of step with its server); their done callbacks are then called with
+ * FTP_ERR_STOPPED. NULL is ignored; not from a callback.
+ */
+void ftp_multi_free(struct ftp_multi *multi);
+
+/**
+ * Stack size of the jobs started from now on (default 1 MiB; at least 64 KiB). Each job
+ * has its own, mapped with a guard page; only the pages it touches use memory. The job's
+ * function and every callback of its calls run on it.
+ */
+int ftp_multi_set_stack_size(struct ftp_multi *multi, size_t bytes);
+
+/**
+ * Sets the function told which sockets to watch (or NULL for none: then drive the handle
+ * with `ftp_multi_wait` and `ftp_multi_perform`). It is called from `ftp_multi_perform` and
+ * `ftp_multi_socket_action`, after the jobs ran, for each change since the last time.
+ */
+int ftp_multi_set_socket_callback(struct ftp_multi *multi,
+                                  ftp_multi_socket_cb callback,
+                                  void *userdata);
+
+/**
+ * Starts a job on `client`: from the next `ftp_multi_perform` or `ftp_multi_socket_action`
+ * on, `job(client, userdata)` runs on a stack of its own; wherever one of its calls would
+ * block, the job is put aside and the loop goes on. When the job returns, `done` (may be
+ * NULL) is called with the job's return value; `userdata` is passed to both.
+ *
+ * From here until `done` is called the client belongs to the job: calls on it from outside
+ * the job get FTP_ERR_BUSY while the job waits in one; `ftp_cancel` and `ftp_abort` work as
+ * in a blocking program (seen within 50 ms); `ftp_free` ends the job (as `ftp_cancel`) and
+ * frees the client after the job returned, without calling `done`. A job must return once
+ * its calls fail (a job that loops forever keeps the loop's thread). Status: FTP_ERR_BUSY
+ * when the client already runs a job or is in a call, FTP_ERR_IO when no stack could be
+ * mapped.
+ */
+int ftp_multi_start(struct ftp_multi *multi,
+                    struct ftp_client *client,
+                    ftp_multi_job_cb job,
+                    ftp_multi_done_cb done,
+                    void *userdata);
+
+/**
+ * Ends the job running on `client` now: its remaining calls fail without waiting, with
+ * FTP_ERR_STOPPED, until it returns (as in `ftp_multi_free`); then `done` is called, before
+ * this returns, with FTP_ERR_STOPPED. FTP_ERR_WRONG_STATE when no job of this handle runs
+ * on it. Not from inside a job.
+ */
+int ftp_multi_remove(struct ftp_multi *multi, struct ftp_client *client);
+
+/**
+ * Runs every job that can go on (its socket ready, its timeout come, a stop requested, or
+ * just started) without blocking, then calls the done callbacks of those that ended and
+ * the socket callback. `*running` (may be NULL) receives the number of jobs still running.
+ */
+int ftp_multi_perform(struct ftp_multi *multi, int *running);
+
+/**
+ * For a loop of the caller's (epoll, kqueue, libuv, ...): runs the jobs waiting on `fd`,
+ * which became ready, or with FTP_SOCKET_TIMEOUT those whose time came; then as
+ * `ftp_multi_perform` (done callbacks, socket callback, `*running`).
+ */
+int ftp_multi_socket_action(struct ftp_multi *multi, int fd, int *running);
+
+/**
+ * Waits until a job's socket is ready or a job's time comes, at most `timeout_ms`
+ * milliseconds (for callers without a loop of their own; then `ftp_multi_perform`).
+ * `*ready` (may be NULL) receives the number of ready sockets.
+ */
+int ftp_multi_wait(struct ftp_multi *multi, int timeout_ms, int *ready);
+
+/**
+ * How long the caller's loop may wait for its sockets before calling
+ * `ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, ...)`: `*out` milliseconds (0: at once,
+ * rounded up otherwise, at most 50 while a job runs), or -1 when no job runs. Ask again
+ * after every call that runs jobs.
+ */
+int ftp_multi_timeout(struct ftp_multi *multi, long *out);
 
 /**
  * A static, NUL-terminated description of a status code; never NULL, never to be freed.

@@ -38,6 +38,9 @@ CALLBACK_TYPES = {
     "ftp_data_callback": "nc_data_cb",
     "ftp_read_callback": "nc_read_cb",
     "ftp_progress_callback": "nc_progress_cb",
+    "ftp_multi_job_cb": "nc_job_cb",
+    "ftp_multi_done_cb": "nc_done_cb",
+    "ftp_multi_socket_cb": "nc_socket_cb",
 }
 
 # Handle types: (value in the test, phase when another argument is NULL).
@@ -49,6 +52,7 @@ HANDLES = {
     "struct ftp_listing *": ("NC_L_OWNED", "ENTRY"),
     "const struct ftp_listing *": ("NC_L", "ENTRY"),
     "const struct ftp_entry *": ("NC_E", "ENTRY"),
+    "struct ftp_multi *": ("NC_M", "MULTI"),
 }
 
 # Output pointers by type.
@@ -59,6 +63,7 @@ OUTPUTS = {
     "uint64_t *": "&nc_u64",
     "int *": "&nc_int",
     "size_t *": "&nc_size",
+    "long *": "&nc_long",
     "struct ftp_data **": "&nc_data_out",
     "struct ftp_listing **": "&nc_listing_out",
     "uint8_t *": "nc_buf",
@@ -187,6 +192,16 @@ EXPECT = {
     ("ftp_entry_fact_at", "out_name"): ("ENTRY", "NC_VAL", "1"),
     ("ftp_entry_fact_at", "out_value"): ("ENTRY", "NC_VAL", "1"),
     ("ftp_entry_fact", "name"): ("ENTRY", "NC_ISNULL", "0"),
+    # MULTI runs on a new multi handle with the logged-in client. A NULL done callback or
+    # userdata is allowed: the first starts a job (nc_job_cb, which makes no call) on the
+    # client, the second then finds it taken; the NULL-`running` perform runs that job.
+    ("ftp_multi_set_socket_callback", "callback"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_set_socket_callback", "userdata"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_start", "done"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_start", "userdata"): ("MULTI", "NC_RC", "FTP_ERR_BUSY"),
+    ("ftp_multi_perform", "running"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_socket_action", "running"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_wait", "ready"): ("MULTI", "NC_RC", "FTP_OK"),
 }
 
 
@@ -253,7 +268,7 @@ def expectation(ret, name, args, index):
             return ("HANDLE", "NC_ISNULL", "0")
         fail(f"{name}({pname} = NULL) returns {ret}: add it to HANDLE_RESULTS in gen-null-test.py")
     first_type = args[0][0] if args else ""
-    if ret == "int" and first_type in HANDLES and HANDLES[first_type][1] in ("ONLINE", "DATA"):
+    if ret == "int" and first_type in HANDLES and HANDLES[first_type][1] in ("ONLINE", "DATA", "MULTI"):
         return (HANDLES[first_type][1], "NC_RC", "FTP_ERR_NULL_ARGUMENT")
     fail(f"{name}({pname} = NULL): add an expectation to EXPECT in gen-null-test.py")
 

@@ -7,6 +7,7 @@
 //! the layers above `proto`.
 
 pub mod error;
+pub mod multi;
 pub mod net;
 pub mod proto;
 
@@ -18,6 +19,7 @@ pub use client::netrc;
 pub use client::transfer::{self, Progress};
 pub use client::{Client, TraceSink};
 pub use error::{Error, Result};
+pub use multi::{Completion, Multi, SocketChange, Token};
 pub use net::data::DataConnection;
 pub use net::tls::{TlsConfig, TlsMode};
 pub use proto::command::{self, Encoding};

@@ -28,11 +28,22 @@ fn new_handle(make: fn() -> Client) -> *mut ftp_client {
 
 /// Frees a handle, closing its connection without sending QUIT. NULL is ignored. The handle
 /// must not be used afterwards and must not be in a call (e.g. freed from its own callback).
+/// A handle whose multi-handle job runs is freed when the job ends (see `ftp_multi_start`).
 #[no_mangle]
 pub extern "C" fn ftp_free(client: *mut ftp_client) {
     if client.is_null() {
         return;
     }
+    if let Some(handle) = super::handle::deref(client) {
+        if super::multi::defer_free(handle) {
+            return;
+        }
+    }
+    free_now(client);
+}
+
+/// Frees a handle no job uses.
+pub(crate) fn free_now(client: *mut ftp_client) {
     // SAFETY: the pointer came from ftp_new and is freed once, as documented.
     let boxed = unsafe { Box::from_raw(client) };
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {

@@ -6,7 +6,7 @@ use crate::{Client, DataConnection, Error};
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
@@ -21,8 +21,16 @@ pub struct ftp_client {
     /// The data handles of `ftp_transfercmd` still open, so that `ftp_free` can close their
     /// connections and tell them the client is gone.
     data_links: Mutex<Vec<Weak<DataLink>>>,
+    /// Whether a job of a multi handle runs on this client (`JOB_*`): `ftp_free` then
+    /// defers the freeing to the job's end, since the job's stack still uses the handle.
+    pub(crate) job: AtomicU8,
     inner: UnsafeCell<Inner>,
 }
+
+pub(crate) const JOB_NONE: u8 = 0;
+pub(crate) const JOB_RUNNING: u8 = 1;
+/// `ftp_free` was called while the job ran: the multi handle frees it when the job ends.
+pub(crate) const JOB_FREE_REQUESTED: u8 = 2;
 
 /// What a data handle shares with its client, so that either may be freed first.
 pub(crate) struct DataLink {
@@ -64,6 +72,7 @@ impl ftp_client {
             cancel: client.canceller(),
             transfer_stop: client.transfer_stopper(),
             data_links: Mutex::new(Vec::new()),
+            job: AtomicU8::new(JOB_NONE),
             inner: UnsafeCell::new(Inner {
                 client,
                 poisoned: false,
@@ -84,6 +93,11 @@ impl ftp_client {
         }
         self.cancel.store(true, Ordering::Release);
         true
+    }
+
+    /// The client's cancel and transfer-stop flags (for a multi handle to watch).
+    pub(crate) fn stop_flags(&self) -> (Arc<AtomicBool>, Arc<AtomicBool>) {
+        (self.cancel.clone(), self.transfer_stop.clone())
     }
 
     /// Registers the data connection of a new data handle.

@@ -5,10 +5,11 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 // In the order of the header: status codes, the client and its commands, transfers,
-// listings, TLS (cbindgen follows the module order).
+// listings, TLS, the multi handle (cbindgen follows the module order).
 mod client;
 mod handle;
 mod listing;
+mod multi;
 mod status;
 mod tls;
 mod transfer;
@@ -16,6 +17,7 @@ mod transfer;
 pub use client::*;
 pub use handle::ftp_client;
 pub use listing::*;
+pub use multi::*;
 pub use status::*;
 pub use tls::*;
 pub use transfer::*;

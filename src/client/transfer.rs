@@ -34,15 +34,19 @@ enum FdStep {
 
 /// Sorts the result of one step: the local file's errors from the network's, a tick from a
 /// stall (`what` names the network side in errors).
-fn fd_step(conn: &DataConnection, moved: io::Result<usize>, what: &'static str) -> FdStep {
+fn fd_step(conn: &mut DataConnection, moved: io::Result<usize>, what: &'static str, events: i16) -> FdStep {
     match moved {
         Ok(0) => FdStep::End,
-        Ok(n) => FdStep::Moved(n),
+        // Inside a task, the others get their turn now and then; an abandoned task stops.
+        Ok(n) => match conn.take_turns(what) {
+            Ok(()) => FdStep::Moved(n),
+            Err(_) => FdStep::Stop,
+        },
         Err(e) if e.kind() == io::ErrorKind::Interrupted => FdStep::Again,
         Err(e) if is_local_file_error(&e) => FdStep::Local(e),
         Err(e) if is_stop(&e) => FdStep::Stop,
         Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-            match conn.check_patience(what) {
+            match conn.check_patience(what, events) {
                 Ok(()) => FdStep::Again,
                 Err(Error::Cancelled(_)) => FdStep::Stop,
                 Err(e) => FdStep::Failed(e),
@@ -437,7 +441,7 @@ impl Client {
                 },
                 None => copy_chunk(&mut conn, fd, &mut buf),
             };
-            let n = match fd_step(&conn, moved, "receiving data") {
+            let n = match fd_step(&mut conn, moved, "receiving data", libc::POLLIN) {
                 FdStep::Moved(n) => n,
                 FdStep::End => break,
                 FdStep::Again => continue,
@@ -494,7 +498,7 @@ impl Client {
             } else {
                 copy_from_fd(fd, &mut conn, &mut buf)
             };
-            let n = match fd_step(&conn, moved, "sending data") {
+            let n = match fd_step(&mut conn, moved, "sending data", libc::POLLOUT) {
                 FdStep::Moved(n) => n,
                 FdStep::End => break,
                 FdStep::Again => continue,

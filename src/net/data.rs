@@ -31,6 +31,11 @@ pub struct DataConnection {
     /// The client's stop flags (cancel, stop the transfer), looked at between the short
     /// socket waits.
     stops: [Arc<AtomicBool>; 2],
+    /// A non-blocking socket (opened inside a task, see `net::task`): a call that would
+    /// block returns at once, and the wait is `stream::wait_until`'s, not a TICK's.
+    nonblocking: bool,
+    /// Steps made inside a task, for `take_turns`.
+    turns: u64,
 }
 
 /// Every data socket's system calls wait at most this long (SO_RCVTIMEO, SO_SNDTIMEO), so
@@ -43,6 +48,9 @@ const TICK: Duration = Duration::from_millis(50);
 /// low-water marks make Linux clamp the TCP window to them (tcp_set_rcvlowat), which slows
 /// the download instead.
 const MAX_LOW_WATER: usize = 64 * 1024;
+/// Steps (socket calls, file copies) a data connection makes inside a task before it lets
+/// the others run.
+const TURN: u64 = 16;
 
 impl DataConnection {
     /// The size announced in `150 ... (N bytes)`, if any.
@@ -76,15 +84,41 @@ impl DataConnection {
         }
     }
 
-    /// After a socket call came back after its TICK with nothing moved: `Cancelled` when a
+    /// After a socket call came back after its TICK with nothing moved (or at once, on a
+    /// non-blocking socket, then after waiting for `events` on it): `Cancelled` when a
     /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
     /// data wait, else Ok (call again).
-    pub(crate) fn check_patience(&self, what: &'static str) -> Result<()> {
+    pub(crate) fn check_patience(&self, what: &'static str, events: i16) -> Result<()> {
         if self.stops.iter().fold(false, |any, stop| stop.swap(false, Ordering::AcqRel) | any) {
             return Err(Error::Cancelled(what));
         }
-        if self.last_progress.elapsed() >= self.idle {
+        // A wait too long to represent is as good as forever.
+        let at =
+            self.last_progress.checked_add(self.idle).unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 32));
+        if at <= Instant::now() {
             return Err(Error::Timeout(what));
+        }
+        if self.nonblocking {
+            // A cancel request wakes the task's driver, which resumes the wait: the flags
+            // are looked at again on the next call.
+            let never = &crate::client::NEVER;
+            return super::stream::wait_until(self.stream.fd(), events, super::stream::Deadline { at, what }, never);
+        }
+        Ok(())
+    }
+
+    /// Inside a task, lets the other tasks run every TURN socket calls (see
+    /// `task::yield_now`); `Cancelled(what)` when the task's driver abandons it (a transfer
+    /// whose data keeps coming would otherwise never wait, and so never fail).
+    pub(crate) fn take_turns(&mut self, what: &'static str) -> Result<()> {
+        if !self.nonblocking {
+            return Ok(());
+        }
+        self.turns += 1;
+        if self.turns.is_multiple_of(TURN)
+            && super::task::yield_now(self.stream.fd()) == Some(super::task::Woke::Abandon)
+        {
+            return Err(Error::Cancelled(what));
         }
         Ok(())
     }
@@ -102,7 +136,8 @@ impl DataConnection {
     /// would look like no progress and the data wait would end a transfer that moves. There
     /// (and with FTPC_PORTABLE_IO=1) reads take whatever has arrived.
     pub(crate) fn read_in_blocks(&mut self, block: usize) {
-        if !cfg!(target_os = "linux") || super::fdcopy::portable_io() {
+        // A non-blocking socket waits in poll, which would not wake below the mark.
+        if !cfg!(target_os = "linux") || super::fdcopy::portable_io() || self.nonblocking {
             return;
         }
         let Stream::Plain(tcp) = &self.stream else {
@@ -123,6 +158,7 @@ impl DataConnection {
 
     /// One read, waiting for data for at most the data wait since the last progress.
     pub(crate) fn receive(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.take_turns("receiving data")?;
         loop {
             self.socket_calls += 1;
             match self.stream.read(buf) {
@@ -131,7 +167,7 @@ impl DataConnection {
                     return Ok(n);
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    self.check_patience("receiving data")?
+                    self.check_patience("receiving data", libc::POLLIN)?
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::io("receiving data", e)),
@@ -141,6 +177,7 @@ impl DataConnection {
 
     /// Sends all of `buf`; fails once the connection moves nothing for the data wait.
     pub(crate) fn send_all(&mut self, mut buf: &[u8]) -> Result<()> {
+        self.take_turns("sending data")?;
         while !buf.is_empty() {
             self.socket_calls += 1;
             match self.stream.write(buf) {
@@ -150,7 +187,7 @@ impl DataConnection {
                     buf = &buf[n..];
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    self.check_patience("sending data")?
+                    self.check_patience("sending data", libc::POLLOUT)?
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::io("sending data", e)),
@@ -221,12 +258,18 @@ impl DataConnection {
             idle,
             last_progress: Instant::now(),
             stops,
+            nonblocking: super::task::in_task(),
+            turns: 0,
         }
     }
 }
 
-/// Gives every system call on a data socket the TICK timeout (see TICK).
+/// Gives every system call on a data socket the TICK timeout (see TICK); inside a task,
+/// makes it non-blocking instead (the task's driver waits, see `net::task`).
 pub(crate) fn set_tick(tcp: &TcpStream) -> std::io::Result<()> {
+    if super::task::in_task() {
+        return tcp.set_nonblocking(true);
+    }
     tcp.set_read_timeout(Some(TICK))?;
     tcp.set_write_timeout(Some(TICK))
 }

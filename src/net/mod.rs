@@ -5,5 +5,6 @@ pub(crate) mod control;
 pub(crate) mod data;
 pub(crate) mod fdcopy;
 pub(crate) mod stream;
+pub mod task;
 pub mod tls;
 pub(crate) mod tls_probe;

@@ -76,7 +76,7 @@ pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
 }
 
 /// How often a wait on a socket looks at the cancel flag.
-const CANCEL_TICK: Duration = Duration::from_millis(50);
+pub(crate) const CANCEL_TICK: Duration = Duration::from_millis(50);
 
 /// Waits until `fd` has one of `events` (POLLIN, POLLOUT), for at most `wait`: false when
 /// the time ran out. Looks at `stop` every CANCEL_TICK: `Cancelled(what)` when it is set.
@@ -164,6 +164,9 @@ impl Deadline {
 /// connect, accept and TLS step that would block comes here with the deadline of its call,
 /// so no system call can outlast a timeout or a cancel request.
 pub(crate) fn wait_until(fd: RawFd, events: i16, deadline: Deadline, stop: &AtomicBool) -> Result<()> {
+    if super::task::in_task() {
+        return suspend_until(fd, events, deadline, stop);
+    }
     loop {
         // Taken, not just read: one request cancels one wait (or one transfer).
         if stop.swap(false, Ordering::AcqRel) {
@@ -175,6 +178,25 @@ pub(crate) fn wait_until(fd: RawFd, events: i16, deadline: Deadline, stop: &Atom
         }
         if poll_once(fd, events, left.min(CANCEL_TICK))? {
             return Ok(());
+        }
+    }
+}
+
+/// `wait_until` inside a task: the task's driver does the waiting (see `net::task`), and
+/// resumes the task when the socket is ready, the deadline has passed or a stop flag of the
+/// client was set.
+fn suspend_until(fd: RawFd, events: i16, deadline: Deadline, stop: &AtomicBool) -> Result<()> {
+    loop {
+        if stop.swap(false, Ordering::AcqRel) {
+            return Err(Error::Cancelled(deadline.what));
+        }
+        if deadline.left().is_zero() {
+            return Err(Error::Timeout(deadline.what));
+        }
+        match super::task::suspend(super::task::Wait { fd, events, deadline: deadline.at }) {
+            Some(super::task::Woke::Ready) => return Ok(()),
+            Some(super::task::Woke::Check) => {}
+            Some(super::task::Woke::Abandon) | None => return Err(Error::Cancelled(deadline.what)),
         }
     }
 }

@@ -143,12 +143,15 @@ static const ftp_entry *nc_e;
 #define NC_L nc_l
 #define NC_E nc_e
 #define NC_L_OWNED ((ftp_listing *)NULL)
+static ftp_multi *nc_m;
+#define NC_M nc_m
 static const char *nc_str;
 static uint16_t nc_u16;
 static int64_t nc_i64;
 static uint64_t nc_u64;
 static int nc_int;
 static size_t nc_size;
+static long nc_long;
 static ftp_data *nc_data_out;
 static ftp_listing *nc_listing_out;
 static uint8_t nc_buf[64];
@@ -163,8 +166,11 @@ static int nc_line_cb(void *u, const char *line, size_t len) { (void)u; (void)li
 static int nc_data_cb(void *u, const uint8_t *d, size_t len) { (void)u; (void)d; (void)len; nc_callback_calls++; return 0; }
 static int nc_read_cb(void *u, uint8_t *b, size_t len, size_t *out) { (void)u; (void)b; (void)len; *out = 0; nc_callback_calls++; return 0; }
 static int nc_progress_cb(void *u, uint64_t done, int64_t total) { (void)u; (void)done; (void)total; nc_callback_calls++; return 0; }
+static int nc_job_cb(ftp_client *c, void *u) { (void)c; (void)u; nc_callback_calls++; return 0; }
+static void nc_done_cb(ftp_client *c, int status, void *u) { (void)c; (void)status; (void)u; nc_callback_calls++; }
+static void nc_socket_cb(int fd, int what, void *u) { (void)fd; (void)what; (void)u; nc_callback_calls++; }
 
-enum { NC_PHASE_HANDLE, NC_PHASE_ONLINE, NC_PHASE_DATA, NC_PHASE_ENTRY, NC_PHASE_OFFLINE };
+enum { NC_PHASE_HANDLE, NC_PHASE_ONLINE, NC_PHASE_DATA, NC_PHASE_ENTRY, NC_PHASE_OFFLINE, NC_PHASE_MULTI };
 
 /* After FTP_ERR_NULL_ARGUMENT on a live handle, its last error names the parameter. */
 static void nc_check_message(int phase, const char *what, int rc)
@@ -249,6 +255,13 @@ static void test_null_everywhere(void)
     ran += run_null_calls(NC_PHASE_ONLINE);
     CHECK(ftp_is_connected(nc_c) == 1);
     check_in_step(nc_c, "the NULL calls");
+
+    /* MULTI: a new multi handle; the one job started runs no call and leaves the client. */
+    nc_m = ftp_multi_new();
+    ran += run_null_calls(NC_PHASE_MULTI);
+    ftp_multi_free(nc_m);
+    nc_m = NULL;
+    check_in_step(nc_c, "the multi-handle NULL calls");
 
     /* ENTRY: a real MLSD entry of a regular file. */
     ftp_listing *listing = NULL;

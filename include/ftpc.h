@@ -66,6 +66,41 @@
  * about 50 ms.
  */
 
+/*
+ * Many sessions on one thread: the multi handle (ftp_multi_*). A job is a
+ * function of the caller's that makes ordinary calls on one client, as a
+ * blocking program would (ftp_connect, ftp_login, ftp_retrbinary, ...);
+ * ftp_multi_start runs it on a stack of its own, and wherever one of its calls
+ * would wait for a socket the job is put aside and the caller's loop goes on.
+ * The same code, replies, status codes, errors and timeouts as a blocking
+ * call: there is one implementation of FTP. When the job returns, its done
+ * callback gets the job's return value; ftp_last_error and the last reply on
+ * the client are those of its calls.
+ *   Driving it: without a loop of one's own, ftp_multi_wait then
+ * ftp_multi_perform, until no job runs. With one (epoll, kqueue, libuv, GLib),
+ * set a socket callback: it names each socket to watch and for what (level-
+ * triggered), and when to stop; ftp_multi_timeout says when the loop must
+ * call ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, ...) at the latest;
+ * call ftp_multi_socket_action(m, fd, ...) when a watched socket is ready.
+ *   Sockets belong to the library: the caller only watches them, never reads,
+ * writes or closes them; a socket may be closed before its FTP_POLL_REMOVE.
+ *   Threads: a multi handle is used from the thread that created it (others
+ * get FTP_ERR_WRONG_STATE). Jobs, their transfer callbacks and the done
+ * callbacks run on that thread, inside ftp_multi_perform/socket_action; the
+ * socket callback too. From another thread, ftp_cancel and ftp_abort on a
+ * job's client work as in a blocking program (seen within 50 ms: the timeout
+ * is at most 50 ms while a job runs). Name resolution in ftp_connect blocks
+ * the thread (give addresses to avoid it).
+ *   What callbacks may do: a job and its transfer callbacks may call anything
+ * on their own client and on clients outside the multi handle, but not the
+ * multi handle (FTP_ERR_BUSY); a done callback may start a new job (on the
+ * same client too) or free the client; the socket callback only watches.
+ * While its job runs, the client answers calls from outside the job with
+ * FTP_ERR_BUSY; ftp_free then ends the job and frees the client after it.
+ *   Stacks: 1 MiB each by default (ftp_multi_set_stack_size), mapped with a
+ * guard page; only the pages a job touches take memory.
+ */
+
 #ifndef FTPC_H
 #define FTPC_H
 

@@ -37,6 +37,8 @@ APT_PACKAGES=(
     golang-go ruby ruby-ffi libpython3.11-testsuite
     # packaging checks (scripts/test-packaging.sh): CMake and Meson consumers, venvs
     cmake meson python3-venv
+    # the libuv example of the multi handle (examples-c/multi_libuv.c)
+    libuv1-dev
 )
 
 # Run a command quietly; show its output only if it fails.

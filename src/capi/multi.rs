@@ -16,7 +16,6 @@ use std::ffi::{c_int, c_long, c_void};
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::thread::ThreadId;
 use std::time::Duration;
 
 /// The socket is to be watched for reading (the `what` of `ftp_multi_set_socket_callback`'s callback).
@@ -52,7 +51,7 @@ pub struct ftp_multi {
     socket_ud: *mut c_void,
     /// The thread that created it: the jobs' stacks and the library's record of the running
     /// job belong to it.
-    thread: ThreadId,
+    thread: libc::pthread_t,
     /// Set while a call runs (a callback calling back into the handle gets BUSY).
     busy: Cell<bool>,
 }
@@ -76,7 +75,7 @@ pub extern "C" fn ftp_multi_new() -> *mut ftp_multi {
             jobs: HashMap::new(),
             socket_cb: None,
             socket_ud: std::ptr::null_mut(),
-            thread: std::thread::current().id(),
+            thread: this_thread(),
             busy: Cell::new(false),
         }))
     })
@@ -90,7 +89,7 @@ pub extern "C" fn ftp_multi_new() -> *mut ftp_multi {
 #[no_mangle]
 pub extern "C" fn ftp_multi_free(multi: *mut ftp_multi) {
     let Some(m) = deref(multi) else { return };
-    if m.busy.get() || m.thread != std::thread::current().id() {
+    if m.busy.get() || !on_thread(m.thread) {
         return; // Freeing it from inside would pull the stack from under the caller.
     }
     let ended: Vec<Token> = m.jobs.keys().copied().collect();
@@ -267,7 +266,7 @@ pub extern "C" fn ftp_multi_timeout(multi: *mut ftp_multi, out: *mut c_long) -> 
 /// The ordinary entry: NULL, thread and re-entrancy checks, panic catch.
 fn with_multi(multi: *mut ftp_multi, body: impl FnOnce(&mut ftp_multi) -> c_int) -> c_int {
     let Some(m) = deref_mut(multi) else { return FTP_ERR_NULL_ARGUMENT };
-    if m.thread != std::thread::current().id() {
+    if !on_thread(m.thread) {
         return FTP_ERR_WRONG_STATE;
     }
     if m.busy.replace(true) {
@@ -352,4 +351,16 @@ pub(crate) fn defer_free(handle: &ftp_client) -> bool {
         return true;
     }
     false
+}
+
+/// The calling thread (pthread_self: std's thread handle would allocate once per thread,
+/// which leak checkers of C programs report).
+fn this_thread() -> libc::pthread_t {
+    // SAFETY: no preconditions.
+    unsafe { libc::pthread_self() }
+}
+
+fn on_thread(thread: libc::pthread_t) -> bool {
+    // SAFETY: two thread ids, compared.
+    unsafe { libc::pthread_equal(thread, this_thread()) != 0 }
 }

@@ -41,8 +41,13 @@ for t in "${tests[@]}"; do
 done
 for ex in "$repo"/examples-c/*.c; do
     name=example-$(basename "$ex" .c)
-    build "$name" "$ex" "$libs" cc -std=c11 "${warn[@]}" $cflags
-    build "$name.static" "$ex" "$static_libs" cc -std=c11 "${warn[@]}" $cflags
+    # The libuv example also needs libuv (Debian libuv1-dev, installed by setup.sh).
+    extra_cflags="" extra_libs=""
+    if [ "$name" = example-multi_libuv ]; then
+        extra_cflags=$(pkg-config --cflags libuv) extra_libs=$(pkg-config --libs libuv)
+    fi
+    build "$name" "$ex" "$libs $extra_libs" cc -std=c11 "${warn[@]}" $cflags $extra_cflags
+    build "$name.static" "$ex" "$static_libs $extra_libs" cc -std=c11 "${warn[@]}" $cflags $extra_cflags
 done
 for ex in "$repo"/examples-c/*.cpp; do
     [ -e "$ex" ] || continue
@@ -75,6 +80,19 @@ for t in "${tests[@]}"; do
 done
 run "$out/example-demo" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 run "$out/example-demo.static" "$FTPC_TEST_HOST" "$FTPC_PUREFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
+# The multi handle's examples: 300 downloads of a 1 MiB file from one thread, through epoll
+# from vsftpd (64 sessions at once) and through libuv from pure-ftpd (40 at once: it takes
+# 50 clients), each copy checked against the first; the epoll one again under valgrind.
+head -c $((1 << 20)) /dev/urandom >"$FTPC_VSFTPD_HOME/multi-example.bin"
+cp "$FTPC_VSFTPD_HOME/multi-example.bin" "$FTPC_PUREFTPD_HOME/multi-example.bin"
+chmod 644 "$FTPC_VSFTPD_HOME/multi-example.bin" "$FTPC_PUREFTPD_HOME/multi-example.bin"
+login=("$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS")
+run "$out/example-multi_epoll" "${login[@]}" "$FTPC_VSFTPD_HOME/multi-example.bin" 300 64
+run valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+    "$out/example-multi_epoll" "${login[@]}" "$FTPC_VSFTPD_HOME/multi-example.bin" 40 16
+run "$out/example-multi_libuv.static" "$FTPC_TEST_HOST" "$FTPC_PUREFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" \
+    multi-example.bin 300 40
+rm -f "$FTPC_VSFTPD_HOME/multi-example.bin" "$FTPC_PUREFTPD_HOME/multi-example.bin"
 for ex in "$out"/example-*.c++*; do
     [ -e "$ex" ] || continue
     run "$ex" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"

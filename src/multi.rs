@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::net::task::{Step, Task, Wait, Woke};
 use crate::Client;
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,38 +70,51 @@ struct Entry {
 }
 
 impl Entry {
-    /// Why the task should run now (without a socket event), if it should.
-    fn due(&mut self, now: Instant) -> Option<Woke> {
-        self.task.as_ref()?;
+    /// Whether a stop flag came up since the last look (then the task must run to see it).
+    fn flag_raised(&mut self) -> bool {
         let flags = [self.flags[0].load(Ordering::Acquire), self.flags[1].load(Ordering::Acquire)];
         let raised = (flags[0] && !self.flags_seen[0]) || (flags[1] && !self.flags_seen[1]);
         self.flags_seen = flags;
-        match self.wait {
-            None => Some(Woke::Check),
-            Some(_) if raised => Some(Woke::Check),
-            Some(w) if w.deadline <= now => Some(Woke::Check),
-            Some(_) => None,
-        }
+        raised
     }
 }
 
-/// What the socket callbacks were last told about one socket.
+/// What the caller's loop was last told to watch for one entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Watch {
+    fd: RawFd,
     /// The socket's inode: a descriptor closed and reused for a new socket between two
     /// looks is a new socket, which the caller's loop must be told about again (epoll
     /// forgets a descriptor when it is closed).
     inode: u64,
     events: i16,
-    token: usize,
 }
 
 /// Clients driven from one thread. Not `Send`: the operations' stacks belong to the thread.
 pub struct Multi {
     entries: Vec<Option<Entry>>,
     stack_size: usize,
-    announced: HashMap<RawFd, Watch>,
+    /// What `socket_changes` last announced, per entry, and the entry of each announced
+    /// socket (for `socket_action`).
+    announced: Vec<Option<Watch>>,
+    owner_of: HashMap<RawFd, usize>,
+    /// Entries that ran, started or left since the last `socket_changes`: only their
+    /// watches can have changed (so a change costs nothing per idle session).
+    dirty: Vec<usize>,
+    /// The deadline of every waiting task, earliest first: what is due is found without
+    /// looking at every session.
+    deadlines: BTreeSet<(Instant, usize)>,
+    /// Tasks started and not run yet.
+    fresh: Vec<usize>,
+    /// Tasks running (started, not ended).
+    active: usize,
+    /// When the stop flags of every task were last looked at (see FLAG_SCAN).
+    flags_checked: Instant,
 }
+
+/// How often the stop flags of all tasks are looked at: a stop requested from outside
+/// (`Client::canceller`) is seen that late at most, besides `timeout`'s 50 ms.
+const FLAG_SCAN: Duration = Duration::from_millis(10);
 
 impl Default for Multi {
     fn default() -> Multi {
@@ -111,7 +124,17 @@ impl Default for Multi {
 
 impl Multi {
     pub fn new() -> Multi {
-        Multi { entries: Vec::new(), stack_size: DEFAULT_STACK_SIZE, announced: HashMap::new() }
+        Multi {
+            entries: Vec::new(),
+            stack_size: DEFAULT_STACK_SIZE,
+            announced: Vec::new(),
+            owner_of: HashMap::new(),
+            dirty: Vec::new(),
+            deadlines: BTreeSet::new(),
+            fresh: Vec::new(),
+            active: 0,
+            flags_checked: Instant::now(),
+        }
     }
 
     /// The stack size of operations started from now on (at least 64 KiB).
@@ -156,8 +179,16 @@ impl Multi {
 
     /// As `remove`, also giving what the abandoned operation returned, if one ran.
     pub fn remove_with_output(&mut self, token: Token) -> (Option<Client>, Option<Box<dyn Any>>) {
-        let Some(mut entry) = self.entries.get_mut(token.0).and_then(Option::take) else { return (None, None) };
-        let output = entry.task.take().map(Task::abandon);
+        if self.entries.get(token.0).and_then(Option::as_ref).is_none() {
+            return (None, None);
+        }
+        self.set_wait(token.0, None);
+        let Some(mut entry) = self.entries[token.0].take() else { return (None, None) };
+        self.dirty.push(token.0);
+        let output = entry.task.take().map(|task| {
+            self.active -= 1;
+            task.abandon()
+        });
         match entry.client {
             Slot::Owned(client) => (Some(*client), output),
             Slot::External => (None, output),
@@ -182,7 +213,7 @@ impl Multi {
 
     /// Operations running.
     pub fn running(&self) -> usize {
-        self.entries.iter().flatten().filter(|e| e.task.is_some()).count()
+        self.active
     }
 
     /// Starts an operation on the client: `op` runs as a task from the next `perform` or
@@ -226,8 +257,10 @@ impl Multi {
             .map_err(|e| Error::io("mapping a stack for the operation", e))?;
         let entry = self.idle_entry(token)?;
         entry.task = Some(task);
-        entry.wait = None;
         entry.flags_seen = [entry.flags[0].load(Ordering::Acquire), entry.flags[1].load(Ordering::Acquire)];
+        self.set_wait(token.0, None);
+        self.fresh.push(token.0);
+        self.active += 1;
         Ok(())
     }
 
@@ -235,116 +268,148 @@ impl Multi {
     /// stop requested, or just started), without blocking; returns those that ended.
     pub fn perform(&mut self) -> Result<Vec<Completion>> {
         let ready = self.poll(Duration::ZERO)?;
-        let now = Instant::now();
-        let mut done = Vec::new();
-        for (i, ready) in ready.into_iter().enumerate() {
-            let woke = match &mut self.entries[i] {
-                Some(_) if ready => Some(Woke::Ready),
-                Some(entry) => entry.due(now),
-                None => None,
-            };
-            if let Some(woke) = woke {
-                self.resume(i, woke, &mut done);
-            }
-        }
-        Ok(done)
+        let mut run: Vec<(usize, Woke)> = ready.into_iter().map(|i| (i, Woke::Ready)).collect();
+        self.add_due(&mut run);
+        Ok(self.run(run))
     }
 
     /// Blocks until an operation can go on or `max` has passed; returns how many sockets
     /// are ready (0 also when a deadline came or an operation waits to start).
     pub fn wait(&mut self, max: Duration) -> Result<usize> {
         let wait = self.timeout().map_or(max, |t| t.min(max));
-        Ok(self.poll(wait)?.into_iter().filter(|r| *r).count())
+        Ok(self.poll(wait)?.len())
     }
 
     /// How soon `socket_action(None)` (or `perform`) must run even if no socket becomes
-    /// ready: zero when an operation waits to start or a stop was requested; `None` when no
-    /// operation runs. Never more than 50 ms while one runs: a stop requested from another
-    /// thread (`Client::canceller`) is seen within that, as in a blocking call.
+    /// ready: zero when an operation waits to start; `None` when no operation runs. Never
+    /// more than 50 ms while one runs: a stop requested from another thread
+    /// (`Client::canceller`) is seen within that, as in a blocking call.
     pub fn timeout(&self) -> Option<Duration> {
-        self.next_deadline().map(|t| t.min(crate::net::stream::CANCEL_TICK))
+        if self.active == 0 {
+            return None;
+        }
+        if !self.fresh.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let next = self.deadlines.first().map_or(Duration::MAX, |(at, _)| at.saturating_duration_since(Instant::now()));
+        Some(next.min(crate::net::stream::CANCEL_TICK))
     }
 
-    fn next_deadline(&self) -> Option<Duration> {
-        let now = Instant::now();
-        self.entries
-            .iter()
-            .flatten()
-            .filter(|e| e.task.is_some())
-            .map(|e| {
-                let raised = (0..2).any(|k| e.flags[k].load(Ordering::Acquire) && !e.flags_seen[k]);
-                match e.wait {
-                    Some(w) if !raised => w.deadline.saturating_duration_since(now),
-                    _ => Duration::ZERO,
-                }
-            })
-            .min()
-    }
-
-    /// Runs the operations waiting on `fd` (as ready), or with `None` those whose deadline
-    /// passed; also any operation that waits to start or saw a stop request. Returns those
-    /// that ended. Then `socket_changes` and `timeout` say what to watch next.
+    /// Runs the operation waiting on `fd` (as ready), or with `None` only what is due; in
+    /// both cases also the operations whose deadline passed, that wait to start or saw a
+    /// stop request. Returns those that ended. Then `socket_changes` and `timeout` say
+    /// what to watch next. (Sockets are known by what `socket_changes` announced.)
     pub fn socket_action(&mut self, fd: Option<RawFd>) -> Result<Vec<Completion>> {
-        let now = Instant::now();
-        let mut done = Vec::new();
-        let on_fd = fd.and_then(|fd| self.announced.get(&fd)).map(|w| w.token);
-        for i in 0..self.entries.len() {
-            let woke = match &mut self.entries[i] {
-                Some(entry) if on_fd == Some(i) && entry.wait.is_some_and(|w| Some(w.fd) == fd) => {
-                    entry.due(now);
-                    Some(Woke::Ready)
+        let mut run = Vec::new();
+        if let Some(fd) = fd {
+            if let Some(&i) = self.owner_of.get(&fd) {
+                let waits_on_it = self.entries[i].as_ref().and_then(|e| e.wait).is_some_and(|w| w.fd == fd);
+                if waits_on_it {
+                    run.push((i, Woke::Ready));
                 }
-                Some(entry) => entry.due(now),
-                None => None,
-            };
-            if let Some(woke) = woke {
+            }
+        }
+        self.add_due(&mut run);
+        Ok(self.run(run))
+    }
+
+    /// Adds to `run` what is due without a socket event: tasks not run yet, deadlines
+    /// passed, stop flags raised (looked at every FLAG_SCAN).
+    fn add_due(&mut self, run: &mut Vec<(usize, Woke)>) {
+        let now = Instant::now();
+        run.extend(self.fresh.drain(..).map(|i| (i, Woke::Check)));
+        run.extend(self.deadlines.iter().take_while(|(at, _)| *at <= now).map(|&(_, i)| (i, Woke::Check)));
+        if now.duration_since(self.flags_checked) >= FLAG_SCAN {
+            self.flags_checked = now;
+            for (i, entry) in self.entries.iter_mut().enumerate() {
+                if let Some(entry) = entry.as_mut().filter(|e| e.task.is_some()) {
+                    if entry.flag_raised() {
+                        run.push((i, Woke::Check));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resumes each task of `run` once (the first reason given wins).
+    fn run(&mut self, run: Vec<(usize, Woke)>) -> Vec<Completion> {
+        let mut done = Vec::new();
+        let mut resumed = std::collections::HashSet::with_capacity(run.len());
+        for (i, woke) in run {
+            if resumed.insert(i) {
                 self.resume(i, woke, &mut done);
             }
         }
-        Ok(done)
+        done
+    }
+
+    /// Sets what task `i` waits for, keeping the deadline index in step.
+    fn set_wait(&mut self, i: usize, wait: Option<Wait>) {
+        let Some(entry) = self.entries.get_mut(i).and_then(Option::as_mut) else { return };
+        if let Some(old) = entry.wait.take() {
+            self.deadlines.remove(&(old.deadline, i));
+        }
+        if let Some(new) = wait {
+            self.deadlines.insert((new.deadline, i));
+        }
+        entry.wait = wait;
     }
 
     /// What changed in the sockets to watch since the last call: sockets to stop watching
     /// come first, then new or changed watches.
     pub fn socket_changes(&mut self) -> Vec<SocketChange> {
-        let mut now: HashMap<RawFd, Watch> = HashMap::new();
-        for (i, entry) in self.entries.iter().enumerate() {
-            if let Some(w) = entry.as_ref().filter(|e| e.task.is_some()).and_then(|e| e.wait) {
-                now.insert(w.fd, Watch { inode: inode(w.fd), events: w.events, token: i });
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        self.announced.resize(self.entries.len(), None);
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
+        for i in dirty {
+            let wait = self.entries.get(i).and_then(Option::as_ref).filter(|e| e.task.is_some()).and_then(|e| e.wait);
+            let old = self.announced[i];
+            let new = wait.map(|w| Watch { fd: w.fd, inode: inode(w.fd), events: w.events });
+            if old == new {
+                continue;
             }
-        }
-        let mut changes: Vec<SocketChange> = Vec::new();
-        for (fd, old) in &self.announced {
-            match now.get(fd) {
-                Some(new) if new.inode == old.inode => {}
-                _ => changes.push(SocketChange { fd: *fd, events: 0 }),
+            if let Some(old) = old {
+                // Same socket, other events: a change, not a removal.
+                if new.is_none_or(|n| n.fd != old.fd || n.inode != old.inode) {
+                    removed.push(old.fd);
+                    if self.owner_of.get(&old.fd) == Some(&i) {
+                        self.owner_of.remove(&old.fd);
+                    }
+                }
             }
-        }
-        for (fd, new) in &now {
-            if self.announced.get(fd).is_none_or(|old| old.inode != new.inode || old.events != new.events) {
-                changes.push(SocketChange { fd: *fd, events: new.events });
+            if let Some(new) = new {
+                added.push(SocketChange { fd: new.fd, events: new.events });
+                self.owner_of.insert(new.fd, i);
             }
+            self.announced[i] = new;
         }
-        self.announced = now;
+        // A descriptor one entry closed and another reused: removed, then added again.
+        let mut changes: Vec<SocketChange> = removed.into_iter().map(|fd| SocketChange { fd, events: 0 }).collect();
+        changes.extend(added);
         changes
     }
 
     fn resume(&mut self, i: usize, woke: Woke, done: &mut Vec<Completion>) {
         let Some(entry) = self.entries[i].as_mut() else { return };
         let Some(task) = entry.task.as_mut() else { return };
+        self.dirty.push(i);
         match task.resume(woke) {
-            Step::Waiting(wait) => entry.wait = Some(wait),
+            Step::Waiting(wait) => self.set_wait(i, Some(wait)),
             Step::Done(output) => {
-                entry.task = None;
-                entry.wait = None;
+                self.set_wait(i, None);
+                if let Some(entry) = self.entries[i].as_mut() {
+                    entry.task = None;
+                }
+                self.active -= 1;
                 done.push(Completion { token: Token(i), output });
             }
         }
     }
 
-    /// One poll(2) of every socket an operation waits on: for each entry, whether its
-    /// socket is ready.
-    fn poll(&self, wait: Duration) -> Result<Vec<bool>> {
+    /// One poll(2) of every socket an operation waits on: the entries whose socket is ready.
+    fn poll(&self, wait: Duration) -> Result<Vec<usize>> {
         let mut fds = Vec::new();
         let mut owners = Vec::new();
         for (i, entry) in self.entries.iter().enumerate() {
@@ -359,15 +424,11 @@ impl Multi {
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
-                return Ok(vec![false; self.entries.len()]);
+                return Ok(Vec::new());
             }
             return Err(Error::io("waiting for the sockets", e));
         }
-        let mut ready = vec![false; self.entries.len()];
-        for (p, i) in fds.iter().zip(owners) {
-            ready[i] = p.revents != 0;
-        }
-        Ok(ready)
+        Ok(fds.iter().zip(owners).filter(|(p, _)| p.revents != 0).map(|(_, i)| i).collect())
     }
 }
 

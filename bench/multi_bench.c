@@ -1,0 +1,272 @@
+/*
+ * multi_bench: N sessions at once, from one thread through the multi handle or from N
+ * threads through the blocking calls, each downloading one file; prints one JSON line.
+ *
+ *   multi_bench multi|threads HOST PORT USER PASS FILE N [CAFILE]
+ *
+ * CAFILE given: explicit FTPS (ftp_tls_new, the CA trusted). Two phases, both modes:
+ *   1. every session connects and logs in (at most 8 connecting at a time: the server's
+ *      listen backlog), and stays logged in: the RSS with N idle sessions is measured;
+ *   2. all N download FILE at once (RETR to a hashing callback) and quit: wall and CPU
+ *      time of this phase, and the peak RSS.
+ * RSS per session = (RSS at the end of phase 1, or peak) minus the RSS before phase 1.
+ */
+#define _GNU_SOURCE
+#include <ftpc.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNECTING 8
+
+static const char *host, *user, *pass, *file, *cafile;
+static uint16_t port;
+static int n;
+
+struct session {
+    ftp_client *ftp;
+    uint64_t size, hash;
+    int status;
+};
+static struct session *sessions;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double cpu(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return (double)r.ru_utime.tv_sec + (double)r.ru_utime.tv_usec / 1e6 + (double)r.ru_stime.tv_sec +
+           (double)r.ru_stime.tv_usec / 1e6;
+}
+
+/* Resident set now, KiB (from /proc/self/statm). */
+static long rss_kib(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static long peak_rss_kib(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_maxrss;
+}
+
+static int hash_block(void *userdata, const uint8_t *data, size_t len)
+{
+    struct session *s = (struct session *)userdata;
+    for (size_t i = 0; i < len; i++)
+        s->hash = (s->hash ^ data[i]) * 1099511628211u;
+    s->size += len;
+    return 0;
+}
+
+static ftp_client *new_client(void)
+{
+    ftp_client *ftp = cafile ? ftp_tls_new() : ftp_new();
+    if (cafile)
+        ftp_set_tls_ca_file(ftp, cafile);
+    return ftp;
+}
+
+static int log_in(struct session *s)
+{
+    int rc = ftp_connect(s->ftp, host, port, 60000, NULL);
+    if (rc == FTP_OK)
+        rc = ftp_login(s->ftp, user, pass, NULL);
+    return rc;
+}
+
+static int fetch(struct session *s)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "RETR %s", file);
+    int rc = ftp_retrbinary(s->ftp, cmd, hash_block, s, 0, FTP_NO_REST);
+    if (rc == FTP_OK)
+        rc = ftp_quit(s->ftp);
+    return rc;
+}
+
+/* ---- one thread, the multi handle ---- */
+
+static int connecting;
+
+static int login_job(ftp_client *ftp, void *userdata)
+{
+    (void)ftp;
+    int rc = log_in((struct session *)userdata);
+    connecting--;
+    return rc;
+}
+
+static int fetch_job(ftp_client *ftp, void *userdata)
+{
+    (void)ftp;
+    return fetch((struct session *)userdata);
+}
+
+static int finished;
+
+static void job_done(ftp_client *ftp, int status, void *userdata)
+{
+    (void)ftp;
+    struct session *s = (struct session *)userdata;
+    finished++;
+    if (status != FTP_OK && s->status == FTP_OK) {
+        s->status = status;
+        fprintf(stderr, "session %d: %s: %s\n", (int)(s - sessions), ftp_strerror(status), ftp_last_error(ftp));
+    }
+}
+
+static void watch(int fd, int what, void *userdata)
+{
+    int ep = *(int *)userdata;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = fd;
+    if (what & FTP_POLL_REMOVE) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, fd, &ev);
+        return;
+    }
+    ev.events = ((what & FTP_POLL_IN) ? EPOLLIN : 0u) | ((what & FTP_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Runs jobs until `target` have finished, starting `job` on sessions [*next, n) as the
+ * connect limit allows (`paced`) or all at once. */
+static void loop(ftp_multi *m, int ep, ftp_multi_job_cb job, int paced, int target)
+{
+    int next = 0, running = 0;
+    while (finished < target) {
+        while (next < n && (!paced || connecting < MAX_CONNECTING)) {
+            if (ftp_multi_start(m, sessions[next].ftp, job, job_done, &sessions[next]) != FTP_OK)
+                exit(1);
+            connecting += paced;
+            next++;
+        }
+        long ms = -1;
+        ftp_multi_timeout(m, &ms);
+        struct epoll_event events[256];
+        int k = epoll_wait(ep, events, 256, ms < 0 || ms > 1000 ? 1000 : (int)ms);
+        if (k <= 0)
+            ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, &running);
+        for (int i = 0; i < k; i++)
+            ftp_multi_socket_action(m, events[i].data.fd, &running);
+    }
+}
+
+/* ---- N threads, the blocking calls ---- */
+
+static sem_t connect_slots;
+static pthread_barrier_t logged_in, go;
+
+static void *thread_session(void *arg)
+{
+    struct session *s = (struct session *)arg;
+    sem_wait(&connect_slots);
+    s->status = log_in(s);
+    sem_post(&connect_slots);
+    pthread_barrier_wait(&logged_in);
+    pthread_barrier_wait(&go);
+    if (s->status == FTP_OK)
+        s->status = fetch(s);
+    if (s->status != FTP_OK)
+        fprintf(stderr, "session %d: %s: %s\n", (int)(s - sessions), ftp_strerror(s->status), ftp_last_error(s->ftp));
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 8) {
+        fprintf(stderr, "usage: %s multi|threads HOST PORT USER PASS FILE N [CAFILE]\n", argv[0]);
+        return 2;
+    }
+    int threads = strcmp(argv[1], "threads") == 0;
+    host = argv[2], port = (uint16_t)atoi(argv[3]), user = argv[4], pass = argv[5], file = argv[6];
+    n = atoi(argv[7]);
+    cafile = argc > 8 ? argv[8] : NULL;
+    sessions = (struct session *)calloc((size_t)n, sizeof *sessions);
+    /* Warm up what every session uses once (OpenSSL's tables, the library's first call). */
+    ftp_client *warm = new_client();
+    ftp_free(warm);
+    long base = rss_kib();
+    for (int i = 0; i < n; i++) {
+        sessions[i].ftp = new_client();
+        sessions[i].hash = 14695981039346656037u;
+    }
+
+    double t_login = now(), wall = 0, cpu_used = 0;
+    long idle = 0;
+    if (!threads) {
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+        ftp_multi *m = ftp_multi_new();
+        ftp_multi_set_socket_callback(m, watch, &ep);
+        loop(m, ep, login_job, 1, n);
+        t_login = now() - t_login;
+        idle = rss_kib();
+        finished = 0;
+        double t0 = now(), c0 = cpu();
+        loop(m, ep, fetch_job, 0, n);
+        wall = now() - t0, cpu_used = cpu() - c0;
+        ftp_multi_free(m);
+        close(ep);
+    } else {
+        pthread_t *tids = (pthread_t *)calloc((size_t)n, sizeof *tids);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        sem_init(&connect_slots, 0, MAX_CONNECTING);
+        pthread_barrier_init(&logged_in, NULL, (unsigned)n + 1);
+        pthread_barrier_init(&go, NULL, (unsigned)n + 1);
+        for (int i = 0; i < n; i++)
+            if (pthread_create(&tids[i], &attr, thread_session, &sessions[i]) != 0)
+                return 1;
+        pthread_barrier_wait(&logged_in);
+        t_login = now() - t_login;
+        idle = rss_kib();
+        double t0 = now(), c0 = cpu();
+        pthread_barrier_wait(&go);
+        for (int i = 0; i < n; i++)
+            pthread_join(tids[i], NULL);
+        wall = now() - t0, cpu_used = cpu() - c0;
+        free(tids);
+    }
+    long peak = peak_rss_kib();
+    int ok = 0;
+    uint64_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        if (sessions[i].status == FTP_OK && sessions[i].size == sessions[0].size && sessions[i].hash == sessions[0].hash)
+            ok++;
+        bytes += sessions[i].size;
+        ftp_free(sessions[i].ftp);
+    }
+    printf("{\"mode\": \"%s\", \"tls\": %s, \"sessions\": %d, \"ok\": %d, \"bytes\": %llu, \"login_s\": %.3f, "
+           "\"wall_s\": %.3f, \"cpu_s\": %.3f, \"base_kib\": %ld, \"idle_kib\": %ld, \"peak_kib\": %ld, "
+           "\"idle_kib_per_session\": %.1f, \"peak_kib_per_session\": %.1f}\n",
+           argv[1], cafile ? "true" : "false", n, ok, (unsigned long long)bytes, t_login, wall, cpu_used, base, idle,
+           peak, (double)(idle - base) / n, (double)(peak - base) / n);
+    free(sessions);
+    return ok == n ? 0 : 1;
+}

@@ -4,16 +4,19 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::net::stream::Stream;
-use crate::net::tls::{self, build_context, set_read_ahead, shutdown_tls};
+use crate::net::tls::{self, set_read_ahead, shutdown_tls};
+use crate::net::tls_cache::shared_context;
 use crate::proto::reply::Reply;
 use openssl::ssl::{Ssl, SslContext, SslSession, SslStream};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// TLS state of one connection.
 #[derive(Default)]
 pub(crate) struct TlsSession {
-    pub context: Option<SslContext>,
+    /// Shared with the clients of the same options (see `net::tls_cache`), or the caller's.
+    pub context: Option<Arc<SslContext>>,
     /// PROT P in force: data connections are TLS.
     pub protect_data: bool,
     /// The caller chose PROT C or PROT P; login then leaves protection alone.
@@ -30,14 +33,14 @@ impl Client {
 
     pub(crate) fn tls_context(&mut self) -> Result<SslContext> {
         if let Some(ctx) = &self.tls.context {
-            return Ok(ctx.clone());
+            return Ok(SslContext::clone(ctx));
         }
         let ctx = match &self.config.tls.context {
-            Some(own) => own.clone(),
-            None => build_context(&self.config.tls)?,
+            Some(own) => Arc::new(own.clone()),
+            None => shared_context(&self.config.tls)?,
         };
         self.tls.context = Some(ctx.clone());
-        Ok(ctx)
+        Ok(SslContext::clone(&ctx))
     }
 
     /// A new TLS object for this server: SNI and host name (or IP) verification set.

@@ -7,4 +7,5 @@ pub(crate) mod fdcopy;
 pub(crate) mod stream;
 pub mod task;
 pub mod tls;
+pub(crate) mod tls_cache;
 pub(crate) mod tls_probe;

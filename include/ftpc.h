@@ -424,6 +424,38 @@ typedef int (*ftp_read_callback)(void *userdata, uint8_t *buf, size_t len, size_
  */
 typedef int (*ftp_progress_callback)(void *userdata, uint64_t done, int64_t total);
 
+/**
+ * The arguments of the ready-made jobs (`ftp_job_open`, ...), given as their `userdata`:
+ * each job reads the fields its call takes. For bindings whose language cannot run on a
+ * job's stack across a wait (Python, Ruby, Go): their job is one of these C functions,
+ * and only their transfer callbacks run on the job's stack (never across a wait). The
+ * struct and its strings must live until the done callback.
+ */
+typedef struct ftp_job_args {
+    /**
+     * `ftp_job_open`: as `ftp_connect` and `ftp_login`.
+     */
+    const char *host;
+    uint16_t port;
+    int64_t timeout_ms;
+    const char *user;
+    const char *passwd;
+    const char *acct;
+    /**
+     * `ftp_job_voidcmd`, `ftp_job_retrbinary`, `ftp_job_storbinary`: the command.
+     */
+    const char *cmd;
+    /**
+     * The transfers' callbacks and their `userdata`, block size and REST offset, as in
+     * `ftp_retrbinary` and `ftp_storbinary`.
+     */
+    ftp_data_callback callback;
+    ftp_read_callback read_callback;
+    void *userdata;
+    size_t blocksize;
+    int64_t rest;
+} ftp_job_args;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -978,6 +1010,33 @@ int ftp_multi_wait(struct ftp_multi *multi, int timeout_ms, int *ready);
  * after every call that runs jobs.
  */
 int ftp_multi_timeout(struct ftp_multi *multi, long *out);
+
+/**
+ * Ready-made job: `ftp_connect` (no source address) then `ftp_login`, with the fields of
+ * `args` (a `struct ftp_job_args *`).
+ */
+int ftp_job_open(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_voidcmd` of `args->cmd`.
+ */
+int ftp_job_voidcmd(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_retrbinary` with `cmd`, `callback`, `userdata`, `blocksize`, `rest`.
+ */
+int ftp_job_retrbinary(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_storbinary` with `cmd`, `read_callback`, `userdata`, `blocksize`,
+ * `callback`, `rest`.
+ */
+int ftp_job_storbinary(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_quit` (`args` must still be given).
+ */
+int ftp_job_quit(struct ftp_client *client, void *args);
 
 /**
  * A static, NUL-terminated description of a status code; never NULL, never to be freed.

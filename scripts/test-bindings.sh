@@ -123,10 +123,10 @@ test_python() {
         "$2" -m venv --clear "$3"
         py=$3/bin/python
         "$py" -m pip install -q --disable-pip-version-check "$1"
-        rm -rf "$4"; mkdir -p "$4"; cp "$1/test_ftpc_ftplib.py" "$4/"
+        rm -rf "$4"; mkdir -p "$4"; cp "$1/test_ftpc_ftplib.py" "$1/test_ftpc_asyncio.py" "$4/"
         cd "$4"
-        "$py" -c "import ftpc_ftplib, sys; f = ftpc_ftplib.__file__; print(\"ftpc_ftplib from\", f); sys.exit(not f.startswith(sys.prefix))"
-        "$py" -W error::ResourceWarning -m unittest -v test_ftpc_ftplib
+        "$py" -c "import ftpc_ftplib, ftpc_asyncio, sys; f = ftpc_asyncio.__file__; print(\"ftpc_asyncio from\", f); sys.exit(not f.startswith(sys.prefix))"
+        "$py" -W error::ResourceWarning -m unittest -v test_ftpc_ftplib test_ftpc_asyncio
     ' _ "$repo/bindings/python" "$python" "$out/venv" "$out/python-tests" || rc=$?
     local ran failures errors skipped
     ran=$(sed -nE 's/^Ran ([0-9]+) tests? in .*/\1/p' "$log" | tail -n1)

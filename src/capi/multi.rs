@@ -3,16 +3,18 @@
 //! it runs on a stack of its own, and every wait of those calls hands control back to the
 //! loop instead of blocking.
 
-use super::client::free_now;
+use super::client::{free_now, ftp_connect, ftp_login, ftp_quit, ftp_voidcmd};
 use super::handle::{deref, deref_mut, ftp_client, JOB_FREE_REQUESTED, JOB_NONE, JOB_RUNNING};
+use super::handle::{with_client, Fail};
 use super::status::{
     FTP_ERR_BUSY, FTP_ERR_INVALID_ARGUMENT, FTP_ERR_IO, FTP_ERR_NULL_ARGUMENT, FTP_ERR_PANIC, FTP_ERR_STOPPED,
     FTP_ERR_WRONG_STATE, FTP_OK,
 };
+use super::transfer::{ftp_data_callback, ftp_read_callback, ftp_retrbinary, ftp_storbinary};
 use crate::multi::{Completion, Multi, Token};
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::ffi::{c_int, c_long, c_void};
+use std::ffi::{c_char, c_int, c_long, c_void};
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -363,4 +365,91 @@ fn this_thread() -> libc::pthread_t {
 fn on_thread(thread: libc::pthread_t) -> bool {
     // SAFETY: two thread ids, compared.
     unsafe { libc::pthread_equal(thread, this_thread()) != 0 }
+}
+
+/// The arguments of the ready-made jobs (`ftp_job_open`, ...), given as their `userdata`:
+/// each job reads the fields its call takes. For bindings whose language cannot run on a
+/// job's stack across a wait (Python, Ruby, Go): their job is one of these C functions,
+/// and only their transfer callbacks run on the job's stack (never across a wait). The
+/// struct and its strings must live until the done callback.
+#[repr(C)]
+pub struct ftp_job_args {
+    /// `ftp_job_open`: as `ftp_connect` and `ftp_login`.
+    pub host: *const c_char,
+    pub port: u16,
+    pub timeout_ms: i64,
+    pub user: *const c_char,
+    pub passwd: *const c_char,
+    pub acct: *const c_char,
+    /// `ftp_job_voidcmd`, `ftp_job_retrbinary`, `ftp_job_storbinary`: the command.
+    pub cmd: *const c_char,
+    /// The transfers' callbacks and their `userdata`, block size and REST offset, as in
+    /// `ftp_retrbinary` and `ftp_storbinary`.
+    pub callback: ftp_data_callback,
+    pub read_callback: ftp_read_callback,
+    pub userdata: *mut c_void,
+    pub blocksize: usize,
+    pub rest: i64,
+}
+
+/// The job arguments, or NULL_ARGUMENT recorded on the client.
+fn job_args<'a>(client: *mut ftp_client, args: *mut c_void) -> Result<&'a ftp_job_args, c_int> {
+    if client.is_null() {
+        return Err(FTP_ERR_NULL_ARGUMENT);
+    }
+    match deref(args as *const ftp_job_args) {
+        Some(args) => Ok(args),
+        None => Err(with_client(client, |_| Err(Fail::Status(FTP_ERR_NULL_ARGUMENT, "args is NULL".into())))),
+    }
+}
+
+/// Ready-made job: `ftp_connect` (no source address) then `ftp_login`, with the fields of
+/// `args` (a `struct ftp_job_args *`).
+#[no_mangle]
+pub extern "C" fn ftp_job_open(client: *mut ftp_client, args: *mut c_void) -> c_int {
+    let a = match job_args(client, args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match ftp_connect(client, a.host, a.port, a.timeout_ms, std::ptr::null()) {
+        FTP_OK => ftp_login(client, a.user, a.passwd, a.acct),
+        failed => failed,
+    }
+}
+
+/// Ready-made job: `ftp_voidcmd` of `args->cmd`.
+#[no_mangle]
+pub extern "C" fn ftp_job_voidcmd(client: *mut ftp_client, args: *mut c_void) -> c_int {
+    match job_args(client, args) {
+        Ok(a) => ftp_voidcmd(client, a.cmd, std::ptr::null_mut()),
+        Err(code) => code,
+    }
+}
+
+/// Ready-made job: `ftp_retrbinary` with `cmd`, `callback`, `userdata`, `blocksize`, `rest`.
+#[no_mangle]
+pub extern "C" fn ftp_job_retrbinary(client: *mut ftp_client, args: *mut c_void) -> c_int {
+    match job_args(client, args) {
+        Ok(a) => ftp_retrbinary(client, a.cmd, a.callback, a.userdata, a.blocksize, a.rest),
+        Err(code) => code,
+    }
+}
+
+/// Ready-made job: `ftp_storbinary` with `cmd`, `read_callback`, `userdata`, `blocksize`,
+/// `callback`, `rest`.
+#[no_mangle]
+pub extern "C" fn ftp_job_storbinary(client: *mut ftp_client, args: *mut c_void) -> c_int {
+    match job_args(client, args) {
+        Ok(a) => ftp_storbinary(client, a.cmd, a.read_callback, a.userdata, a.blocksize, a.callback, a.rest),
+        Err(code) => code,
+    }
+}
+
+/// Ready-made job: `ftp_quit` (`args` must still be given).
+#[no_mangle]
+pub extern "C" fn ftp_job_quit(client: *mut ftp_client, args: *mut c_void) -> c_int {
+    match job_args(client, args) {
+        Ok(_) => ftp_quit(client),
+        Err(code) => code,
+    }
 }

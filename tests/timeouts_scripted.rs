@@ -1,7 +1,9 @@
 //! The one timeout model (issue 12) on the scripted server: the timeout given to `connect`
 //! (ftplib's `timeout`) bounds every wait of a call, data connections included, unless an
 //! override is set; a stall ends the call within the timeout plus at most 1 s, cleanup
-//! included; a cancel request ends a wait within 100 ms.
+//! included; a cancel request ends a wait within 100 ms. Every test runs each call twice:
+//! blocking, and as an operation of a `Multi` driven by its own wait/perform loop (the
+//! non-blocking path), with the same outcomes and bounds.
 
 mod support;
 
@@ -24,6 +26,38 @@ fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
     c.connect("127.0.0.1", server.port(), Some(TIMEOUT), None).unwrap();
     c.login("u", "p", "").unwrap();
     (server, c)
+}
+
+/// How a test makes its calls.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Blocking,
+    Multi,
+}
+
+const VIAS: [Via; 2] = [Via::Blocking, Via::Multi];
+
+impl Via {
+    /// Runs `call` on `c`: directly, or as the one operation of a `Multi` (the client moved
+    /// in and back out).
+    fn call<T: 'static>(self, c: &mut Client, call: impl FnOnce(&mut Client) -> T + 'static) -> T {
+        match self {
+            Via::Blocking => call(c),
+            Via::Multi => {
+                let mut multi = ftpc::Multi::new();
+                let token = multi.add(std::mem::take(c));
+                multi.start(token, call).unwrap();
+                let output = loop {
+                    multi.wait(Duration::from_secs(1)).unwrap();
+                    if let Some(done) = multi.perform().unwrap().pop() {
+                        break done.take::<T>().unwrap();
+                    }
+                };
+                *c = multi.remove(token).unwrap();
+                output
+            }
+        }
+    }
 }
 
 fn assert_timely(what: &str, took: Duration, low: Duration, high: Duration) {
@@ -91,61 +125,63 @@ fn every_stall_ends_within_the_timeout() {
             stor,
         ),
     ];
-    for (what, steps, call) in cases {
-        let (server, mut c) = logged_in(steps);
-        let started = Instant::now();
-        let result = call(&mut c);
-        let took = started.elapsed();
-        assert!(matches!(result, Err(Error::Timeout(_))), "{what}: {result:?}");
-        assert_timely(what, took, TIMEOUT, TIMEOUT + SLACK);
-        drop(c);
-        drop(server);
+    for via in VIAS {
+        for (what, steps, call) in cases.clone() {
+            let (server, mut c) = logged_in(steps);
+            let started = Instant::now();
+            let result = via.call(&mut c, call);
+            let took = started.elapsed();
+            assert!(matches!(result, Err(Error::Timeout(_))), "{via:?} {what}: {result:?}");
+            assert_timely(&format!("{via:?} {what}"), took, TIMEOUT, TIMEOUT + SLACK);
+            drop(c);
+            drop(server);
+        }
     }
 }
 
 /// A cancel request from another thread ends a reply wait within 100 ms (plus the tick).
 #[test]
 fn cancel_ends_a_reply_wait_promptly() {
-    let (server, mut c) = logged_in(vec![Step::expect("NOOP"), Step::Stall(Duration::from_secs(4))]);
-    c.config_mut().timeout = Duration::from_secs(30);
-    c.refresh_timeouts().unwrap();
-    let flag = c.canceller();
-    let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        let at = Instant::now();
-        flag.store(true, Ordering::SeqCst);
-        at
-    });
-    let result = c.voidcmd(b"NOOP");
-    let ended = Instant::now();
-    let asked = canceller.join().unwrap();
-    assert!(matches!(result, Err(Error::Cancelled(_))), "{result:?}");
-    assert!(ended.duration_since(asked) < Duration::from_millis(100), "{:?}", ended.duration_since(asked));
-    drop(server);
+    for via in VIAS {
+        let (server, mut c) = logged_in(vec![Step::expect("NOOP"), Step::Stall(Duration::from_secs(4))]);
+        c.config_mut().timeout = Duration::from_secs(30);
+        c.refresh_timeouts().unwrap();
+        let (result, took) = cancelled_after(&mut c, Duration::from_millis(300), via, |c| c.voidcmd(b"NOOP"));
+        assert!(matches!(result, Err(Error::Cancelled(_))), "{via:?}: {result:?}");
+        assert!(took < Duration::from_millis(100), "{via:?}: {took:?}");
+        drop(server);
+    }
 }
 
 /// An override replaces the general timeout for its wait only.
 #[test]
 fn an_override_replaces_the_timeout_for_its_wait() {
-    let (server, mut c) = logged_in(vec![
-        Step::reply("TYPE I", "200 ok\r\n"),
-        Step::EpsvReply,
-        Step::reply("RETR f", "150 here it comes\r\n"),
-        Step::DataAccept,
-        Step::DataStall(Duration::from_secs(4)),
-    ]);
-    c.config_mut().data_timeout = Some(Duration::from_millis(300));
-    let started = Instant::now();
-    let result = c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None);
-    let took = started.elapsed();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
-    assert_timely("data override", took, Duration::from_millis(300), Duration::from_millis(300) + SLACK);
-    drop(server);
+    for via in VIAS {
+        let (server, mut c) = logged_in(vec![
+            Step::reply("TYPE I", "200 ok\r\n"),
+            Step::EpsvReply,
+            Step::reply("RETR f", "150 here it comes\r\n"),
+            Step::DataAccept,
+            Step::DataStall(Duration::from_secs(4)),
+        ]);
+        c.config_mut().data_timeout = Some(Duration::from_millis(300));
+        let started = Instant::now();
+        let result = via.call(&mut c, |c| c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None));
+        let took = started.elapsed();
+        assert!(matches!(result, Err(Error::Timeout(_))), "{via:?}: {result:?}");
+        assert_timely("data override", took, Duration::from_millis(300), Duration::from_millis(300) + SLACK);
+        drop(server);
+    }
 }
 
 /// Runs `call` with a cancel request from another thread `after` in; returns the result and
 /// how long after the request the call returned.
-fn cancelled_after<T>(c: &mut Client, after: Duration, call: impl FnOnce(&mut Client) -> T) -> (T, Duration) {
+fn cancelled_after<T: 'static>(
+    c: &mut Client,
+    after: Duration,
+    via: Via,
+    call: impl FnOnce(&mut Client) -> T + 'static,
+) -> (T, Duration) {
     let flag = c.canceller();
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(after);
@@ -153,7 +189,7 @@ fn cancelled_after<T>(c: &mut Client, after: Duration, call: impl FnOnce(&mut Cl
         flag.store(true, Ordering::SeqCst);
         at
     });
-    let result = call(c);
+    let result = via.call(c, call);
     let ended = Instant::now();
     let asked = canceller.join().unwrap();
     (result, ended.saturating_duration_since(asked))
@@ -189,21 +225,24 @@ fn cancel_ends_silent_data_and_blocked_writes_promptly() {
         Step::DataStall(Duration::from_secs(5)),
     ];
     stor.extend(abort_steps());
-    for (what, steps, upload) in [("silent download", retr, false), ("upload blocked in a write", stor, true)] {
-        let (server, mut c) = logged_in(steps);
-        c.config_mut().timeout = Duration::from_secs(30);
-        c.refresh_timeouts().unwrap();
-        let (result, took) = cancelled_after(&mut c, Duration::from_millis(700), |c| {
-            if upload {
-                let data = vec![0x5a; 64 << 20];
-                c.storbinary(b"STOR f", &mut Cursor::new(data), 0, None, None).map(drop)
-            } else {
-                c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None).map(drop)
-            }
-        });
-        assert!(matches!(result, Err(Error::Stopped)), "{what}: {result:?}");
-        assert!(took < Duration::from_millis(100), "{what}: {took:?} after the request");
-        server.finish();
+    for via in VIAS {
+        let cases = [("silent download", retr.clone(), false), ("upload blocked in a write", stor.clone(), true)];
+        for (what, steps, upload) in cases {
+            let (server, mut c) = logged_in(steps);
+            c.config_mut().timeout = Duration::from_secs(30);
+            c.refresh_timeouts().unwrap();
+            let (result, took) = cancelled_after(&mut c, Duration::from_millis(700), via, move |c| {
+                if upload {
+                    let data = vec![0x5a; 64 << 20];
+                    c.storbinary(b"STOR f", &mut Cursor::new(data), 0, None, None).map(drop)
+                } else {
+                    c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None).map(drop)
+                }
+            });
+            assert!(matches!(result, Err(Error::Stopped)), "{via:?} {what}: {result:?}");
+            assert!(took < Duration::from_millis(100), "{via:?} {what}: {took:?} after the request");
+            server.finish();
+        }
     }
 }
 
@@ -211,7 +250,7 @@ fn cancel_ends_silent_data_and_blocked_writes_promptly() {
 /// handshake is bounded by the timeout, and a cancel request ends it within 100 ms.
 #[test]
 fn a_silent_tls_handshake_is_bounded_and_cancellable() {
-    for cancel in [false, true] {
+    for (via, cancel) in [(Via::Blocking, false), (Via::Blocking, true), (Via::Multi, false), (Via::Multi, true)] {
         let server = ScriptedServer::start(vec![Step::Stall(Duration::from_secs(4))]);
         let mut c = Client::new();
         c.config_mut().tls_mode = ftpc::TlsMode::Implicit;
@@ -219,14 +258,15 @@ fn a_silent_tls_handshake_is_bounded_and_cancellable() {
         let port = server.port();
         if cancel {
             c.config_mut().timeout = Duration::from_secs(30);
-            let (result, took) =
-                cancelled_after(&mut c, Duration::from_millis(300), |c| c.connect("127.0.0.1", port, None, None));
-            assert!(matches!(result, Err(Error::Cancelled(_))), "{result:?}");
-            assert!(took < Duration::from_millis(100), "{took:?} after the request");
+            let (result, took) = cancelled_after(&mut c, Duration::from_millis(300), via, move |c| {
+                c.connect("127.0.0.1", port, None, None)
+            });
+            assert!(matches!(result, Err(Error::Cancelled(_))), "{via:?}: {result:?}");
+            assert!(took < Duration::from_millis(100), "{via:?}: {took:?} after the request");
         } else {
             let started = Instant::now();
-            let result = c.connect("127.0.0.1", port, Some(TIMEOUT), None);
-            assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+            let result = via.call(&mut c, move |c| c.connect("127.0.0.1", port, Some(TIMEOUT), None));
+            assert!(matches!(result, Err(Error::Timeout(_))), "{via:?}: {result:?}");
             assert_timely("silent TLS handshake", started.elapsed(), TIMEOUT, TIMEOUT + SLACK);
         }
         assert!(!c.is_connected());

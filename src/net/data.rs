@@ -99,10 +99,13 @@ impl DataConnection {
             return Err(Error::Timeout(what));
         }
         if self.nonblocking {
-            // A cancel request wakes the task's driver, which resumes the wait: the flags
-            // are looked at again on the next call.
-            let never = &crate::client::NEVER;
-            return super::stream::wait_until(self.stream.fd(), events, super::stream::Deadline { at, what }, never);
+            // One wait of the task's driver; woken by the socket, the deadline or a stop
+            // request, the caller calls again, and this looks at the flags and the clock.
+            let wait = super::task::Wait { fd: self.stream.fd(), events, deadline: at };
+            return match super::task::suspend(wait) {
+                Some(super::task::Woke::Ready | super::task::Woke::Check) => Ok(()),
+                Some(super::task::Woke::Abandon) | None => Err(Error::Cancelled(what)),
+            };
         }
         Ok(())
     }

@@ -166,7 +166,8 @@ static int nc_line_cb(void *u, const char *line, size_t len) { (void)u; (void)li
 static int nc_data_cb(void *u, const uint8_t *d, size_t len) { (void)u; (void)d; (void)len; nc_callback_calls++; return 0; }
 static int nc_read_cb(void *u, uint8_t *b, size_t len, size_t *out) { (void)u; (void)b; (void)len; *out = 0; nc_callback_calls++; return 0; }
 static int nc_progress_cb(void *u, uint64_t done, int64_t total) { (void)u; (void)done; (void)total; nc_callback_calls++; return 0; }
-static int nc_job_cb(ftp_client *c, void *u) { (void)c; (void)u; nc_callback_calls++; return 0; }
+/* Not counted: the MULTI phase runs the one job it starts (see gen-null-test.py). */
+static int nc_job_cb(ftp_client *c, void *u) { (void)c; (void)u; return 0; }
 static void nc_done_cb(ftp_client *c, int status, void *u) { (void)c; (void)status; (void)u; nc_callback_calls++; }
 static void nc_socket_cb(int fd, int what, void *u) { (void)fd; (void)what; (void)u; nc_callback_calls++; }
 

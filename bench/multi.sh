@@ -62,7 +62,7 @@ chmod 644 "$home_plain/$file" "$home_tls/$file"
 results=$out/results.jsonl
 : >"$results"
 for rep in $(seq "$reps"); do
-    for mode in multi threads; do
+    for mode in multi multi2 threads; do
         echo "-- rep $rep: $mode, $n_plain plain sessions"
         "$out/multi_bench" "$mode" "$FTPC_TEST_HOST" "$port_plain" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" \
             "$home_plain/$file" "$n_plain" | tee -a "$results"
@@ -78,17 +78,19 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(tls, mode, key):
     return statistics.median(r[key] for r in rows if r["tls"] == tls and r["mode"] == mode)
-print("\nmedians (%d runs each)" % (len(rows) // 4))
-print("| case | sessions | all files equal | wall s multi / threads | CPU s multi / threads | CPU ratio | idle KiB/session multi / threads | peak KiB/session multi / threads |")
+print("\nmedians (%d runs each)" % (len(rows) // 6))
+print("multi: one thread (one multi handle); multi2: two threads with a multi handle each; threads: one per session")
+print("| case | sessions | all files equal | wall s multi / multi2 / threads | CPU s multi / multi2 / threads | CPU ratio multi/threads, multi2/threads | idle KiB/session multi / threads | peak KiB/session multi / threads |")
 print("|---|---|---|---|---|---|---|---|")
 for tls in (False, True):
     sub = [r for r in rows if r["tls"] == tls]
     ok = all(r["ok"] == r["sessions"] for r in sub)
     f = lambda m, k: med(tls, m, k)
-    print("| %s | %d | %s | %.2f / %.2f | %.2f / %.2f | %.2f | %.0f / %.0f | %.0f / %.0f |" % (
+    print("| %s | %d | %s | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f, %.2f | %.0f / %.0f | %.0f / %.0f |" % (
         "FTPS" if tls else "plain", sub[0]["sessions"], "yes" if ok else "NO",
-        f("multi", "wall_s"), f("threads", "wall_s"), f("multi", "cpu_s"), f("threads", "cpu_s"),
-        f("multi", "cpu_s") / f("threads", "cpu_s"),
+        f("multi", "wall_s"), f("multi2", "wall_s"), f("threads", "wall_s"),
+        f("multi", "cpu_s"), f("multi2", "cpu_s"), f("threads", "cpu_s"),
+        f("multi", "cpu_s") / f("threads", "cpu_s"), f("multi2", "cpu_s") / f("threads", "cpu_s"),
         f("multi", "idle_kib_per_session"), f("threads", "idle_kib_per_session"),
         f("multi", "peak_kib_per_session"), f("threads", "peak_kib_per_session")))
 PY

@@ -2,8 +2,10 @@
  * multi_bench: N sessions at once, from one thread through the multi handle or from N
  * threads through the blocking calls, each downloading one file; prints one JSON line.
  *
- *   multi_bench multi|threads HOST PORT USER PASS FILE N [CAFILE]
+ *   multi_bench multi|multiK|threads HOST PORT USER PASS FILE N [CAFILE]
  *
+ * multi: one thread, one multi handle over epoll; multiK: K such threads, each with its
+ * share of the sessions; threads: a thread per session.
  * CAFILE given: explicit FTPS (ftp_tls_new, the CA trusted). Two phases, both modes:
  *   1. every session connects and logs in (at most 8 connecting at a time: the server's
  *      listen backlog), and stays logged in: the RSS with N idle sessions is measured;
@@ -31,7 +33,10 @@ static const char *host, *user, *pass, *file, *cafile;
 static uint16_t port;
 static int n;
 
+struct loop_state;
+
 struct session {
+    struct loop_state *owner;
     ftp_client *ftp;
     uint64_t size, hash;
     int status;
@@ -110,13 +115,17 @@ static int fetch(struct session *s)
 
 /* ---- one thread, the multi handle ---- */
 
-static int connecting;
+/* One event loop's state: a multi handle runs the sessions [first, first + count). */
+struct loop_state {
+    int first, count, connecting, finished;
+};
 
 static int login_job(ftp_client *ftp, void *userdata)
 {
     (void)ftp;
-    int rc = log_in((struct session *)userdata);
-    connecting--;
+    struct session *s = (struct session *)userdata;
+    int rc = log_in(s);
+    s->owner->connecting--;
     return rc;
 }
 
@@ -126,13 +135,11 @@ static int fetch_job(ftp_client *ftp, void *userdata)
     return fetch((struct session *)userdata);
 }
 
-static int finished;
-
 static void job_done(ftp_client *ftp, int status, void *userdata)
 {
     (void)ftp;
     struct session *s = (struct session *)userdata;
-    finished++;
+    s->owner->finished++;
     if (status != FTP_OK && s->status == FTP_OK) {
         s->status = status;
         fprintf(stderr, "session %d: %s: %s\n", (int)(s - sessions), ftp_strerror(status), ftp_last_error(ftp));
@@ -154,16 +161,17 @@ static void watch(int fd, int what, void *userdata)
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Runs jobs until `target` have finished, starting `job` on sessions [*next, n) as the
- * connect limit allows (`paced`) or all at once. */
-static void loop(ftp_multi *m, int ep, ftp_multi_job_cb job, int paced, int target)
+/* Runs `job` on every session of `st` until all have finished: as the connect limit allows
+ * (`paced`) or all at once. */
+static void loop(ftp_multi *m, int ep, struct loop_state *st, ftp_multi_job_cb job, int paced)
 {
-    int next = 0, running = 0;
-    while (finished < target) {
-        while (next < n && (!paced || connecting < MAX_CONNECTING)) {
+    int next = st->first, end = st->first + st->count, running = 0;
+    st->finished = 0;
+    while (st->finished < st->count) {
+        while (next < end && (!paced || st->connecting < MAX_CONNECTING)) {
             if (ftp_multi_start(m, sessions[next].ftp, job, job_done, &sessions[next]) != FTP_OK)
                 exit(1);
-            connecting += paced;
+            st->connecting += paced;
             next++;
         }
         long ms = -1;
@@ -175,6 +183,28 @@ static void loop(ftp_multi *m, int ep, ftp_multi_job_cb job, int paced, int targ
         for (int i = 0; i < k; i++)
             ftp_multi_socket_action(m, events[i].data.fd, &running);
     }
+}
+
+/* multi mode with several loops: each thread runs its own multi handle and epoll over its
+ * share of the sessions (one loop per core, as event-driven servers run), logging in, then
+ * downloading when all threads have logged in. */
+static pthread_barrier_t loops_logged_in, loops_go;
+
+static void *loop_thread(void *arg)
+{
+    struct loop_state *st = (struct loop_state *)arg;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    ftp_multi *m = ftp_multi_new();
+    ftp_multi_set_socket_callback(m, watch, &ep);
+    for (int i = st->first; i < st->first + st->count; i++)
+        sessions[i].owner = st;
+    loop(m, ep, st, login_job, 1);
+    pthread_barrier_wait(&loops_logged_in);
+    pthread_barrier_wait(&loops_go);
+    loop(m, ep, st, fetch_job, 0);
+    ftp_multi_free(m);
+    close(ep);
+    return NULL;
 }
 
 /* ---- N threads, the blocking calls ---- */
@@ -200,12 +230,16 @@ static void *thread_session(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 8) {
-        fprintf(stderr, "usage: %s multi|threads HOST PORT USER PASS FILE N [CAFILE]\n", argv[0]);
+        fprintf(stderr, "usage: %s multi|multiK|threads HOST PORT USER PASS FILE N [CAFILE]\n", argv[0]);
         return 2;
     }
     int threads = strcmp(argv[1], "threads") == 0;
+    if (!threads && strncmp(argv[1], "multi", 5) != 0)
+        return 2;
     host = argv[2], port = (uint16_t)atoi(argv[3]), user = argv[4], pass = argv[5], file = argv[6];
     n = atoi(argv[7]);
+    if (n <= 0 || n > 100000)
+        return 2;
     cafile = argc > 8 ? argv[8] : NULL;
     sessions = (struct session *)calloc((size_t)n, sizeof *sessions);
     /* Warm up what every session uses once (OpenSSL's tables, the library's first call). */
@@ -220,18 +254,30 @@ int main(int argc, char **argv)
     double t_login = now(), wall = 0, cpu_used = 0;
     long idle = 0;
     if (!threads) {
-        int ep = epoll_create1(EPOLL_CLOEXEC);
-        ftp_multi *m = ftp_multi_new();
-        ftp_multi_set_socket_callback(m, watch, &ep);
-        loop(m, ep, login_job, 1, n);
+        /* "multi" is one loop; "multiK" is K loops on K threads. */
+        int loops = argv[1][5] ? atoi(argv[1] + 5) : 1;
+        if (loops < 1)
+            loops = 1;
+        struct loop_state *states = (struct loop_state *)calloc((size_t)loops, sizeof *states);
+        pthread_t *tids = (pthread_t *)calloc((size_t)loops, sizeof *tids);
+        pthread_barrier_init(&loops_logged_in, NULL, (unsigned)loops + 1);
+        pthread_barrier_init(&loops_go, NULL, (unsigned)loops + 1);
+        for (int k = 0, first = 0; k < loops; k++) {
+            states[k].first = first;
+            states[k].count = n / loops + (k < n % loops);
+            first += states[k].count;
+            pthread_create(&tids[k], NULL, loop_thread, &states[k]);
+        }
+        pthread_barrier_wait(&loops_logged_in);
         t_login = now() - t_login;
         idle = rss_kib();
-        finished = 0;
         double t0 = now(), c0 = cpu();
-        loop(m, ep, fetch_job, 0, n);
+        pthread_barrier_wait(&loops_go);
+        for (int k = 0; k < loops; k++)
+            pthread_join(tids[k], NULL);
         wall = now() - t0, cpu_used = cpu() - c0;
-        ftp_multi_free(m);
-        close(ep);
+        free(tids);
+        free(states);
     } else {
         pthread_t *tids = (pthread_t *)calloc((size_t)n, sizeof *tids);
         pthread_attr_t attr;

@@ -395,7 +395,21 @@ impl Multi {
         let Some(entry) = self.entries[i].as_mut() else { return };
         let Some(task) = entry.task.as_mut() else { return };
         self.dirty.push(i);
-        match task.resume(woke) {
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.resume(woke)));
+        let step = match step {
+            Ok(step) => step,
+            Err(panic) => {
+                // The task is over (its stack unwound): the entry goes back to idle, then
+                // the panic goes on to the caller.
+                self.set_wait(i, None);
+                if let Some(entry) = self.entries[i].as_mut() {
+                    entry.task = None;
+                }
+                self.active -= 1;
+                std::panic::resume_unwind(panic)
+            }
+        };
+        match step {
             Step::Waiting(wait) => self.set_wait(i, Some(wait)),
             Step::Done(output) => {
                 self.set_wait(i, None);

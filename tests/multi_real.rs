@@ -448,3 +448,20 @@ fn remove_abandons_a_running_download_and_closes_it() {
     }
     session.finish();
 }
+
+/// A panic in an operation comes out of `perform`, and leaves the multi handle usable: the
+/// client is idle again and takes a new operation.
+#[test]
+fn a_panicking_operation_leaves_the_multi_handle_usable() {
+    let mut multi = Multi::new();
+    let token = multi.add(Client::new());
+    multi.start(token, |_c| -> u32 { panic!("boom in a task") }).unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| multi.perform()));
+    assert!(caught.is_err(), "the panic came out of perform");
+    assert_eq!(multi.running(), 0);
+    assert!(!multi.is_running(token));
+    multi.start(token, |_c| 7u32).unwrap();
+    let done = multi.perform().unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done.into_iter().next().unwrap().take::<u32>(), Some(7));
+}

@@ -465,3 +465,59 @@ fn a_panicking_operation_leaves_the_multi_handle_usable() {
     assert_eq!(done.len(), 1);
     assert_eq!(done.into_iter().next().unwrap().take::<u32>(), Some(7));
 }
+
+/// The whole-file calls (splice/sendfile on Linux) as operations: a file up with
+/// `store_file` and back down with `retrieve_file`, on every server at once, several
+/// sessions each, the copies equal.
+#[test]
+fn whole_file_transfers_as_operations_on_every_server() {
+    let _serial = one_at_a_time();
+    if !servers_up("multi_real") {
+        return;
+    }
+    let servers: Vec<Server> = [Kind::Vsftpd, Kind::PureFtpd, Kind::ProFtpd, Kind::BsdFtpd]
+        .iter()
+        .filter_map(|k| Server::get(*k, Family::V4))
+        .collect();
+    let sessions: Vec<Session> = servers.iter().map(|s| Session::open(s, "multi-fd")).collect();
+    let local = std::env::temp_dir().join(support::real::unique_name("multi-fd"));
+    std::fs::create_dir_all(&local).unwrap();
+    let data = random_bytes(11, 3 << 20);
+    let source = local.join("source.bin");
+    write_file(&source, &data);
+    let mut multi = Multi::new();
+    let mut pending: Pending = Vec::new();
+    let mut copies = HashMap::new();
+    for (i, session) in sessions.iter().enumerate() {
+        for j in 0..3 {
+            let (server, dir, source) = (session.server.clone(), session.pwd.clone(), source.clone());
+            let copy = local.join(format!("copy-{i}-{j}.bin"));
+            let name = format!("whole-{j}.bin");
+            let token = multi.add(Client::with_config(config_for(None)));
+            let back = copy.clone();
+            pending.push((
+                token,
+                Box::new(move |c| -> Outcome {
+                    connect_paced(c, &server)?;
+                    c.login(&server.user, &server.pass, "")?;
+                    c.cwd(&dir)?;
+                    let up = c.store_file(&source, name.as_bytes(), None)?;
+                    let down = c.retrieve_file(name.as_bytes(), &back, None)?;
+                    c.quit()?;
+                    Ok(format!("{up} {down}").into_bytes())
+                }),
+            ));
+            copies.insert(token, copy);
+        }
+    }
+    for (token, outcome) in drive_with_epoll(&mut multi, pending) {
+        let counts = outcome.unwrap_or_else(|e| panic!("session {token:?}: {e}"));
+        let n = data.len();
+        assert_eq!(String::from_utf8(counts).unwrap(), format!("{n} {n}"));
+        assert!(std::fs::read(&copies[&token]).unwrap() == data, "{}", copies[&token].display());
+    }
+    std::fs::remove_dir_all(&local).unwrap();
+    for session in sessions {
+        session.finish();
+    }
+}

@@ -293,6 +293,36 @@ struct ssl_ctx_st;
 #define FTP_NO_REST -1
 
 /**
+ * Walk flags, or-ed together (0: depth-first, MLSD when offered, links not entered).
+ * All entries of one depth before any of the next.
+ */
+#define FTP_WALK_BREADTH_FIRST 1
+
+/**
+ * Enter symbolic links to directories; only where the server lists with MLSD (whose
+ * `unique` fact tells a loop), never with LIST.
+ */
+#define FTP_WALK_FOLLOW_LINKS 2
+
+/**
+ * List with LIST even when the server offers MLSD.
+ */
+#define FTP_WALK_USE_LIST 4
+
+/**
+ * List with MLSD without asking FEAT (FTP_ERR_UNSUPPORTED where it is missing).
+ */
+#define FTP_WALK_USE_MLSD 8
+
+/**
+ * Walk callback returns: go on (into this entry when it is a directory); do not enter
+ * this directory. Any other value ends the walk, which then returns FTP_ERR_STOPPED.
+ */
+#define FTP_WALK_CONTINUE 0
+
+#define FTP_WALK_SKIP 1
+
+/**
  * An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
  */
 typedef struct ftp_client ftp_client;
@@ -345,6 +375,19 @@ typedef int (*ftp_read_callback)(void *userdata, uint8_t *buf, size_t len, size_
  * file), or -1 when unknown. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_progress_callback)(void *userdata, uint64_t done, int64_t total);
+
+/**
+ * Receives one entry of a walk: its path (the walk's root joined with the names on the
+ * way by '/', bytes as the server gave them, NUL-terminated, `path_len` not counting the
+ * NUL), the entry (read it with the `ftp_entry_*` functions) and its depth (1 for the
+ * root's entries). Both are borrowed for the call. Returns FTP_WALK_CONTINUE,
+ * FTP_WALK_SKIP or anything else to stop.
+ */
+typedef int (*ftp_walk_callback)(void *userdata,
+                                 const char *path,
+                                 size_t path_len,
+                                 const struct ftp_entry *entry,
+                                 int depth);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1125,6 +1168,33 @@ int ftp_store_file(struct ftp_client *client,
                    const char *remote,
                    ftp_progress_callback progress,
                    void *userdata);
+
+/**
+ * Lists the tree below `path` (NULL or "": the current directory) and hands each entry
+ * to `callback`, depth-first (a directory's entries right after it) unless `flags` has
+ * FTP_WALK_BREADTH_FIRST. Directories are listed with MLSD when FEAT offers it, else with
+ * CWD and LIST (the starting directory is restored at the end). `max_depth` is the
+ * deepest level handed out (1: the root's entries only; 0: no limit).
+ *
+ * Names that cannot be one path component (empty, holding '/' or NUL) and LIST lines no
+ * parser understands are never handed out: they are counted in `*out_refused` (when
+ * `out_refused` is not NULL; written when the walk ends or is stopped). "." and ".." are
+ * skipped. Symbolic links are not entered unless FTP_WALK_FOLLOW_LINKS, and a directory
+ * whose MLSD `unique` fact the walk has seen is not entered again. A directory below the
+ * root whose listing the server refuses (5xx) is left out; failing to list the root is
+ * the error.
+ *
+ * Returns FTP_OK, FTP_ERR_STOPPED when the callback stopped it (the connection usable),
+ * FTP_ERR_NULL_ARGUMENT for a NULL callback, FTP_ERR_INVALID_ARGUMENT for unknown flags
+ * or a negative `max_depth`, or the error of a listing.
+ */
+int ftp_walk(struct ftp_client *client,
+             const char *path,
+             int flags,
+             int max_depth,
+             ftp_walk_callback callback,
+             void *userdata,
+             size_t *out_refused);
 
 #ifdef __cplusplus
 }  // extern "C"

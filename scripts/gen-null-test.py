@@ -38,6 +38,7 @@ CALLBACK_TYPES = {
     "ftp_data_callback": "nc_data_cb",
     "ftp_read_callback": "nc_read_cb",
     "ftp_progress_callback": "nc_progress_cb",
+    "ftp_walk_callback": "nc_walk_cb",
 }
 
 # Handle types: (value in the test, phase when another argument is NULL).
@@ -177,6 +178,9 @@ EXPECT = {
     ("ftp_retrieve_file", "userdata"): WS,
     ("ftp_store_file", "progress"): WS,
     ("ftp_store_file", "userdata"): WS,
+    ("ftp_walk", "path"): WS,
+    ("ftp_walk", "userdata"): WS,
+    ("ftp_walk", "out_refused"): WS,
     # On a real MLSD entry of a regular file from pure-ftpd (facts, unique, no link target).
     ("ftp_entry_name", "out_len"): ("ENTRY", "NC_NOTNULL", "0"),
     ("ftp_entry_link_target", "out_len"): ("ENTRY", "NC_ISNULL", "0"),

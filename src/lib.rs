@@ -16,6 +16,7 @@ mod client;
 pub use client::config::{self, Config};
 pub use client::netrc;
 pub use client::transfer::{self, Progress};
+pub use client::walk::{self, WalkControl, WalkOptions, WalkOrder, WalkSummary};
 pub use client::{Client, TraceSink};
 pub use error::{Error, Result};
 pub use net::data::DataConnection;

@@ -5,13 +5,14 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 // In the order of the header: status codes, the client and its commands, transfers,
-// listings, TLS (cbindgen follows the module order).
+// listings, TLS, the walk (cbindgen follows the module order).
 mod client;
 mod handle;
 mod listing;
 mod status;
 mod tls;
 mod transfer;
+mod walk;
 
 pub use client::*;
 pub use handle::ftp_client;
@@ -19,6 +20,7 @@ pub use listing::*;
 pub use status::*;
 pub use tls::*;
 pub use transfer::*;
+pub use walk::*;
 
 use std::ffi::c_char;
 

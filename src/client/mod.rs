@@ -6,6 +6,7 @@ mod directory;
 pub(crate) mod ftps;
 pub mod netrc;
 pub mod transfer;
+pub mod walk;
 
 use crate::client::config::Config;
 use crate::client::ftps::TlsSession;

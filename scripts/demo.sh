@@ -27,7 +27,7 @@ rm -f "$log"
 # The workspace's own target directory: what the tests built is reused.
 cargo install --quiet --locked --debug --path cli --root "$prefix" --target-dir "$repo/target"
 tests/servers/servers.sh start >/dev/null
-trap 'tests/servers/servers.sh stop >/dev/null 2>&1 || true' EXIT
+trap '"$repo"/tests/servers/servers.sh stop >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 source target/ftp-servers/env
 

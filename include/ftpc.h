@@ -1170,6 +1170,35 @@ int ftp_store_file(struct ftp_client *client,
                    void *userdata);
 
 /**
+ * Downloads `remote` into the open regular file `fd` over up to `segments` connections at
+ * once (lftp's `pget -n`; 1 to 64): the file is cut into ranges, this handle reads the
+ * first and each other range gets a connection of its own (REST, RETR, then ABOR at the
+ * range's end), made with this handle's settings: host and port, TLS mode, certificate
+ * verification and data protection, timeouts, passive or active mode, and the login
+ * `ftp_login` made. Each byte is written at its offset (pwrite); the file is truncated
+ * first and holds the whole remote file on success. A range whose connection cannot start
+ * (REST refused, too many sessions, a refused login) is read by the connection before it,
+ * whose data stream simply goes on, so such servers get one whole download; a range left
+ * incomplete by a lost connection is read again at the end from where it stopped. A file
+ * whose size SIZE does not tell, one smaller than two ranges of 1 MiB, and an `fd` that
+ * is not a regular file are downloaded over this handle alone.
+ *
+ * `progress` (may be NULL) sees the bytes written over all connections and the size, on
+ * the calling thread; non-zero from it, or `ftp_abort`/`ftp_cancel` from another thread,
+ * stops every connection (FTP_ERR_STOPPED). `out_size` (may be NULL) receives the file's
+ * size, `out_connections` (may be NULL) how many connections moved data (fewer than the
+ * ranges when the server refused some; the debug trace says why).
+ */
+int ftp_retrieve_segmented(struct ftp_client *client,
+                           const char *remote,
+                           int fd,
+                           int segments,
+                           ftp_progress_callback progress,
+                           void *userdata,
+                           uint64_t *out_size,
+                           int *out_connections);
+
+/**
  * Lists the tree below `path` (NULL or "": the current directory) and hands each entry
  * to `callback`, depth-first (a directory's entries right after it) unless `flags` has
  * FTP_WALK_BREADTH_FIRST. Directories are listed with MLSD when FEAT offers it, else with

@@ -15,6 +15,7 @@ mod client;
 
 pub use client::config::{self, Config};
 pub use client::netrc;
+pub use client::segmented::{self, SegmentOptions, SegmentedDownload};
 pub use client::transfer::{self, Progress};
 pub use client::walk::{self, WalkControl, WalkOptions, WalkOrder, WalkSummary};
 pub use client::{Client, TraceSink};

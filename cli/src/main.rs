@@ -65,6 +65,11 @@ enum Command {
         /// Continue a partial download: append what the local file lacks (REST).
         #[arg(short = 'c', long = "continue")]
         resume: bool,
+        /// Download over N connections at once, each reading its own range (REST), as lftp's
+        /// pget -n; one connection where the server refuses REST or more sessions.
+        #[arg(short = 'n', long, value_name = "N", default_value_t = 1, conflicts_with = "resume",
+              value_parser = clap::value_parser!(u8).range(1..=64))]
+        segments: u8,
         /// No progress bar.
         #[arg(short = 'q', long)]
         quiet: bool,
@@ -168,7 +173,7 @@ fn command(c: &mut Client, url: &FtpUrl, command: Command) -> Outcome {
                 ls(c, path, long, json)
             }
         }
-        Command::Get { local, resume, quiet, .. } => get(c, url, local, resume, quiet),
+        Command::Get { local, resume, segments, quiet, .. } => get(c, url, local, resume, segments, quiet),
         Command::Put { local, resume, quiet, .. } => put(c, url, &local, resume, quiet),
         Command::Mirror { localdir, dry_run, delete, resume, .. } => {
             mirror::run(c, path, &localdir, mirror::Options { dry_run, delete, resume })
@@ -281,7 +286,7 @@ fn ls_recursive(c: &mut Client, path: &[u8], long: bool, json: bool, max_depth: 
     Ok(())
 }
 
-fn get(c: &mut Client, url: &FtpUrl, local: Option<PathBuf>, resume: bool, quiet: bool) -> Outcome {
+fn get(c: &mut Client, url: &FtpUrl, local: Option<PathBuf>, resume: bool, segments: u8, quiet: bool) -> Outcome {
     let remote = need_path(&url.path)?;
     let name = url.file_name();
     if local.as_deref() == Some(Path::new("-")) {
@@ -305,6 +310,18 @@ fn get(c: &mut Client, url: &FtpUrl, local: Option<PathBuf>, resume: bool, quiet
         c.resume_download(remote, file.as_raw_fd(), Some(&mut progress)).and_then(|n| {
             file.sync_data().map_err(|e| Error::Io { context: "writing the local file", source: e })?;
             Ok(n)
+        })
+    } else if segments > 1 {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&local)
+            .map_err(|e| Failure::Local(format!("{}: {e}", local.display())))?;
+        let options = ftpc::SegmentOptions::new(usize::from(segments));
+        c.retrieve_segmented(remote, &file, &options, Some(&mut progress)).and_then(|done| {
+            file.sync_data().map_err(|e| Error::Io { context: "writing the local file", source: e })?;
+            Ok(done.size)
         })
     } else {
         c.retrieve_file(remote, &local, Some(&mut progress))

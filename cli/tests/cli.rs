@@ -231,6 +231,37 @@ fn subcommands(server: &Server) {
     assert!(!remote.exists(), "{what}");
 }
 
+// --- segmented download --------------------------------------------------------------------
+
+/// `get -n 4` on vsftpd-capped (each session held to a rate, so every connection gets to
+/// read its range): the same bytes, four connections in the trace, nothing on stderr
+/// without -d; `-n` out of range and `-n` with `-c` are usage errors.
+#[test]
+fn get_in_segments() {
+    let Some(env) = servers("get_in_segments") else { return };
+    let s = Scratch::new("seg");
+    let url = format!(
+        "ftp://{}:{}@127.0.0.1:{}",
+        env["FTPC_TEST_USER"], env["FTPC_TEST_PASS"], env["FTPC_VSFTPD_CAPPED_PORT"]
+    );
+    let home = PathBuf::from(&env["FTPC_VSFTPD_CAPPED_HOME"]);
+    let name = unique("seg");
+    let body = data(6 << 20, 11);
+    std::fs::write(home.join(&name), &body).unwrap();
+    expect(&s, &["get", "-n", "4", &format!("{url}/{name}"), "quiet.bin"], 0);
+    assert!(std::fs::read(s.path("quiet.bin")).unwrap() == body, "get -n 4");
+    let out = ftpc(&s, &["-d", "get", "--segments", "4", &format!("{url}/{name}"), "traced.bin"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(std::fs::read(s.path("traced.bin")).unwrap() == body, "get -d -n 4");
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(trace.contains("in 4 ranges") && trace.contains("done: 4 connections read"), "{}", show(&out));
+    expect(&s, &["get", "-n", "0", &format!("{url}/{name}"), "x"], 2);
+    expect(&s, &["get", "-n", "65", &format!("{url}/{name}"), "x"], 2);
+    expect(&s, &["get", "-n", "2", "-c", &format!("{url}/{name}"), "x"], 2);
+    assert!(!s.path("x").exists());
+    expect(&s, &["rm", &format!("{url}/{name}")], 0);
+}
+
 // --- exit statuses -------------------------------------------------------------------------
 
 #[test]

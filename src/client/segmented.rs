@@ -464,6 +464,12 @@ impl Client {
         }
         self.repair(&command, file, &plan, size, &mut progress)?;
         self.last_transfer_bytes = plan.done.load(Ordering::Acquire);
+        self.trace(1, || {
+            format!(
+                "*info* segmented download done: {connections} connections read{}",
+                fallback.as_deref().map(|f| format!("; {f}")).unwrap_or_default()
+            )
+        });
         Ok(SegmentedDownload { size, segments, connections, fallback })
     }
 

@@ -190,3 +190,46 @@ fn refused_arguments_and_a_pipe() {
     assert_eq!(report.connections, 1);
     assert!(report.fallback.as_deref().is_some_and(|w| w.contains("regular")), "{report:?}");
 }
+
+#[test]
+fn a_range_lost_midway_is_read_again_from_where_it_stopped() {
+    let data = data();
+    // The first extra connection to read gets 300000 bytes of its range, then (300 ms later,
+    // when the range before it has been handed over) its data connection ends.
+    let cut = 300_000u64;
+    let server =
+        Responder::start(data.clone(), Rules { rate: 8 << 20, cut_first_restart: Some(cut), ..Rules::default() });
+    let (report, seen, local) = download(&server, 4);
+    assert_eq!(sha256_file(&local.path), sha256(&data));
+    assert_eq!(report.fallback, None, "{report:?}");
+    assert_eq!(seen.last(), Some(&(SIZE as u64)));
+    // The first connection read the rest of that range with REST at where it stopped.
+    let len = (SIZE / 4) as u64;
+    let sessions = server.sessions();
+    let rests: Vec<u64> =
+        sessions[0].commands.iter().filter_map(|c| c.strip_prefix("REST ")).map(|n| n.parse().unwrap()).collect();
+    assert_eq!(rests.len(), 1, "{sessions:?}");
+    assert!(rests[0] % len == cut && (1..4).contains(&(rests[0] / len)), "REST {}", rests[0]);
+}
+
+#[test]
+fn cancelled_from_another_thread() {
+    let data = data();
+    let server = Responder::start(data, Rules { rate: 2 << 20, ..Rules::default() });
+    for stopper in ["canceller", "transfer_stopper"] {
+        let mut c = login(&server);
+        let flag = if stopper == "canceller" { c.canceller() } else { c.transfer_stopper() };
+        let local = TempFile::new("seg");
+        let file = local.create();
+        let started = std::time::Instant::now();
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            flag.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let err = c.retrieve_segmented(b"file.bin", &file, &options(4), None).unwrap_err();
+        setter.join().unwrap();
+        assert!(matches!(err, Error::Stopped), "{stopper}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{stopper}: stopped soon: {:?}", started.elapsed());
+        assert_eq!(c.voidcmd(b"NOOP").unwrap().code, 200, "{stopper}: the client is in step");
+    }
+}

@@ -316,7 +316,8 @@ impl Client {
     /// (see the module's documentation), each byte written at its offset with pwrite;
     /// the file is truncated first and holds the whole remote file on success. The size
     /// comes from SIZE; a file the server gives no size for, a file too small for two
-    /// ranges, and a `file` that is not a regular file go over this client alone (a regular
+    /// ranges, and a `file` that is not a regular file (or was opened with `O_APPEND`, where
+    /// pwrite cannot place bytes) go over this client alone (a regular
     /// file then truncated once the server accepted RETR, anything else written from its
     /// current position). `progress` sees the bytes written over all connections and
     /// the size, from this thread. A cancel request (`canceller`, `transfer_stopper`) or a
@@ -341,7 +342,10 @@ impl Client {
             Err(Error::Temp(_) | Error::Perm(_)) => None,
             Err(e) => return Err(e),
         };
-        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        // pwrite on a descriptor opened with O_APPEND writes at the end whatever the offset.
+        // SAFETY: fcntl only reads the descriptor's flags.
+        let append = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) } & libc::O_APPEND != 0;
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false) && !append;
         let segments = match size {
             Some(size) => {
                 let by_size = size / options.min_segment.max(1);
@@ -352,7 +356,7 @@ impl Client {
         let alone = if size.is_none() {
             Some("the server did not tell the file's size (SIZE)".to_string())
         } else if !regular {
-            Some("the local file is not a regular file (no writes at offsets)".to_string())
+            Some("the local file is not a regular file opened without O_APPEND (no writes at offsets)".to_string())
         } else if segments > 1 && self.credentials.is_none() {
             Some("no login to repeat on other connections".to_string())
         } else {
@@ -464,6 +468,10 @@ impl Client {
         }
         self.repair(&command, file, &plan, size, &mut progress)?;
         self.last_transfer_bytes = plan.done.load(Ordering::Acquire);
+        // The other connections' last bytes came after the last report.
+        if let Some(p) = progress.as_mut() {
+            let _ = p(size, Some(size));
+        }
         self.trace(1, || {
             format!(
                 "*info* segmented download done: {connections} connections read{}",
@@ -523,7 +531,8 @@ impl Client {
         match read {
             Ok(End::Handed) => self.abort_transfer(conn),
             Ok(End::AtEnd) => end_of_file(self, conn),
-            Err(Error::Stopped) => {
+            // A stop from the callback, or a cancel request that cut a socket wait.
+            Err(Error::Stopped | Error::Cancelled(_)) => {
                 plan.stop_all();
                 let _ = self.abort_transfer(conn);
                 Err(Error::Stopped)

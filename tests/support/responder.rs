@@ -26,11 +26,14 @@ pub struct Rules {
     pub rate: u64,
     /// SIZE answered 213; when false, `502`.
     pub size: bool,
+    /// The first RETR after a REST (over all sessions) sends this many bytes, waits 300 ms
+    /// and closes its data connection: a connection lost in the middle of its range.
+    pub cut_first_restart: Option<u64>,
 }
 
 impl Default for Rules {
     fn default() -> Rules {
-        Rules { rest: true, max_sessions: 100, rate: 0, size: true }
+        Rules { rest: true, max_sessions: 100, rate: 0, size: true, cut_first_restart: None }
     }
 }
 
@@ -60,6 +63,7 @@ impl Responder {
         let quit = Arc::new(AtomicBool::new(false));
         let file = Arc::new(file);
         let active = Arc::new(AtomicUsize::new(0));
+        let cuts = Arc::new(AtomicUsize::new(0));
         let (log2, quit2) = (log.clone(), quit.clone());
         thread::spawn(move || {
             while !quit2.load(Ordering::Acquire) {
@@ -78,6 +82,7 @@ impl Responder {
                     log.len() - 1
                 };
                 let (log, file, rules, active) = (log2.clone(), file.clone(), rules.clone(), active.clone());
+                let cuts = cuts.clone();
                 thread::spawn(move || {
                     if active.fetch_add(1, Ordering::AcqRel) >= rules.max_sessions {
                         let mut tcp = tcp;
@@ -87,7 +92,7 @@ impl Responder {
                         return;
                     }
                     log.lock().unwrap()[index].served = true;
-                    let _ = serve(tcp, &file, &rules, &log, index);
+                    let _ = serve(tcp, &file, &rules, &log, index, &cuts);
                     active.fetch_sub(1, Ordering::AcqRel);
                 });
             }
@@ -111,7 +116,14 @@ impl Drop for Responder {
     }
 }
 
-fn serve(tcp: TcpStream, file: &[u8], rules: &Rules, log: &Mutex<Vec<SessionLog>>, index: usize) -> io::Result<()> {
+fn serve(
+    tcp: TcpStream,
+    file: &[u8],
+    rules: &Rules,
+    log: &Mutex<Vec<SessionLog>>,
+    index: usize,
+    cuts: &AtomicUsize,
+) -> io::Result<()> {
     tcp.set_read_timeout(Some(IO_TIMEOUT))?;
     tcp.set_write_timeout(Some(IO_TIMEOUT))?;
     // The urgent byte of ABOR stays in the stream.
@@ -171,7 +183,20 @@ fn serve(tcp: TcpStream, file: &[u8], rules: &Rules, log: &Mutex<Vec<SessionLog>
                     format!("150 Opening BINARY mode data connection ({} bytes)\r\n", file.len() - from).as_bytes(),
                 )?;
                 let (data, _) = accept(&l)?;
-                let (sent, whole) = send(data, &file[from..], rules.rate);
+                let cut = match rules.cut_first_restart {
+                    Some(n) if from > 0 && cuts.fetch_add(1, Ordering::AcqRel) == 0 => Some(n as usize),
+                    _ => None,
+                };
+                let (sent, whole) = match cut {
+                    Some(n) => {
+                        let mut data = data;
+                        data.write_all(&file[from..from + n])?;
+                        thread::sleep(Duration::from_millis(300));
+                        drop(data);
+                        (n as u64, false)
+                    }
+                    None => send(data, &file[from..], rules.rate),
+                };
                 log.lock().unwrap()[index].sent.push(sent);
                 if whole {
                     "226 Transfer complete".into()

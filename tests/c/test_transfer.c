@@ -367,6 +367,29 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     unsigned char *back = (unsigned char *)malloc(BIG);
     CHECK(pread(fd, back, BIG, 0) == (ssize_t)BIG);
     CHECK(memcmp(back, data, BIG) == 0);
+    /* The same file over up to 4 connections (3 MiB: 3 ranges of at least 1 MiB), into a
+       file that was longer; the connection in step afterwards; bad arguments refused. */
+    {
+        CHECK(ftruncate(fd, BIG + 5000) == 0);
+        memset(back, 0, BIG);
+        uint64_t whole = 0;
+        int connections = 0;
+        last.done = 0;
+        last.total = 0;
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", fd, 4, remember_progress, &last, &whole, &connections),
+                 FTP_OK);
+        CHECK(whole == BIG && connections >= 1 && connections <= 3);
+        CHECK(last.done == BIG && last.total == (int64_t)BIG);
+        CHECK(lseek(fd, 0, SEEK_END) == (off_t)BIG);
+        CHECK(pread(fd, back, BIG, 0) == (ssize_t)BIG);
+        CHECK(memcmp(back, data, BIG) == 0);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", fd, 0, NULL, NULL, NULL, NULL), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", fd, 65, NULL, NULL, NULL, NULL), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", -1, 4, NULL, NULL, NULL, NULL), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "no-such-file", fd, 4, NULL, NULL, NULL, NULL), FTP_ERR_PERM);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    }
     /* Upload the first part, then resume the upload with the rest. */
     CHECK(lseek(fd, 0, SEEK_SET) == 0);
     struct source head = {data, 777777, 0, 0};

@@ -14,6 +14,7 @@ pub mod capi;
 mod client;
 
 pub use client::config::{self, Config};
+pub use client::mirror::{self, MirrorEvent, MirrorOptions, MirrorSummary};
 pub use client::netrc;
 pub use client::segmented::{self, SegmentOptions, SegmentedDownload};
 pub use client::transfer::{self, Progress};

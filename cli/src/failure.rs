@@ -42,7 +42,7 @@ impl Failure {
             Failure::Login(_) => 6,
             Failure::Partial(_) => 11,
             Failure::Ftp(_, e) => match e {
-                Error::Io { context, .. } if context.contains("local file") => 3,
+                Error::Io { context, .. } if context.contains("local file") || context.contains("local directory") => 3,
                 Error::Io { .. } | Error::Eof(_) | Error::Timeout(_) | Error::Cancelled(_) | Error::Truncated(_) => 4,
                 Error::Tls(_) | Error::Certificate(_) => 5,
                 Error::Netrc(_) => 6,

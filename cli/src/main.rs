@@ -176,7 +176,7 @@ fn command(c: &mut Client, url: &FtpUrl, command: Command) -> Outcome {
         Command::Get { local, resume, segments, quiet, .. } => get(c, url, local, resume, segments, quiet),
         Command::Put { local, resume, quiet, .. } => put(c, url, &local, resume, quiet),
         Command::Mirror { localdir, dry_run, delete, resume, .. } => {
-            mirror::run(c, path, &localdir, mirror::Options { dry_run, delete, resume })
+            mirror::run(c, path, &localdir, ftpc::MirrorOptions { dry_run, delete, resume })
         }
         Command::Rm { .. } => c.delete(need_path(path)?).map(drop).map_err(Failure::ftp(named("deleting"))),
         Command::Mkdir { .. } => c.mkd(need_path(path)?).map(drop).map_err(Failure::ftp(named("making"))),

@@ -4,6 +4,7 @@ pub mod config;
 pub(crate) mod data;
 mod directory;
 pub(crate) mod ftps;
+pub mod mirror;
 pub mod netrc;
 pub mod segmented;
 pub mod transfer;

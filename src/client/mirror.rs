@@ -1,0 +1,316 @@
+//! Mirroring a remote tree into a local directory (lftp's `mirror`): only what changed.
+//!
+//! The tree is walked first (`Client::walk`: MLSD or LIST, names that are not one path
+//! component refused there), then acted on. Every local path is the target directory joined
+//! with the walk's components, each checked again here (never empty, `.`, `..`, nor holding
+//! `/` or NUL), and never written through a local symbolic link: nothing lands outside the
+//! target. A file is up to date when its size and modification time equal the remote ones
+//! (the time is set on each file downloaded); remote links are not followed. Names are
+//! written byte for byte.
+
+use crate::client::walk::{WalkControl, WalkOptions};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::listing::EntryKind;
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// What a mirror may do.
+#[derive(Debug, Clone, Default)]
+pub struct MirrorOptions {
+    /// Say what would be done (the events and the summary), change nothing.
+    pub dry_run: bool,
+    /// Delete local files and directories that are not on the server any more (what is
+    /// under a directory the server would not list is kept).
+    pub delete: bool,
+    /// Continue a local file shorter than the remote one (REST) instead of downloading it
+    /// again.
+    pub resume: bool,
+}
+
+/// One thing a mirror does or refuses, as it happens. Paths are bytes as the server gave
+/// them; `relative` is below the mirrored root, components joined by '/'.
+#[derive(Debug)]
+pub enum MirrorEvent<'a> {
+    /// A name never written: not one path component (`dir` is the listing that held it),
+    /// not a path inside the target, or one whose local path goes through a symbolic link.
+    Refused {
+        name: &'a [u8],
+        dir: Option<&'a [u8]>,
+        reason: &'a str,
+    },
+    /// A directory whose listing the server refused: what is under it locally is kept.
+    Unlistable {
+        dir: &'a [u8],
+        error: &'a str,
+    },
+    MakeDir {
+        relative: &'a [u8],
+    },
+    /// A download starts (`resume_from`: continued from that byte of the local file).
+    Get {
+        relative: &'a [u8],
+        resume_from: Option<u64>,
+    },
+    /// A download the server refused (4xx/5xx): the mirror goes on.
+    Failed {
+        relative: &'a [u8],
+        error: &'a Error,
+    },
+    /// A link or special file, not followed.
+    Skipped {
+        relative: &'a [u8],
+    },
+    /// A local file or directory deleted (or that would be).
+    Delete {
+        path: &'a Path,
+    },
+}
+
+/// What a mirror did (or would do, in a dry run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MirrorSummary {
+    pub downloaded: u64,
+    pub bytes: u64,
+    pub up_to_date: u64,
+    pub dirs_made: u64,
+    pub deleted: u64,
+    pub skipped_links: u64,
+    pub refused: u64,
+    pub failed: u64,
+}
+
+/// A remote file or directory found by the walk.
+struct Item {
+    remote: Vec<u8>,
+    relative: Vec<u8>,
+    kind: EntryKind,
+    size: Option<u64>,
+    modified: Option<i64>,
+}
+
+/// `relative` (components joined by '/') under `root`, each component checked; `None`
+/// when one could escape (empty, `.`, `..`, or holding NUL).
+pub fn local_path(root: &Path, relative: &[u8]) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    for part in relative.split(|&b| b == b'/') {
+        if part.is_empty() || part == b"." || part == b".." || part.contains(&0) {
+            return None;
+        }
+        path.push(OsStr::from_bytes(part));
+    }
+    Some(path)
+}
+
+/// Whether a path between `root` (excluded) and `path` (included) is a symbolic link: then
+/// writing there would land wherever it points.
+fn through_link(root: &Path, path: &Path) -> bool {
+    let Ok(below) = path.strip_prefix(root) else { return true };
+    let mut at = root.to_path_buf();
+    for part in below.components() {
+        at.push(part);
+        if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// A local failure, the path in its message. `context` names the local side ("local file",
+/// "local directory") so that callers can tell it from the network's.
+fn local<'a>(context: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |e| Error::io(context, io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+impl Client {
+    /// Downloads the remote tree at `root` (empty: the current directory) into `localdir`
+    /// (made when missing), only what changed (see the module's documentation). `events`
+    /// hears of every action and refusal as it happens. A download the server refuses
+    /// (4xx/5xx) is reported (`Failed`) and counted; any other error (the connection lost,
+    /// a local file that cannot be written) ends the mirror. Refused names and failures
+    /// are in the summary: a caller that wants all or nothing checks `refused + failed`.
+    pub fn mirror_download(
+        &mut self,
+        root: &[u8],
+        localdir: &Path,
+        options: &MirrorOptions,
+        events: &mut dyn FnMut(MirrorEvent<'_>),
+    ) -> Result<MirrorSummary> {
+        let prefix_len = if root.is_empty() {
+            0
+        } else if root.ends_with(b"/") {
+            root.len()
+        } else {
+            root.len() + 1
+        };
+        let mut items = Vec::new();
+        let walked = self.walk(root, &WalkOptions::default(), &mut |path, entry, _| {
+            items.push(Item {
+                remote: path.to_vec(),
+                relative: path[prefix_len.min(path.len())..].to_vec(),
+                kind: entry.kind,
+                size: entry.size,
+                modified: entry.modified,
+            });
+            WalkControl::Continue
+        })?;
+        let mut tally = MirrorSummary::default();
+        for refused in &walked.refused {
+            tally.refused += 1;
+            events(MirrorEvent::Refused { name: &refused.name, dir: Some(&refused.dir), reason: refused.reason });
+        }
+        // What could not be listed is kept whole locally: delete must not take it for gone.
+        let mut keep = HashSet::new();
+        for (dir, error) in &walked.unlistable {
+            tally.failed += 1;
+            events(MirrorEvent::Unlistable { dir, error });
+            if let Some(path) = local_path(localdir, &dir[prefix_len.min(dir.len())..]) {
+                keep.insert(path);
+            }
+        }
+        if !options.dry_run {
+            fs::create_dir_all(localdir).map_err(local("making the local directory", localdir))?;
+        }
+        let outside = format!("not a path inside {}", localdir.display());
+        let mut wanted: HashSet<PathBuf> = HashSet::new();
+        for item in &items {
+            let Some(path) = local_path(localdir, &item.relative) else {
+                tally.refused += 1;
+                events(MirrorEvent::Refused { name: &item.remote, dir: None, reason: &outside });
+                continue;
+            };
+            wanted.insert(path.clone());
+            if through_link(localdir, &path) {
+                tally.refused += 1;
+                let reason = "a local symbolic link is on the way";
+                events(MirrorEvent::Refused { name: &item.remote, dir: None, reason });
+                continue;
+            }
+            match item.kind {
+                EntryKind::Dir => {
+                    if !path.is_dir() {
+                        events(MirrorEvent::MakeDir { relative: &item.relative });
+                        tally.dirs_made += 1;
+                        if !options.dry_run {
+                            fs::create_dir_all(&path).map_err(local("making a local directory", &path))?;
+                        }
+                    }
+                }
+                EntryKind::File => match self.mirror_file(item, &path, options, events) {
+                    Ok(None) => tally.up_to_date += 1,
+                    Ok(Some(bytes)) => {
+                        tally.downloaded += 1;
+                        tally.bytes += bytes;
+                    }
+                    Err(error @ (Error::Perm(_) | Error::Temp(_))) => {
+                        tally.failed += 1;
+                        events(MirrorEvent::Failed { relative: &item.relative, error: &error });
+                    }
+                    Err(e) => return Err(e),
+                },
+                _ => {
+                    tally.skipped_links += 1;
+                    events(MirrorEvent::Skipped { relative: &item.relative });
+                }
+            }
+        }
+        if options.delete {
+            delete_extra(localdir, &wanted, &keep, options, &mut tally, events)?;
+        }
+        Ok(tally)
+    }
+
+    /// Downloads one file unless the local copy is up to date: `None` then, else the bytes
+    /// moved (or that would move, in a dry run).
+    fn mirror_file(
+        &mut self,
+        item: &Item,
+        path: &Path,
+        options: &MirrorOptions,
+        events: &mut dyn FnMut(MirrorEvent<'_>),
+    ) -> Result<Option<u64>> {
+        let meta = fs::symlink_metadata(path).ok();
+        let local_size = meta.as_ref().filter(|m| m.is_file()).map(|m| m.len());
+        let local_time = meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+        let same_time = match (item.modified, local_time) {
+            (Some(remote), Some(local)) => remote == local.as_secs() as i64,
+            (None, _) => true,
+            _ => false,
+        };
+        if local_size.is_some() && local_size == item.size && same_time {
+            return Ok(None);
+        }
+        let resume_from = local_size.filter(|&l| options.resume && item.size.is_some_and(|r| l < r));
+        events(MirrorEvent::Get { relative: &item.relative, resume_from });
+        if options.dry_run {
+            return Ok(Some(item.size.unwrap_or(0) - resume_from.unwrap_or(0)));
+        }
+        let bytes = match resume_from {
+            Some(_) => {
+                let file = OpenOptions::new().write(true).open(path).map_err(local("opening the local file", path))?;
+                self.resume_download(&item.remote, file.as_raw_fd(), None)?
+            }
+            None => self.retrieve_file(&item.remote, path, None)?,
+        };
+        if let Some(t) = item.modified.and_then(|t| u64::try_from(t).ok()) {
+            let file = File::options().write(true).open(path);
+            let set = file.and_then(|f| f.set_modified(UNIX_EPOCH + Duration::from_secs(t)));
+            set.map_err(local("setting the time of the local file", path))?;
+        }
+        Ok(Some(bytes))
+    }
+}
+
+/// Removes what is under `root` and neither `wanted` nor under `keep`.
+fn delete_extra(
+    root: &Path,
+    wanted: &HashSet<PathBuf>,
+    keep: &HashSet<PathBuf>,
+    options: &MirrorOptions,
+    tally: &mut MirrorSummary,
+    events: &mut dyn FnMut(MirrorEvent<'_>),
+) -> Result<()> {
+    let Ok(entries) = fs::read_dir(root) else { return Ok(()) };
+    for entry in entries {
+        let entry = entry.map_err(local("reading a local directory", root))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(local("reading a local directory", &path))?;
+        if keep.contains(&path) {
+            continue;
+        }
+        if wanted.contains(&path) {
+            if kind.is_dir() {
+                delete_extra(&path, wanted, keep, options, tally, events)?;
+            }
+            continue;
+        }
+        events(MirrorEvent::Delete { path: &path });
+        tally.deleted += 1;
+        if options.dry_run {
+            continue;
+        }
+        let removed = if kind.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+        removed.map_err(local("deleting a local file", &path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_stay_inside() {
+        let root = Path::new("/m");
+        assert_eq!(local_path(root, b"a/b c/d\xe9"), Some(PathBuf::from(OsStr::from_bytes(b"/m/a/b c/d\xe9"))));
+        for bad in [&b""[..], b"..", b"a/../b", b"a//b", b"/abs", b"a/", b"nul\0", b"."] {
+            assert_eq!(local_path(root, bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+}

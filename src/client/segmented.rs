@@ -396,7 +396,7 @@ impl Client {
             host: self.host().to_string(),
             port: self.port(),
             source: self.source_address.map(|s| SocketAddr::new(s.ip(), 0)),
-            credentials: self.credentials.clone().expect("checked above"),
+            credentials: self.credentials.clone().ok_or_else(|| Error::WrongState("not logged in".into()))?,
             protect_data: self.tls.protect_data,
             directory,
             command: command.clone(),

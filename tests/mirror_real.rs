@@ -175,3 +175,71 @@ fn hostile_names_are_refused() {
     assert_eq!(names, ["into"], "nothing beside the target");
     assert!(!Path::new("/tmp/absolute.txt").exists());
 }
+
+/// Mirrors a local tree up, collecting the events as text.
+fn upload(c: &mut Client, local: &Path, root: &[u8], options: &MirrorOptions) -> (MirrorSummary, Vec<String>) {
+    let mut seen = Vec::new();
+    let summary = c
+        .mirror_upload(local, root, options, &mut |event| {
+            seen.push(match event {
+                MirrorEvent::Put { relative, resume_from } => {
+                    format!("put {} {resume_from:?}", String::from_utf8_lossy(relative))
+                }
+                MirrorEvent::Skipped { relative } => format!("skip {}", String::from_utf8_lossy(relative)),
+                MirrorEvent::DeleteRemote { relative, .. } => format!("delete {}", String::from_utf8_lossy(relative)),
+                MirrorEvent::MakeRemoteDir { relative } => format!("mkdir {}", String::from_utf8_lossy(relative)),
+                other => format!("{other:?}"),
+            })
+        })
+        .unwrap();
+    (summary, seen)
+}
+
+/// The reverse (lftp's `mirror -R`): a local tree to a directory that does not exist yet,
+/// then nothing to do, then a vanished local file deleted remotely and a cut remote file
+/// continued.
+#[test]
+fn mirror_upload_on_each_server() {
+    if !servers_up("mirror_upload_on_each_server") {
+        return;
+    }
+    for kind in [Kind::Vsftpd, Kind::PureFtpd, Kind::ProFtpd, Kind::BsdFtpd] {
+        let server = Server::get(kind, Family::V4).unwrap();
+        let what = server.name();
+        let dir = unique_name(&format!("up-{}", server.tag()));
+        let remote = server.home.join(&dir);
+        let local = Local(scratch_dir().join(format!("ftpc-{dir}")));
+        make_tree(&local.0);
+        let (mut c, _trace) = server.login(|cfg| cfg.encoding = ftpc::Encoding::Bytes);
+        let options = MirrorOptions::default();
+
+        let (summary, events) = upload(&mut c, &local.0, dir.as_bytes(), &options);
+        assert_eq!(tree(&remote), tree(&local.0), "{what}: the server's tree equals the local one\n{events:?}");
+        let want = MirrorSummary {
+            downloaded: 5,
+            bytes: (0..5).map(|i| 1000 + i * 5000).sum(),
+            dirs_made: 7,
+            skipped_links: 1,
+            ..MirrorSummary::default()
+        };
+        assert_eq!(summary, want, "{what}: the root and 6 directories made\n{events:?}");
+        assert!(events.contains(&"skip a/up".to_string()), "{what}: {events:?}");
+        assert!(!remote.join("a/up").exists(), "{what}: the link is not uploaded");
+
+        let (summary, events) = upload(&mut c, &local.0, dir.as_bytes(), &options);
+        assert_eq!((summary.downloaded, summary.up_to_date, summary.dirs_made), (0, 5, 0), "{what}: {events:?}");
+
+        std::fs::remove_file(local.0.join("top.txt")).unwrap();
+        let deep = remote.join("a/b/deep.bin");
+        let whole = std::fs::read(&deep).unwrap();
+        std::fs::write(&deep, &whole[..1000]).unwrap();
+        let options = MirrorOptions { delete: true, resume: true, ..MirrorOptions::default() };
+        let (summary, events) = upload(&mut c, &local.0, dir.as_bytes(), &options);
+        assert_eq!((summary.downloaded, summary.deleted), (1, 1), "{what}: {events:?}");
+        assert!(events.contains(&"put a/b/deep.bin Some(1000)".to_string()), "{what}: {events:?}");
+        assert!(events.contains(&"delete top.txt".to_string()), "{what}: {events:?}");
+        assert_eq!(tree(&remote), tree(&local.0), "{what}\n{events:?}");
+        c.quit().unwrap();
+        std::fs::remove_dir_all(&remote).unwrap();
+    }
+}

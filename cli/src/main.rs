@@ -85,18 +85,27 @@ enum Command {
         #[arg(short = 'q', long)]
         quiet: bool,
     },
-    /// Download a remote tree into LOCALDIR: only what changed (size and time).
+    /// Download a remote tree into a local directory (mirror URL LOCALDIR), or with -R
+    /// upload a local tree (mirror -R LOCALDIR URL): only what changed (size and time).
     Mirror {
-        url: String,
-        localdir: PathBuf,
+        /// URL to download from; with -R, the local directory to upload.
+        #[arg(value_name = "SOURCE")]
+        source: OsString,
+        /// Local directory to download into; with -R, the URL to upload to.
+        #[arg(value_name = "TARGET")]
+        target: OsString,
+        /// Reverse: upload LOCALDIR to URL (as lftp's mirror -R).
+        #[arg(short = 'R', long)]
+        reverse: bool,
         /// Say what would be done, do nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Delete local files and directories that are not on the server any more.
+        /// Delete what is not in the source any more (local files on a download, remote
+        /// ones on an upload).
         #[arg(long)]
         delete: bool,
-        /// Continue partial files (a local file shorter than the remote one) instead of
-        /// downloading them again.
+        /// Continue partial files (a target file shorter than the source one) instead of
+        /// sending them again.
         #[arg(short = 'c', long = "continue")]
         resume: bool,
     },
@@ -140,13 +149,16 @@ fn run(cli: Cli) -> Outcome {
         Command::Ls { url, .. }
         | Command::Get { url, .. }
         | Command::Put { url, .. }
-        | Command::Mirror { url, .. }
         | Command::Rm { url }
         | Command::Mkdir { url }
         | Command::Rmdir { url }
         | Command::Mv { url, .. }
         | Command::Cat { url }
         | Command::Quote { url, .. } => url.clone(),
+        Command::Mirror { source, target, reverse, .. } => {
+            let url = if *reverse { target } else { source };
+            url.to_str().ok_or_else(|| Failure::Usage(format!("{url:?} is not a URL (not UTF-8)")))?.to_string()
+        }
     };
     let url = parse_url(&url_text)?;
     // Checked before connecting: a mistake in the arguments costs no login.
@@ -175,8 +187,13 @@ fn command(c: &mut Client, url: &FtpUrl, command: Command) -> Outcome {
         }
         Command::Get { local, resume, segments, quiet, .. } => get(c, url, local, resume, segments, quiet),
         Command::Put { local, resume, quiet, .. } => put(c, url, &local, resume, quiet),
-        Command::Mirror { localdir, dry_run, delete, resume, .. } => {
-            mirror::run(c, path, &localdir, ftpc::MirrorOptions { dry_run, delete, resume })
+        Command::Mirror { source, target, reverse, dry_run, delete, resume } => {
+            let options = ftpc::MirrorOptions { dry_run, delete, resume };
+            if reverse {
+                mirror::upload(c, Path::new(&source), path, options)
+            } else {
+                mirror::run(c, path, Path::new(&target), options)
+            }
         }
         Command::Rm { .. } => c.delete(need_path(path)?).map(drop).map_err(Failure::ftp(named("deleting"))),
         Command::Mkdir { .. } => c.mkd(need_path(path)?).map(drop).map_err(Failure::ftp(named("making"))),

@@ -32,6 +32,12 @@ fn show(event: MirrorEvent<'_>) {
         MirrorEvent::Failed { relative, error } => format!("fail   {}: {error}", lossy(relative)),
         MirrorEvent::Skipped { relative } => format!("skip   {} (a link or special file)", lossy(relative)),
         MirrorEvent::Delete { path } => format!("delete {}", path.display()),
+        MirrorEvent::Put { relative, resume_from: None } => format!("put    {}", lossy(relative)),
+        MirrorEvent::Put { relative, resume_from: Some(from) } => {
+            format!("resume {} (from byte {from})", lossy(relative))
+        }
+        MirrorEvent::MakeRemoteDir { relative } => format!("mkdir  {}", lossy(relative)),
+        MirrorEvent::DeleteRemote { relative, .. } => format!("delete {}", lossy(relative)),
     });
 }
 
@@ -42,6 +48,24 @@ pub fn run(c: &mut Client, root: &[u8], localdir: &Path, options: MirrorOptions)
         localdir.display()
     )))?;
     let verb = if options.dry_run { "would download" } else { "downloaded" };
+    finish(tally, verb)
+}
+
+/// `mirror -R LOCALDIR URL`: the library's `Client::mirror_upload`.
+pub fn upload(c: &mut Client, localdir: &Path, root: &[u8], options: MirrorOptions) -> Outcome {
+    if !localdir.is_dir() {
+        return Err(Failure::Local(format!("{}: not a directory", localdir.display())));
+    }
+    let tally = c.mirror_upload(localdir, root, &options, &mut show).map_err(Failure::ftp(format!(
+        "mirroring {} to {:?}",
+        localdir.display(),
+        lossy(root)
+    )))?;
+    let verb = if options.dry_run { "would upload" } else { "uploaded" };
+    finish(tally, verb)
+}
+
+fn finish(tally: ftpc::MirrorSummary, verb: &str) -> Outcome {
     say(format!(
         "{verb} {} files ({} bytes), {} up to date, {} directories made, {} deleted, {} links skipped, {} refused, {} failed",
         tally.downloaded,

@@ -466,6 +466,38 @@ fn mirror(server: &Server) {
     std::fs::remove_dir_all(&remote).unwrap();
 }
 
+/// `mirror -R LOCALDIR URL` uploads a tree (made on the server), then finds it up to date;
+/// `--delete` removes on the server what vanished locally, `--dry-run` only says so.
+#[test]
+fn mirror_upload_on_each_server() {
+    let Some(env) = servers("mirror_upload_on_each_server") else { return };
+    for server in plain_servers(&env) {
+        let s = Scratch::new("mirror-up");
+        let what = server.name;
+        let dir = unique(&format!("u{}", &server.name[..3]));
+        let remote = server.home.join(&dir);
+        make_remote_tree(&s.path("tree"));
+        let url = format!("{}/{dir}", server.url);
+        let out = expect(&s, &["mirror", "-R", "tree", &url], 0);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(report.contains("uploaded 5 files") && report.contains("skip   a/up"), "{what}\n{report}");
+        assert_eq!(tree(&remote), tree(&s.path("tree")), "{what}\n{report}");
+        let out = expect(&s, &["mirror", "-R", "tree", &url], 0);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(report.contains("uploaded 0 files (0 bytes), 5 up to date"), "{what}\n{report}");
+        std::fs::remove_file(s.path("tree/top.txt")).unwrap();
+        let out = expect(&s, &["mirror", "-R", "--dry-run", "--delete", "tree", &url], 0);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(report.contains("delete top.txt") && report.contains("1 deleted"), "{what}\n{report}");
+        assert!(remote.join("top.txt").exists(), "{what}: a dry run deletes nothing");
+        expect(&s, &["mirror", "-R", "--delete", "tree", &url], 0);
+        assert_eq!(tree(&remote), tree(&s.path("tree")), "{what}");
+        // Not a directory: a local error (3).
+        expect(&s, &["mirror", "-R", "no-such-dir", &url], 3);
+        std::fs::remove_dir_all(&remote).unwrap();
+    }
+}
+
 /// A hostile server's names (`../`, `/`, NUL) are refused and reported, never written:
 /// nothing appears outside the target directory, the exit status says some names were
 /// refused (11), and the good file is there.

@@ -71,9 +71,24 @@ pub enum MirrorEvent<'a> {
     Delete {
         path: &'a Path,
     },
+    /// An upload starts (`resume_from`: continued from that byte of the remote file).
+    Put {
+        relative: &'a [u8],
+        resume_from: Option<u64>,
+    },
+    /// A remote directory made (upload).
+    MakeRemoteDir {
+        relative: &'a [u8],
+    },
+    /// A remote file or directory deleted, or that would be (upload with `delete`).
+    DeleteRemote {
+        relative: &'a [u8],
+        dir: bool,
+    },
 }
 
-/// What a mirror did (or would do, in a dry run).
+/// What a mirror did (or would do, in a dry run). For an upload, `downloaded` and `bytes`
+/// count the files and bytes uploaded, `dirs_made` the remote directories made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MirrorSummary {
     pub downloaded: u64,
@@ -264,6 +279,230 @@ impl Client {
             set.map_err(local("setting the time of the local file", path))?;
         }
         Ok(Some(bytes))
+    }
+}
+
+/// A remote file or directory as the walk of an upload's target found it.
+struct Remote {
+    kind: EntryKind,
+    size: Option<u64>,
+    modified: Option<i64>,
+    /// The time is to the second (MLSD), not to the minute (LIST).
+    precise: bool,
+}
+
+/// `root` and `relative` joined by '/' (the root itself when `relative` is empty).
+fn remote_join(root: &[u8], relative: &[u8]) -> Vec<u8> {
+    if root.is_empty() {
+        relative.to_vec()
+    } else if relative.is_empty() {
+        root.to_vec()
+    } else if root.ends_with(b"/") {
+        [root, relative].concat()
+    } else {
+        [root, b"/", relative].concat()
+    }
+}
+
+/// The local tree below `dir`, sorted by name, parents before children: (relative path,
+/// metadata of the entry itself: symbolic links are listed to be reported, never followed).
+fn local_tree(dir: &Path, relative: &[u8], out: &mut Vec<(Vec<u8>, fs::Metadata)>) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(local("reading a local directory", dir))?
+        .collect::<io::Result<_>>()
+        .map_err(local("reading a local directory", dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let meta = fs::symlink_metadata(&path).map_err(local("reading a local directory", &path))?;
+        let name = entry.file_name();
+        let rel =
+            if relative.is_empty() { name.as_bytes().to_vec() } else { [relative, b"/", name.as_bytes()].concat() };
+        let is_dir = meta.is_dir();
+        out.push((rel.clone(), meta));
+        if is_dir {
+            local_tree(&path, &rel, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn mtime_secs(meta: &fs::Metadata) -> Option<i64> {
+    meta.modified().ok()?.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
+}
+
+impl Client {
+    /// Uploads the local tree `localdir` to the remote directory `root` (lftp's
+    /// `mirror -R`; made when missing), only what changed: a remote file is up to date when
+    /// its size equals the local one and its time is the local one or later (to the minute
+    /// where the server lists with LIST; servers that
+    /// take MFMT get the local time set after each upload; the others stamp the upload's
+    /// time). Local symbolic links and special files are skipped, names holding CR or LF
+    /// refused (they cannot be sent). With `delete`, remote files and directories that are
+    /// not in the local tree are deleted; with `resume`, a remote file shorter than the
+    /// local one is continued (REST STOR or APPE). A command the server refuses (4xx/5xx)
+    /// is reported (`Failed`) and counted; other errors end the mirror.
+    pub fn mirror_upload(
+        &mut self,
+        localdir: &Path,
+        root: &[u8],
+        options: &MirrorOptions,
+        events: &mut dyn FnMut(MirrorEvent<'_>),
+    ) -> Result<MirrorSummary> {
+        let mut tally = MirrorSummary::default();
+        let mut files = Vec::new();
+        local_tree(localdir, b"", &mut files)?;
+        let prefix_len = if root.is_empty() {
+            0
+        } else if root.ends_with(b"/") {
+            root.len()
+        } else {
+            root.len() + 1
+        };
+        let mut remote: std::collections::BTreeMap<Vec<u8>, Remote> = Default::default();
+        let walked = self.walk(root, &WalkOptions::default(), &mut |path, entry, _| {
+            let relative = path[prefix_len.min(path.len())..].to_vec();
+            let precise = entry.format == crate::listing::ListFormat::Mlsd;
+            remote.insert(relative, Remote { kind: entry.kind, size: entry.size, modified: entry.modified, precise });
+            WalkControl::Continue
+        });
+        match walked {
+            Ok(walked) => {
+                for refused in &walked.refused {
+                    tally.refused += 1;
+                    events(MirrorEvent::Refused {
+                        name: &refused.name,
+                        dir: Some(&refused.dir),
+                        reason: refused.reason,
+                    });
+                }
+            }
+            // No such directory yet.
+            Err(Error::Perm(_)) if !root.is_empty() => {
+                events(MirrorEvent::MakeRemoteDir { relative: b"" });
+                tally.dirs_made += 1;
+                if !options.dry_run {
+                    self.mkd(root)?;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        let mfmt = !options.dry_run && self.has_feature("MFMT")?;
+        let mut wanted = HashSet::new();
+        for (relative, meta) in &files {
+            wanted.insert(relative.clone());
+            if relative.iter().any(|&b| b == b'\r' || b == b'\n') {
+                tally.refused += 1;
+                events(MirrorEvent::Refused { name: relative, dir: None, reason: "name holds CR or LF" });
+                continue;
+            }
+            let there = remote.get(relative);
+            let target = remote_join(root, relative);
+            if meta.is_dir() {
+                if !there.is_some_and(|r| r.kind == EntryKind::Dir) {
+                    events(MirrorEvent::MakeRemoteDir { relative });
+                    tally.dirs_made += 1;
+                    if !options.dry_run {
+                        match self.mkd(&target) {
+                            Ok(_) => {}
+                            Err(error @ (Error::Perm(_) | Error::Temp(_))) => {
+                                tally.failed += 1;
+                                events(MirrorEvent::Failed { relative, error: &error });
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                continue;
+            }
+            if !meta.is_file() {
+                tally.skipped_links += 1;
+                events(MirrorEvent::Skipped { relative });
+                continue;
+            }
+            let size = meta.len();
+            let up_to_date = there.is_some_and(|r| {
+                r.kind == EntryKind::File
+                    && r.size == Some(size)
+                    && match (r.modified, mtime_secs(meta)) {
+                        // A LIST time is cut to the minute.
+                        (Some(remote), Some(local)) => remote + if r.precise { 0 } else { 59 } >= local,
+                        _ => true,
+                    }
+            });
+            if up_to_date {
+                tally.up_to_date += 1;
+                continue;
+            }
+            let resume_from = there
+                .filter(|r| r.kind == EntryKind::File)
+                .and_then(|r| r.size)
+                .filter(|&r| options.resume && r > 0 && r < size);
+            events(MirrorEvent::Put { relative, resume_from });
+            let bytes = size - resume_from.unwrap_or(0);
+            if options.dry_run {
+                tally.downloaded += 1;
+                tally.bytes += bytes;
+                continue;
+            }
+            let path = local_path(localdir, relative).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{}: not a path inside the local tree",
+                    String::from_utf8_lossy(relative)
+                ))
+            })?;
+            let file = File::open(&path).map_err(local("opening the local file", &path))?;
+            let sent = match resume_from {
+                Some(_) => self.resume_upload(&target, file.as_raw_fd(), None),
+                None => self.store_from_fd(&target, file.as_raw_fd(), None, false, None),
+            };
+            match sent {
+                Ok(_) => {
+                    tally.downloaded += 1;
+                    tally.bytes += bytes;
+                }
+                Err(error @ (Error::Perm(_) | Error::Temp(_))) => {
+                    tally.failed += 1;
+                    events(MirrorEvent::Failed { relative, error: &error });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            if let (true, Some(t)) = (mfmt, mtime_secs(meta)) {
+                let (y, mo, d, h, mi, s) = crate::listing::civil_from_epoch(t);
+                let line = [format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02} ").as_bytes(), &target].concat();
+                // A refused time only makes the next run upload the file again.
+                match self.cmd("MFMT", Some(&line)) {
+                    Ok(_) | Err(Error::Perm(_) | Error::Temp(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if options.delete {
+            // Deepest first (a path sorts after its parent): a directory is empty by its turn.
+            for (relative, r) in remote.iter().rev() {
+                if relative.is_empty() || wanted.contains(relative) {
+                    continue;
+                }
+                let dir = r.kind == EntryKind::Dir;
+                events(MirrorEvent::DeleteRemote { relative, dir });
+                if options.dry_run {
+                    tally.deleted += 1;
+                    continue;
+                }
+                let target = remote_join(root, relative);
+                let done = if dir { self.rmd(&target).map(drop) } else { self.delete(&target).map(drop) };
+                match done {
+                    Ok(()) => tally.deleted += 1,
+                    Err(error @ (Error::Perm(_) | Error::Temp(_) | Error::Reply(_))) => {
+                        tally.failed += 1;
+                        events(MirrorEvent::Failed { relative, error: &error });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(tally)
     }
 }
 

@@ -202,8 +202,9 @@ fn read_ranges(
     }
 }
 
-/// What an extra connection needs to be made like this client's.
-struct Spec {
+/// What an extra connection needs to be made like a client's: its settings, its login,
+/// its data protection and its directory.
+pub(crate) struct Spec {
     config: crate::Config,
     context: Option<openssl::ssl::SslContext>,
     host: String,
@@ -212,9 +213,69 @@ struct Spec {
     credentials: Credentials,
     /// PROT P in force on this client: the same on the others.
     protect_data: bool,
-    /// This client's directory, for a relative remote name.
+    /// This client's directory, for relative remote names.
     directory: Option<Vec<u8>>,
     command: Vec<u8>,
+}
+
+impl Spec {
+    /// A client with the settings, not connected.
+    pub(crate) fn client(&self) -> Client {
+        let mut c = Client::with_config(self.config.clone());
+        c.tls.context = self.context.clone();
+        c
+    }
+
+    /// Connects `c` (from `client`) and logs in as the original did, in its directory.
+    pub(crate) fn open(&self, c: &mut Client) -> Result<()> {
+        c.connect(&self.host, self.port, None, self.source)?;
+        let Credentials { user, passwd, acct } = &self.credentials;
+        c.login(user, passwd, acct)?;
+        if c.is_tls() && c.data_protected() != self.protect_data {
+            if self.protect_data {
+                c.prot_p()?;
+            } else {
+                c.prot_c()?;
+            }
+        }
+        if let Some(dir) = &self.directory {
+            c.cwd(dir)?;
+        }
+        Ok(())
+    }
+}
+
+impl Client {
+    /// What another connection like this one needs (`with_directory`: go to this client's
+    /// directory, asked with PWD). Needs a login made with `login`.
+    pub(crate) fn spec(&mut self, with_directory: bool) -> Result<Spec> {
+        let credentials = self.credentials.clone().ok_or_else(|| Error::WrongState("not logged in".into()))?;
+        let directory = if with_directory {
+            match self.pwd() {
+                Ok(dir) => Some(dir).filter(|d| !d.is_empty()),
+                Err(Error::Temp(_) | Error::Perm(_) | Error::Reply(_) | Error::Proto(_)) => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        let mut config = self.config.clone();
+        if self.is_tls() && config.tls_mode == TlsMode::Off {
+            // TLS started with `auth` by hand.
+            config.tls_mode = TlsMode::Explicit;
+        }
+        Ok(Spec {
+            config,
+            context: self.tls.context.clone(),
+            host: self.host().to_string(),
+            port: self.port(),
+            source: self.source_address.map(|s| SocketAddr::new(s.ip(), 0)),
+            credentials,
+            protect_data: self.tls.protect_data,
+            directory,
+            command: Vec::new(),
+        })
+    }
 }
 
 /// How an extra connection's work ended.
@@ -232,8 +293,7 @@ enum Outcome {
 /// An extra connection: logs in as the client did, then reads range `index` from its start.
 fn extra_connection(spec: &Spec, plan: &Plan, index: usize, file: &File) -> Outcome {
     let _no_sigpipe = SigpipeGuard::new();
-    let mut c = Client::with_config(spec.config.clone());
-    c.tls.context = spec.context.clone();
+    let mut c = spec.client();
     {
         let mut flags = plan.cancellers.lock().unwrap_or_else(|e| e.into_inner());
         flags.push(c.canceller());
@@ -244,19 +304,7 @@ fn extra_connection(spec: &Spec, plan: &Plan, index: usize, file: &File) -> Outc
     }
     let (start, _) = plan.bounds(index);
     let opened = (|| -> Result<DataConnection> {
-        c.connect(&spec.host, spec.port, None, spec.source)?;
-        let Credentials { user, passwd, acct } = &spec.credentials;
-        c.login(user, passwd, acct)?;
-        if c.is_tls() && c.data_protected() != spec.protect_data {
-            if spec.protect_data {
-                c.prot_p()?;
-            } else {
-                c.prot_c()?;
-            }
-        }
-        if let Some(dir) = &spec.directory {
-            c.cwd(dir)?;
-        }
+        spec.open(&mut c)?;
         c.void("TYPE", Some(b"I"))?;
         let saved = c.config.encoding;
         c.config.encoding = crate::Encoding::Bytes;
@@ -377,30 +425,7 @@ impl Client {
             return Ok(SegmentedDownload { size: received, segments: 1, connections: 1, fallback });
         }
         let size = size.unwrap_or(0);
-        let directory = match remote.first() {
-            Some(b'/') => None,
-            _ => match self.pwd() {
-                Ok(dir) => Some(dir).filter(|d| !d.is_empty()),
-                Err(Error::Temp(_) | Error::Perm(_) | Error::Reply(_) | Error::Proto(_)) => None,
-                Err(e) => return Err(e),
-            },
-        };
-        let mut config = self.config.clone();
-        if self.is_tls() && config.tls_mode == TlsMode::Off {
-            // TLS started with `auth` by hand.
-            config.tls_mode = TlsMode::Explicit;
-        }
-        let spec = Spec {
-            config,
-            context: self.tls.context.clone(),
-            host: self.host().to_string(),
-            port: self.port(),
-            source: self.source_address.map(|s| SocketAddr::new(s.ip(), 0)),
-            credentials: self.credentials.clone().ok_or_else(|| Error::WrongState("not logged in".into()))?,
-            protect_data: self.tls.protect_data,
-            directory,
-            command: command.clone(),
-        };
+        let spec = Spec { command: command.clone(), ..self.spec(remote.first() != Some(&b'/'))? };
         file.set_len(0).map_err(|e| Error::io("truncating the local file", e))?;
         self.trace(1, || {
             format!("*info* segmented download: {size} bytes in {segments} ranges of {} bytes", size / segments as u64)

@@ -243,3 +243,65 @@ fn mirror_upload_on_each_server() {
         std::fs::remove_dir_all(&remote).unwrap();
     }
 }
+
+/// `parallel`: the same tree over 3 connections on every server; on vsftpd-capped (each
+/// session held to a rate) 4 files of 1 MiB over 4 connections take less than half the
+/// time of one connection.
+#[test]
+fn mirror_in_parallel() {
+    if !servers_up("mirror_in_parallel") {
+        return;
+    }
+    let parallel = MirrorOptions { parallel: 3, ..MirrorOptions::default() };
+    for kind in [Kind::Vsftpd, Kind::PureFtpd, Kind::ProFtpd, Kind::BsdFtpd] {
+        let server = Server::get(kind, Family::V4).unwrap();
+        let what = server.name();
+        let dir = unique_name(&format!("par-{}", server.tag()));
+        let remote = server.home.join(&dir);
+        make_tree(&remote);
+        let local = Local(scratch_dir().join(format!("ftpc-{dir}")));
+        let (mut c, _trace) = server.login(|cfg| cfg.encoding = ftpc::Encoding::Bytes);
+        let before = c.pwd().unwrap();
+        let (summary, events) = mirror(&mut c, dir.as_bytes(), &local.0, &parallel);
+        assert_eq!(tree(&local.0), tree(&remote), "{what}\n{events:?}");
+        assert_eq!((summary.downloaded, summary.failed), (5, 0), "{what}: {events:?}");
+        // In step afterwards, where it was.
+        assert_eq!(c.pwd().unwrap(), before, "{what}");
+        c.quit().unwrap();
+        std::fs::remove_dir_all(&remote).unwrap();
+    }
+
+    let env = support::real::env();
+    let server = Server {
+        kind: Kind::Vsftpd,
+        family: Family::V4,
+        host: env.get("FTPC_TEST_HOST").to_string(),
+        port: env.port("FTPC_VSFTPD_CAPPED_PORT"),
+        home: env.path("FTPC_VSFTPD_CAPPED_HOME"),
+        user: env.get("FTPC_TEST_USER").to_string(),
+        pass: env.get("FTPC_TEST_PASS").to_string(),
+    };
+    let dir = unique_name("par-cap");
+    let remote = server.home.join(&dir);
+    std::fs::create_dir(&remote).unwrap();
+    for i in 0..4u64 {
+        std::fs::write(remote.join(format!("f{i}.bin")), random_bytes(100 + i, 1 << 20)).unwrap();
+    }
+    let (mut c, _trace) = server.login(|_| {});
+    let mut timed = |parallel: usize| {
+        let local = Local(scratch_dir().join(format!("ftpc-{dir}-{parallel}")));
+        let started = std::time::Instant::now();
+        let options = MirrorOptions { parallel, ..MirrorOptions::default() };
+        let (summary, _) = mirror(&mut c, dir.as_bytes(), &local.0, &options);
+        let elapsed = started.elapsed();
+        assert_eq!(summary.downloaded, 4);
+        assert_eq!(tree(&local.0), tree(&remote));
+        elapsed
+    };
+    let one = timed(1);
+    let four = timed(4);
+    eprintln!("vsftpd-capped, 4 files of 1 MiB: 1 connection {one:?}, 4 connections {four:?}");
+    assert!(four * 2 < one, "1 connection {one:?}, 4 connections {four:?}");
+    c.quit().unwrap();
+    std::fs::remove_dir_all(&remote).unwrap();
+}

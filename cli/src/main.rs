@@ -97,6 +97,10 @@ enum Command {
         /// Reverse: upload LOCALDIR to URL (as lftp's mirror -R).
         #[arg(short = 'R', long)]
         reverse: bool,
+        /// Download N files at once, over N connections (downloads only).
+        #[arg(short = 'P', long, value_name = "N", default_value_t = 1, conflicts_with = "reverse",
+              value_parser = clap::value_parser!(u8).range(1..=16))]
+        parallel: u8,
         /// Say what would be done, do nothing.
         #[arg(long)]
         dry_run: bool,
@@ -187,8 +191,8 @@ fn command(c: &mut Client, url: &FtpUrl, command: Command) -> Outcome {
         }
         Command::Get { local, resume, segments, quiet, .. } => get(c, url, local, resume, segments, quiet),
         Command::Put { local, resume, quiet, .. } => put(c, url, &local, resume, quiet),
-        Command::Mirror { source, target, reverse, dry_run, delete, resume } => {
-            let options = ftpc::MirrorOptions { dry_run, delete, resume };
+        Command::Mirror { source, target, reverse, parallel, dry_run, delete, resume } => {
+            let options = ftpc::MirrorOptions { dry_run, delete, resume, parallel: usize::from(parallel) };
             if reverse {
                 mirror::upload(c, Path::new(&source), path, options)
             } else {

@@ -431,6 +431,14 @@ fn mirror(server: &Server) {
     let diff = Command::new("diff").args(["-r", "-x", "up"]).arg(&remote).arg(&local).output().unwrap();
     assert!(diff.status.success(), "{what}: {}", show(&diff));
 
+    // The same over 3 connections.
+    let out = expect(&s, &["mirror", "-P", "3", &url, "copy-p"], 0);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(tree(&s.path("copy-p")), tree(&remote), "{what}: -P 3\n{report}");
+    assert!(report.contains("downloaded 5 files"), "{what}\n{report}");
+    expect(&s, &["mirror", "-P", "0", &url, "copy-p"], 2);
+    expect(&s, &["mirror", "-R", "-P", "2", "copy-p", &url], 2);
+
     // Again: nothing to do.
     let out = expect(&s, &["mirror", &url, "copy"], 0);
     let report = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -19,6 +19,8 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// What a mirror may do.
@@ -32,6 +34,11 @@ pub struct MirrorOptions {
     /// Continue a local file shorter than the remote one (REST) instead of downloading it
     /// again.
     pub resume: bool,
+    /// Downloads at once, over this client and `parallel - 1` more connections made with
+    /// its settings and login (0 or 1: this client alone). With more than one, the `Get`
+    /// events come as files are queued, before their downloads, and failures after all
+    /// of them; an extra connection that cannot log in leaves its share to the others.
+    pub parallel: usize,
 }
 
 /// One thing a mirror does or refuses, as it happens. Paths are bytes as the server gave
@@ -108,6 +115,48 @@ struct Item {
     kind: EntryKind,
     size: Option<u64>,
     modified: Option<i64>,
+}
+
+/// A file to download: the item, its local path, where to continue from.
+struct Job {
+    item: usize,
+    path: PathBuf,
+    resume_from: Option<u64>,
+}
+
+/// `None` when the local copy is up to date (size and time equal to the remote ones), else
+/// where to continue from (`Some(None)`: from the start).
+fn wanted_download(item: &Item, path: &Path, options: &MirrorOptions) -> Option<Option<u64>> {
+    let meta = fs::symlink_metadata(path).ok();
+    let local_size = meta.as_ref().filter(|m| m.is_file()).map(|m| m.len());
+    let local_time = meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+    let same_time = match (item.modified, local_time) {
+        (Some(remote), Some(local)) => remote == local.as_secs() as i64,
+        (None, _) => true,
+        _ => false,
+    };
+    if local_size.is_some() && local_size == item.size && same_time {
+        return None;
+    }
+    Some(local_size.filter(|&l| options.resume && item.size.is_some_and(|r| l < r)))
+}
+
+/// Downloads one file over `c` (continued from `resume_from`), then gives it the remote
+/// time. Returns the bytes moved.
+fn fetch(c: &mut Client, item: &Item, path: &Path, resume_from: Option<u64>) -> Result<u64> {
+    let bytes = match resume_from {
+        Some(_) => {
+            let file = OpenOptions::new().write(true).open(path).map_err(local("opening the local file", path))?;
+            c.resume_download(&item.remote, file.as_raw_fd(), None)?
+        }
+        None => c.retrieve_file(&item.remote, path, None)?,
+    };
+    if let Some(t) = item.modified.and_then(|t| u64::try_from(t).ok()) {
+        let file = File::options().write(true).open(path);
+        let set = file.and_then(|f| f.set_modified(UNIX_EPOCH + Duration::from_secs(t)));
+        set.map_err(local("setting the time of the local file", path))?;
+    }
+    Ok(bytes)
 }
 
 /// `relative` (components joined by '/') under `root`, each component checked; `None`
@@ -194,7 +243,8 @@ impl Client {
         }
         let outside = format!("not a path inside {}", localdir.display());
         let mut wanted: HashSet<PathBuf> = HashSet::new();
-        for item in &items {
+        let mut jobs = Vec::new();
+        for (index, item) in items.iter().enumerate() {
             let Some(path) = local_path(localdir, &item.relative) else {
                 tally.refused += 1;
                 events(MirrorEvent::Refused { name: &item.remote, dir: None, reason: &outside });
@@ -217,22 +267,58 @@ impl Client {
                         }
                     }
                 }
-                EntryKind::File => match self.mirror_file(item, &path, options, events) {
-                    Ok(None) => tally.up_to_date += 1,
-                    Ok(Some(bytes)) => {
+                EntryKind::File => {
+                    let Some(resume_from) = wanted_download(item, &path, options) else {
+                        tally.up_to_date += 1;
+                        continue;
+                    };
+                    events(MirrorEvent::Get { relative: &item.relative, resume_from });
+                    if options.dry_run {
+                        tally.downloaded += 1;
+                        tally.bytes += item.size.unwrap_or(0) - resume_from.unwrap_or(0);
+                    } else if options.parallel > 1 {
+                        jobs.push(Job { item: index, path, resume_from });
+                    } else {
+                        match fetch(self, item, &path, resume_from) {
+                            Ok(bytes) => {
+                                tally.downloaded += 1;
+                                tally.bytes += bytes;
+                            }
+                            Err(error @ (Error::Perm(_) | Error::Temp(_))) => {
+                                tally.failed += 1;
+                                events(MirrorEvent::Failed { relative: &item.relative, error: &error });
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                _ => {
+                    tally.skipped_links += 1;
+                    events(MirrorEvent::Skipped { relative: &item.relative });
+                }
+            }
+        }
+        if !jobs.is_empty() {
+            let results = self.fetch_parallel(&items, &jobs, options.parallel);
+            let mut broken = None;
+            for (job, result) in jobs.iter().zip(results) {
+                let relative = &items[job.item].relative;
+                match result {
+                    Ok(bytes) => {
                         tally.downloaded += 1;
                         tally.bytes += bytes;
                     }
                     Err(error @ (Error::Perm(_) | Error::Temp(_))) => {
                         tally.failed += 1;
-                        events(MirrorEvent::Failed { relative: &item.relative, error: &error });
+                        events(MirrorEvent::Failed { relative, error: &error });
                     }
-                    Err(e) => return Err(e),
-                },
-                _ => {
-                    tally.skipped_links += 1;
-                    events(MirrorEvent::Skipped { relative: &item.relative });
+                    Err(e) => {
+                        broken.get_or_insert(e);
+                    }
                 }
+            }
+            if let Some(e) = broken {
+                return Err(e);
             }
         }
         if options.delete {
@@ -243,42 +329,61 @@ impl Client {
 
     /// Downloads one file unless the local copy is up to date: `None` then, else the bytes
     /// moved (or that would move, in a dry run).
-    fn mirror_file(
-        &mut self,
-        item: &Item,
-        path: &Path,
-        options: &MirrorOptions,
-        events: &mut dyn FnMut(MirrorEvent<'_>),
-    ) -> Result<Option<u64>> {
-        let meta = fs::symlink_metadata(path).ok();
-        let local_size = meta.as_ref().filter(|m| m.is_file()).map(|m| m.len());
-        let local_time = meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(UNIX_EPOCH).ok());
-        let same_time = match (item.modified, local_time) {
-            (Some(remote), Some(local)) => remote == local.as_secs() as i64,
-            (None, _) => true,
-            _ => false,
+    /// Downloads the queued files over `parallel` connections, this one included; a job
+    /// whose connection broke is done again here at the end. Results by job.
+    fn fetch_parallel(&mut self, items: &[Item], jobs: &[Job], parallel: usize) -> Vec<Result<u64>> {
+        let results: Mutex<Vec<Option<Result<u64>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+        let retry: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+        let next = AtomicUsize::new(0);
+        let extra = parallel.saturating_sub(1).min(jobs.len().saturating_sub(1));
+        // Without a login to repeat (or with PWD failing) this client does it all.
+        let spec = if extra > 0 { self.spec(true).ok() } else { None };
+        let store = |i: usize, r: Result<u64>| {
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
         };
-        if local_size.is_some() && local_size == item.size && same_time {
-            return Ok(None);
-        }
-        let resume_from = local_size.filter(|&l| options.resume && item.size.is_some_and(|r| l < r));
-        events(MirrorEvent::Get { relative: &item.relative, resume_from });
-        if options.dry_run {
-            return Ok(Some(item.size.unwrap_or(0) - resume_from.unwrap_or(0)));
-        }
-        let bytes = match resume_from {
-            Some(_) => {
-                let file = OpenOptions::new().write(true).open(path).map_err(local("opening the local file", path))?;
-                self.resume_download(&item.remote, file.as_raw_fd(), None)?
+        let work = |c: &mut Client| {
+            while let Some(i) = Some(next.fetch_add(1, Ordering::AcqRel)).filter(|&i| i < jobs.len()) {
+                let job = &jobs[i];
+                match fetch(c, &items[job.item], &job.path, job.resume_from) {
+                    Ok(n) => store(i, Ok(n)),
+                    Err(e @ (Error::Perm(_) | Error::Temp(_))) => store(i, Err(e)),
+                    // Its connection may be gone: the job is done again at the end.
+                    Err(_) => {
+                        retry.lock().unwrap_or_else(|e| e.into_inner()).push(i);
+                        return;
+                    }
+                }
             }
-            None => self.retrieve_file(&item.remote, path, None)?,
         };
-        if let Some(t) = item.modified.and_then(|t| u64::try_from(t).ok()) {
-            let file = File::options().write(true).open(path);
-            let set = file.and_then(|f| f.set_modified(UNIX_EPOCH + Duration::from_secs(t)));
-            set.map_err(local("setting the time of the local file", path))?;
+        std::thread::scope(|scope| {
+            if let Some(spec) = &spec {
+                for _ in 0..extra {
+                    scope.spawn(|| {
+                        let _no_sigpipe = crate::net::fdcopy::SigpipeGuard::new();
+                        let mut c = spec.client();
+                        if spec.open(&mut c).is_ok() {
+                            work(&mut c);
+                        }
+                        if c.is_connected() {
+                            let _ = c.quit();
+                        }
+                    });
+                }
+            }
+            work(self);
+        });
+        let mut retry = retry.into_inner().unwrap_or_else(|e| e.into_inner());
+        retry.sort_unstable();
+        for i in retry {
+            let job = &jobs[i];
+            store(i, fetch(self, &items[job.item], &job.path, job.resume_from));
         }
-        Ok(Some(bytes))
+        results
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::WrongState("a download was not done".into()))))
+            .collect()
     }
 }
 

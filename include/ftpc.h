@@ -152,6 +152,70 @@ struct ssl_ctx_st;
 #define FTP_FORMAT_DOS 3
 
 /**
+ * Mirror flags, or-ed together (0: download the remote tree into the local directory).
+ * Upload the local tree to the remote directory instead (lftp's `mirror -R`).
+ */
+#define FTP_MIRROR_UPLOAD 1
+
+/**
+ * Say what would be done (events and summary), change nothing.
+ */
+#define FTP_MIRROR_DRY_RUN 2
+
+/**
+ * Delete what the source no longer has (local files on a download, remote ones on an upload).
+ */
+#define FTP_MIRROR_DELETE 4
+
+/**
+ * Continue files shorter than the source's (REST) instead of sending them again.
+ */
+#define FTP_MIRROR_RESUME 8
+
+/**
+ * Mirror events, as `event` of an `ftp_mirror_callback`.
+ * A name never written (`message`: why): not one path component, not inside the target,
+ * or behind a local symbolic link.
+ */
+#define FTP_MIRROR_REFUSED 1
+
+/**
+ * A remote directory the server would not list (`message`: the error); kept locally.
+ */
+#define FTP_MIRROR_UNLISTABLE 2
+
+/**
+ * A directory made (local on a download, remote on an upload).
+ */
+#define FTP_MIRROR_MKDIR 3
+
+/**
+ * A file download starts; `value`: the byte it continues from, or -1.
+ */
+#define FTP_MIRROR_GET 4
+
+/**
+ * A transfer or command the server refused (`message`: the error); the mirror goes on.
+ */
+#define FTP_MIRROR_FAILED 5
+
+/**
+ * A link or special file, not followed.
+ */
+#define FTP_MIRROR_SKIPPED 6
+
+/**
+ * A file or directory deleted (local on a download: `path` is the local path; remote on
+ * an upload), or that would be in a dry run.
+ */
+#define FTP_MIRROR_DELETE_EVENT 7
+
+/**
+ * A file upload starts; `value`: the byte it continues from, or -1.
+ */
+#define FTP_MIRROR_PUT 8
+
+/**
  * Success.
  */
 #define FTP_OK 0
@@ -354,6 +418,34 @@ typedef void (*ftp_trace_callback)(void *userdata, const char *line);
  * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
+
+/**
+ * Hears one mirror event: its kind (FTP_MIRROR_REFUSED ...), the path it is about (bytes
+ * as the server gave them, relative to the mirrored directory, NUL-terminated, `path_len`
+ * not counting the NUL), a number (see the kind; -1 when none) and a message (NULL when
+ * none). Everything is borrowed for the call.
+ */
+typedef void (*ftp_mirror_callback)(void *userdata,
+                                    int event,
+                                    const char *path,
+                                    size_t path_len,
+                                    int64_t value,
+                                    const char *message);
+
+/**
+ * What a mirror did (or would do, in a dry run). On an upload, `files` and `bytes` count
+ * what was uploaded and `dirs_made` the remote directories made.
+ */
+typedef struct ftp_mirror_summary {
+    uint64_t files;
+    uint64_t bytes;
+    uint64_t up_to_date;
+    uint64_t dirs_made;
+    uint64_t deleted;
+    uint64_t skipped_links;
+    uint64_t refused;
+    uint64_t failed;
+} ftp_mirror_summary;
 
 /**
  * Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
@@ -855,6 +947,31 @@ int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
  * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
  */
 int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
+
+/**
+ * Mirrors the remote directory `remote` ("" for the current one) and the local directory
+ * `local_dir`: by default downloads the remote tree into `local_dir` (made when missing),
+ * with FTP_MIRROR_UPLOAD uploads the local tree to `remote` (made when missing). Only
+ * what changed moves (size and modification time; a downloaded file gets the remote
+ * time). Names are written byte for byte; a remote name that would land outside
+ * `local_dir` (`..`, `/`, NUL) or behind a local symbolic link is refused and reported,
+ * never written. `parallel` > 1 downloads that many files at once over as many
+ * connections made with this handle's settings and login (downloads only; 0 or 1: this
+ * handle alone).
+ *
+ * `callback` (may be NULL) hears every action and refusal. `out` (may be NULL) receives
+ * the summary, also when names were refused or transfers failed: the call returns FTP_OK
+ * then, and a caller that wants all or nothing checks `refused` and `failed`. An error of
+ * the connection or of the local file system ends the mirror with its code.
+ */
+int ftp_mirror(struct ftp_client *client,
+               const char *remote,
+               const char *local_dir,
+               int flags,
+               int parallel,
+               ftp_mirror_callback callback,
+               void *userdata,
+               struct ftp_mirror_summary *out);
 
 /**
  * A static, NUL-terminated description of a status code; never NULL, never to be freed.

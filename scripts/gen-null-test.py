@@ -39,6 +39,7 @@ CALLBACK_TYPES = {
     "ftp_read_callback": "nc_read_cb",
     "ftp_progress_callback": "nc_progress_cb",
     "ftp_walk_callback": "nc_walk_cb",
+    "ftp_mirror_callback": "nc_mirror_cb",
 }
 
 # Handle types: (value in the test, phase when another argument is NULL).
@@ -60,6 +61,7 @@ OUTPUTS = {
     "uint64_t *": "&nc_u64",
     "int *": "&nc_int",
     "size_t *": "&nc_size",
+    "struct ftp_mirror_summary *": "&nc_mirror_summary",
     "struct ftp_data **": "&nc_data_out",
     "struct ftp_listing **": "&nc_listing_out",
     "uint8_t *": "nc_buf",
@@ -183,6 +185,9 @@ EXPECT = {
     ("ftp_retrieve_segmented", "userdata"): WS,
     ("ftp_retrieve_segmented", "out_size"): WS,
     ("ftp_retrieve_segmented", "out_connections"): WS,
+    ("ftp_mirror", "callback"): WS,
+    ("ftp_mirror", "userdata"): WS,
+    ("ftp_mirror", "out"): WS,
     ("ftp_walk", "path"): WS,
     ("ftp_walk", "userdata"): WS,
     ("ftp_walk", "out_refused"): WS,

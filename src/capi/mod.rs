@@ -9,6 +9,7 @@
 mod client;
 mod handle;
 mod listing;
+mod mirror;
 mod status;
 mod tls;
 mod transfer;
@@ -17,6 +18,7 @@ mod walk;
 pub use client::*;
 pub use handle::ftp_client;
 pub use listing::*;
+pub use mirror::*;
 pub use status::*;
 pub use tls::*;
 pub use transfer::*;

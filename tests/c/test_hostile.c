@@ -164,6 +164,8 @@ static int nc_data_cb(void *u, const uint8_t *d, size_t len) { (void)u; (void)d;
 static int nc_read_cb(void *u, uint8_t *b, size_t len, size_t *out) { (void)u; (void)b; (void)len; *out = 0; nc_callback_calls++; return 0; }
 static int nc_progress_cb(void *u, uint64_t done, int64_t total) { (void)u; (void)done; (void)total; nc_callback_calls++; return 0; }
 static int nc_walk_cb(void *u, const char *path, size_t len, const ftp_entry *e, int depth) { (void)u; (void)path; (void)len; (void)e; (void)depth; nc_callback_calls++; return 0; }
+static void nc_mirror_cb(void *u, int event, const char *path, size_t len, int64_t value, const char *message) { (void)u; (void)event; (void)path; (void)len; (void)value; (void)message; nc_callback_calls++; }
+static struct ftp_mirror_summary nc_mirror_summary;
 
 enum { NC_PHASE_HANDLE, NC_PHASE_ONLINE, NC_PHASE_DATA, NC_PHASE_ENTRY, NC_PHASE_OFFLINE };
 

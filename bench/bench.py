@@ -39,7 +39,11 @@ KiB = 1 << 10
 # variable stem (FTPC_<stem>_PORT, FTPC_<stem>_HOME), the pid file in STATE/run.
 SERVER_VARS = [("vsftpd", "VSFTPD", "vsftpd"), ("vsftpd-tls", "VSFTPD_TLS", "vsftpd-tls"),
                ("pure-ftpd", "PUREFTPD", "pureftpd"), ("proftpd", "PROFTPD", "proftpd"),
-               ("proftpd-tls", "PROFTPD_TLS", "proftpd"), ("bsd-ftpd", "BSDFTPD", "bsd-ftpd")]
+               ("proftpd-tls", "PROFTPD_TLS", "proftpd"), ("bsd-ftpd", "BSDFTPD", "bsd-ftpd"),
+               ("vsftpd-capped", "VSFTPD_CAPPED", "vsftpd-capped")]
+# Segmented downloads (issue 15): vsftpd-capped holds every session to
+# FTPC_VSFTPD_CAPPED_RATE (local_max_rate), and the file is fetched over 1 and 4 connections.
+PGET_SEGMENTS = 4
 SERVER_VERSIONS = {"vsftpd": "vsftpd 3.0.3", "pure-ftpd": "pure-ftpd 1.0.50", "proftpd": "ProFTPD 1.3.8",
                    "bsd-ftpd": "GNU inetutils ftpd 2.4"}
 # Plain and FTPS instances, in the order the cases run. pure-ftpd serves both on one port
@@ -64,10 +68,10 @@ FTPLIB_BLOCKS = [8 * KiB, 64 * KiB, 256 * KiB, MiB]
 # operation, so they stay comparable): curl 7.88.1 stalls for 1 s in its event loop on many
 # of the transfers it makes over a reused control connection; lftp takes ~50 ms per TLS data
 # connection; vsftpd takes ~50-100 ms per login, so 200 connections take ~20 s per run.
-FULL = dict(big=GiB, small_n=500, small_size=4096, rt_n=2000, conn_n=200, list_n=10000, reps=5, warmup=1,
+FULL = dict(big=GiB, pget=32 * MiB, small_n=500, small_size=4096, rt_n=2000, conn_n=200, list_n=10000, reps=5, warmup=1,
             tcp_reps=5, ops_reps=10, caps={"many": {"curl": 20}, "many-tls": {"curl": 20, "lftp": 100},
                               "connect": {"lftp": 50, "curl (1 process each)": 50}})
-QUICK = dict(big=8 * MiB, small_n=20, small_size=4096, rt_n=200, conn_n=5, list_n=1000, reps=2, warmup=1,
+QUICK = dict(big=8 * MiB, pget=4 * MiB, small_n=20, small_size=4096, rt_n=200, conn_n=5, list_n=1000, reps=2, warmup=1,
              tcp_reps=2, ops_reps=2, caps={"many": {"curl": 5}, "many-tls": {"curl": 5, "lftp": 10}, "connect": {}})
 
 
@@ -401,6 +405,18 @@ class Data:
                     for x in [root] + [os.path.join(root, y) for y in files]:
                         os.chown(x, uid, gid)
             os.chmod(d, 0o755)
+        # The segmented download's file, on the capped server only (1 GiB at its rate would
+        # take minutes).
+        self.pget_digest = None
+        if "vsftpd-capped" in self.s.inst and cfg.get("pget"):
+            import hashlib
+            data = os.urandom(cfg["pget"])
+            self.pget_digest = hashlib.sha256(data).hexdigest()
+            target = os.path.join(self.s.home("vsftpd-capped"), "bench-data", "pget.bin")
+            with open(target, "wb") as f:
+                f.write(data)
+            if uid is not None:
+                os.chown(target, uid, gid)
         # The upload source is the same random file, read from tmpfs.
         self.upload_source = src
         self.fs = fs_type(self.homes[0])
@@ -594,6 +610,23 @@ def transfer_clients(direction, tls, server):
             out.append(("ftplib 256K", False, lambda c: ftplib_argv(c, "stor", "--path", up(c, "ftplib"),
                                                                "--blocksize", 262144, "--file", c.b.data.upload_source)))
     return out
+
+
+def pget_clients():
+    """bench-data/pget.bin over one connection and over PGET_SEGMENTS, into a file on tmpfs."""
+    path = "bench-data/pget.bin"
+    n = PGET_SEGMENTS
+
+    def local(c, who):
+        return os.path.join(c.b.tmp, "pget-%s.bin" % who)
+    return [
+        ("ftpc 1 connection", True, lambda c: ftpc_argv(c, "pget", "--path", path, "--count", 1,
+                                                       "--file", local(c, "ftpc-1"))),
+        ("ftpc %d connections" % n, True, lambda c: ftpc_argv(c, "pget", "--path", path, "--count", n,
+                                                             "--file", local(c, "ftpc-%d" % n))),
+        ("lftp get", False, lambda c: lftp_script(c, ["get %s -o %s" % (path, local(c, "lftp-1"))])),
+        ("lftp pget -n %d" % n, False, lambda c: lftp_script(c, ["pget -n %d %s -o %s" % (n, path, local(c, "lftp-%d" % n))])),
+    ]
 
 
 def bs_name(n):
@@ -961,11 +994,27 @@ class Bench:
                     raise RunError("%s uploaded %d bytes, not %d" % (name, size, self.cfg["big"]))
         return check, after
 
+    def check_pget(self, name, r):
+        """Every copy of the segmented case's file must be the server's, byte for byte."""
+        import hashlib
+        who = {"ftpc 1 connection": "ftpc-1", "lftp get": "lftp-1"}.get(name)
+        if who is None:
+            who = ("ftpc-%d" if name.startswith("ftpc") else "lftp-%d") % PGET_SEGMENTS
+        path = os.path.join(self.tmp, "pget-%s.bin" % who)
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        os.unlink(path)
+        if digest != self.data.pget_digest:
+            raise RunError("%s: the downloaded file differs from the server's (SHA-256)" % name)
+
     def check_retr(self, name, r):
         if name == "curl":
             got = int(r["out"].split()[-1])
             if got != self.cfg["big"]:
                 raise RunError("curl received %d bytes, not %d" % (got, self.cfg["big"]))
+
+    def capped_rate(self):
+        return int(self.servers.env.get("FTPC_VSFTPD_CAPPED_RATE", "0"))
 
     def sweep_cases(self):
         """The block-size sweep on every server: RETR and STOR through the callback calls at
@@ -1002,6 +1051,8 @@ class Bench:
                 check, after = self.check_stor(server)
                 self.run_case("STOR %s%s" % (size, " FTPS" if t else ""), server, t,
                               transfer_clients("stor", t, server), "bytes", cfg["big"], check=check, after=after)
+        self.run_case("segmented RETR %s, %d MiB/s per session" % (size_name(cfg["pget"]), self.capped_rate() // MiB),
+                      "vsftpd-capped", False, pget_clients(), "bytes", cfg["pget"], check=self.check_pget)
         for server, t in plain + tls:
             self.run_ops_case("%d x %d B files%s" % (cfg["small_n"], cfg["small_size"], " FTPS" if t else ""), server, t,
                               ops_clients("many", t, server), cfg["small_n"], cfg["caps"]["many-tls" if t else "many"])

@@ -14,6 +14,8 @@
  *                and their bytes (without line ends); --expect counts lines
  *   retr-fd      RETR --path with ftp_retrieve_to_fd into --file (default /dev/null,
  *                which takes splice(2); a regular file is truncated to 0 afterwards)
+ *   pget         RETR --path with ftp_retrieve_segmented over --count connections (default
+ *                4) into the regular file --file, checked against the size received
  *   stor-cb      STOR --path with ftp_storbinary, a read callback read(2)ing --file
  *   stor-fd      STOR --path with ftp_store_from_fd from --file (sendfile(2) when plain)
  *   many         --count RETRs over one control connection with ftp_retrbinary;
@@ -230,7 +232,7 @@ static int tcp_copy(void) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: ftpc_bench retr-cb|retr-lines|retr-fd|stor-cb|stor-fd|many|noop|size|connect|list|mlsd|"
+            "usage: ftpc_bench retr-cb|retr-lines|retr-fd|pget|stor-cb|stor-fd|many|noop|size|connect|list|mlsd|"
             "splice-check|tcp-copy\n"
             "       [--host H] [--port P] [--user U] [--pass W] [--tls] [--ca FILE] [--path P]\n"
             "       [--file F] [--count N] [--blocksize N] [--expect N] [--trace]\n");
@@ -312,6 +314,24 @@ int main(int argc, char **argv) {
             if (ftruncate(fd, 0) != 0) die_errno("ftruncate");
         }
         close(fd);
+        ops = 1;
+    } else if (!strcmp(cmd, "pget")) {
+        const char *out = need(local_file, "--file");
+        int fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) die_errno(out);
+        uint64_t got = 0;
+        int connections = 0;
+        CHECK("ftp_retrieve_segmented", c,
+              ftp_retrieve_segmented(c, need(path, "--path"), fd, count > 0 ? (int)count : 4, NULL, NULL, &got,
+                                     &connections));
+        total_bytes = got;
+        struct stat st;
+        if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != got) {
+            fprintf(stderr, "ftpc_bench: %s does not hold the %" PRIu64 " bytes received\n", out, got);
+            return 1;
+        }
+        close(fd);
+        entries = connections;
         ops = 1;
     } else if (!strcmp(cmd, "stor-cb") || !strcmp(cmd, "stor-fd")) {
         const char *in = need(local_file, "--file");

@@ -22,7 +22,8 @@
 # otherwise the benchmark starts its own set with the same script in
 # /dev/shm/ftpc-bench/servers with FTPC_SERVERS_PORT_OFFSET=5000 (vsftpd 7121, vsftpd-tls
 # 7123, pure-ftpd 7124, ProFTPD 7125 and explicit FTPS 7126, BSD ftpd (inetutils) 7127,
-# passive ports 35000-35799), and stops it at the end. Test data (random
+# vsftpd-capped 7128 (2 MiB/s per session, the segmented-download case),
+# passive ports 35000-35899), and stops it at the end. Test data (random
 # files, a 10,000-entry directory) goes to bench-data/ in the servers' homes and the local
 # files to /dev/shm; all of it is removed at the end.
 #

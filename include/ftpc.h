@@ -187,6 +187,70 @@ struct ssl_ctx_st;
 #define FTP_FORMAT_DOS 3
 
 /**
+ * Mirror flags, or-ed together (0: download the remote tree into the local directory).
+ * Upload the local tree to the remote directory instead (lftp's `mirror -R`).
+ */
+#define FTP_MIRROR_UPLOAD 1
+
+/**
+ * Say what would be done (events and summary), change nothing.
+ */
+#define FTP_MIRROR_DRY_RUN 2
+
+/**
+ * Delete what the source no longer has (local files on a download, remote ones on an upload).
+ */
+#define FTP_MIRROR_DELETE 4
+
+/**
+ * Continue files shorter than the source's (REST) instead of sending them again.
+ */
+#define FTP_MIRROR_RESUME 8
+
+/**
+ * Mirror events, as `event` of an `ftp_mirror_callback`.
+ * A name never written (`message`: why): not one path component, not inside the target,
+ * or behind a local symbolic link.
+ */
+#define FTP_MIRROR_REFUSED 1
+
+/**
+ * A remote directory the server would not list (`message`: the error); kept locally.
+ */
+#define FTP_MIRROR_UNLISTABLE 2
+
+/**
+ * A directory made (local on a download, remote on an upload).
+ */
+#define FTP_MIRROR_MKDIR 3
+
+/**
+ * A file download starts; `value`: the byte it continues from, or -1.
+ */
+#define FTP_MIRROR_GET 4
+
+/**
+ * A transfer or command the server refused (`message`: the error); the mirror goes on.
+ */
+#define FTP_MIRROR_FAILED 5
+
+/**
+ * A link or special file, not followed.
+ */
+#define FTP_MIRROR_SKIPPED 6
+
+/**
+ * A file or directory deleted (local on a download: `path` is the local path; remote on
+ * an upload), or that would be in a dry run.
+ */
+#define FTP_MIRROR_DELETE_EVENT 7
+
+/**
+ * A file upload starts; `value`: the byte it continues from, or -1.
+ */
+#define FTP_MIRROR_PUT 8
+
+/**
  * The socket is to be watched for reading (the `what` of `ftp_multi_set_socket_callback`'s callback).
  */
 #define FTP_POLL_IN 1
@@ -348,6 +412,36 @@ struct ssl_ctx_st;
 #define FTP_NO_REST -1
 
 /**
+ * Walk flags, or-ed together (0: depth-first, MLSD when offered, links not entered).
+ * All entries of one depth before any of the next.
+ */
+#define FTP_WALK_BREADTH_FIRST 1
+
+/**
+ * Enter symbolic links to directories; only where the server lists with MLSD (whose
+ * `unique` fact tells a loop), never with LIST.
+ */
+#define FTP_WALK_FOLLOW_LINKS 2
+
+/**
+ * List with LIST even when the server offers MLSD.
+ */
+#define FTP_WALK_USE_LIST 4
+
+/**
+ * List with MLSD without asking FEAT (FTP_ERR_UNSUPPORTED where it is missing).
+ */
+#define FTP_WALK_USE_MLSD 8
+
+/**
+ * Walk callback returns: go on (into this entry when it is a directory); do not enter
+ * this directory. Any other value ends the walk, which then returns FTP_ERR_STOPPED.
+ */
+#define FTP_WALK_CONTINUE 0
+
+#define FTP_WALK_SKIP 1
+
+/**
  * An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
  */
 typedef struct ftp_client ftp_client;
@@ -384,6 +478,34 @@ typedef void (*ftp_trace_callback)(void *userdata, const char *line);
  * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
+
+/**
+ * Hears one mirror event: its kind (FTP_MIRROR_REFUSED ...), the path it is about (bytes
+ * as the server gave them, relative to the mirrored directory, NUL-terminated, `path_len`
+ * not counting the NUL), a number (see the kind; -1 when none) and a message (NULL when
+ * none). Everything is borrowed for the call.
+ */
+typedef void (*ftp_mirror_callback)(void *userdata,
+                                    int event,
+                                    const char *path,
+                                    size_t path_len,
+                                    int64_t value,
+                                    const char *message);
+
+/**
+ * What a mirror did (or would do, in a dry run). On an upload, `files` and `bytes` count
+ * what was uploaded and `dirs_made` the remote directories made.
+ */
+typedef struct ftp_mirror_summary {
+    uint64_t files;
+    uint64_t bytes;
+    uint64_t up_to_date;
+    uint64_t dirs_made;
+    uint64_t deleted;
+    uint64_t skipped_links;
+    uint64_t refused;
+    uint64_t failed;
+} ftp_mirror_summary;
 
 /**
  * Told which socket to watch for what: `what` is FTP_POLL_IN and/or FTP_POLL_OUT, or
@@ -423,6 +545,19 @@ typedef int (*ftp_read_callback)(void *userdata, uint8_t *buf, size_t len, size_
  * file), or -1 when unknown. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_progress_callback)(void *userdata, uint64_t done, int64_t total);
+
+/**
+ * Receives one entry of a walk: its path (the walk's root joined with the names on the
+ * way by '/', bytes as the server gave them, NUL-terminated, `path_len` not counting the
+ * NUL), the entry (read it with the `ftp_entry_*` functions) and its depth (1 for the
+ * root's entries). Both are borrowed for the call. Returns FTP_WALK_CONTINUE,
+ * FTP_WALK_SKIP or anything else to stop.
+ */
+typedef int (*ftp_walk_callback)(void *userdata,
+                                 const char *path,
+                                 size_t path_len,
+                                 const struct ftp_entry *entry,
+                                 int depth);
 
 /**
  * The arguments of the ready-made jobs (`ftp_job_open`, ...), given as their `userdata`:
@@ -925,6 +1060,31 @@ int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
 int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
 
 /**
+ * Mirrors the remote directory `remote` ("" for the current one) and the local directory
+ * `local_dir`: by default downloads the remote tree into `local_dir` (made when missing),
+ * with FTP_MIRROR_UPLOAD uploads the local tree to `remote` (made when missing). Only
+ * what changed moves (size and modification time; a downloaded file gets the remote
+ * time). Names are written byte for byte; a remote name that would land outside
+ * `local_dir` (`..`, `/`, NUL) or behind a local symbolic link is refused and reported,
+ * never written. `parallel` > 1 downloads that many files at once over as many
+ * connections made with this handle's settings and login (downloads only; 0 or 1: this
+ * handle alone).
+ *
+ * `callback` (may be NULL) hears every action and refusal. `out` (may be NULL) receives
+ * the summary, also when names were refused or transfers failed: the call returns FTP_OK
+ * then, and a caller that wants all or nothing checks `refused` and `failed`. An error of
+ * the connection or of the local file system ends the mirror with its code.
+ */
+int ftp_mirror(struct ftp_client *client,
+               const char *remote,
+               const char *local_dir,
+               int flags,
+               int parallel,
+               ftp_mirror_callback callback,
+               void *userdata,
+               struct ftp_mirror_summary *out);
+
+/**
  * Creates a multi handle, with no jobs. It must be used from the thread that created it.
  * NULL only when memory is exhausted.
  */
@@ -1350,6 +1510,62 @@ int ftp_store_file(struct ftp_client *client,
                    const char *remote,
                    ftp_progress_callback progress,
                    void *userdata);
+
+/**
+ * Downloads `remote` into the open regular file `fd` over up to `segments` connections at
+ * once (lftp's `pget -n`; 1 to 64): the file is cut into ranges, this handle reads the
+ * first and each other range gets a connection of its own (REST, RETR, then ABOR at the
+ * range's end), made with this handle's settings: host and port, TLS mode, certificate
+ * verification and data protection, timeouts, passive or active mode, and the login
+ * `ftp_login` made. Each byte is written at its offset (pwrite); the file is truncated
+ * first and holds the whole remote file on success. A range whose connection cannot start
+ * (REST refused, too many sessions, a refused login) is read by the connection before it,
+ * whose data stream simply goes on, so such servers get one whole download; a range left
+ * incomplete by a lost connection is read again at the end from where it stopped. A file
+ * whose size SIZE does not tell, one smaller than two ranges of 1 MiB, and an `fd` that
+ * is not a regular file are downloaded over this handle alone.
+ *
+ * `progress` (may be NULL) sees the bytes written over all connections and the size, on
+ * the calling thread; non-zero from it, or `ftp_abort`/`ftp_cancel` from another thread,
+ * stops every connection (FTP_ERR_STOPPED). `out_size` (may be NULL) receives the file's
+ * size, `out_connections` (may be NULL) how many connections moved data (fewer than the
+ * ranges when the server refused some; the debug trace says why).
+ */
+int ftp_retrieve_segmented(struct ftp_client *client,
+                           const char *remote,
+                           int fd,
+                           int segments,
+                           ftp_progress_callback progress,
+                           void *userdata,
+                           uint64_t *out_size,
+                           int *out_connections);
+
+/**
+ * Lists the tree below `path` (NULL or "": the current directory) and hands each entry
+ * to `callback`, depth-first (a directory's entries right after it) unless `flags` has
+ * FTP_WALK_BREADTH_FIRST. Directories are listed with MLSD when FEAT offers it, else with
+ * CWD and LIST (the starting directory is restored at the end). `max_depth` is the
+ * deepest level handed out (1: the root's entries only; 0: no limit).
+ *
+ * Names that cannot be one path component (empty, holding '/' or NUL) and LIST lines no
+ * parser understands are never handed out: they are counted in `*out_refused` (when
+ * `out_refused` is not NULL; written when the walk ends or is stopped). "." and ".." are
+ * skipped. Symbolic links are not entered unless FTP_WALK_FOLLOW_LINKS, and a directory
+ * whose MLSD `unique` fact the walk has seen is not entered again. A directory below the
+ * root whose listing the server refuses (5xx) is left out; failing to list the root is
+ * the error.
+ *
+ * Returns FTP_OK, FTP_ERR_STOPPED when the callback stopped it (the connection usable),
+ * FTP_ERR_NULL_ARGUMENT for a NULL callback, FTP_ERR_INVALID_ARGUMENT for unknown flags
+ * or a negative `max_depth`, or the error of a listing.
+ */
+int ftp_walk(struct ftp_client *client,
+             const char *path,
+             int flags,
+             int max_depth,
+             ftp_walk_callback callback,
+             void *userdata,
+             size_t *out_refused);
 
 #ifdef __cplusplus
 }  // extern "C"

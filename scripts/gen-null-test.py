@@ -41,6 +41,8 @@ CALLBACK_TYPES = {
     "ftp_multi_job_cb": "nc_job_cb",
     "ftp_multi_done_cb": "nc_done_cb",
     "ftp_multi_socket_cb": "nc_socket_cb",
+    "ftp_walk_callback": "nc_walk_cb",
+    "ftp_mirror_callback": "nc_mirror_cb",
 }
 
 # Handle types: (value in the test, phase when another argument is NULL).
@@ -64,6 +66,7 @@ OUTPUTS = {
     "int *": "&nc_int",
     "size_t *": "&nc_size",
     "long *": "&nc_long",
+    "struct ftp_mirror_summary *": "&nc_mirror_summary",
     "struct ftp_data **": "&nc_data_out",
     "struct ftp_listing **": "&nc_listing_out",
     "uint8_t *": "nc_buf",
@@ -87,6 +90,7 @@ SCALARS = {
     ("int64_t", "rest"): "FTP_NO_REST",
     ("int64_t", "timeout_ms"): "NC_TIMEOUT_MS",
     ("int", "fd"): "nc_fd",
+    ("int", "segments"): "4",
     ("size_t", "len"): "1",
     ("uint16_t", "port"): "NC_PORT",
     "int64_t": "0",
@@ -182,6 +186,16 @@ EXPECT = {
     ("ftp_retrieve_file", "userdata"): WS,
     ("ftp_store_file", "progress"): WS,
     ("ftp_store_file", "userdata"): WS,
+    ("ftp_retrieve_segmented", "progress"): WS,
+    ("ftp_retrieve_segmented", "userdata"): WS,
+    ("ftp_retrieve_segmented", "out_size"): WS,
+    ("ftp_retrieve_segmented", "out_connections"): WS,
+    ("ftp_mirror", "callback"): WS,
+    ("ftp_mirror", "userdata"): WS,
+    ("ftp_mirror", "out"): WS,
+    ("ftp_walk", "path"): WS,
+    ("ftp_walk", "userdata"): WS,
+    ("ftp_walk", "out_refused"): WS,
     # On a real MLSD entry of a regular file from pure-ftpd (facts, unique, no link target).
     ("ftp_entry_name", "out_len"): ("ENTRY", "NC_NOTNULL", "0"),
     ("ftp_entry_link_target", "out_len"): ("ENTRY", "NC_ISNULL", "0"),

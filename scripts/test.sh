@@ -30,13 +30,14 @@ step "header"
 scripts/check-header.sh
 
 step "gates: rustfmt, clippy, rustdoc (what any developer runs without servers)"
-cargo fmt --check
-cargo clippy --locked --all-targets -- -D warnings 2>&1
-RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps 2>&1
+# --all/--workspace: the library and the command-line client (cli/).
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings 2>&1
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps 2>&1
 
 step "Rust tests"
 # With the servers up, a real-server test that finds no env file fails instead of skipping.
-FTPC_REQUIRE_SERVERS=1 cargo test --locked --all-targets 2>&1
+FTPC_REQUIRE_SERVERS=1 cargo test --locked --workspace --all-targets 2>&1
 
 step "Rust transfer tests once more through the portable paths (FTPC_PORTABLE_IO=1: no splice, sendfile, SO_RCVLOWAT)"
 FTPC_PORTABLE_IO=1 FTPC_REQUIRE_SERVERS=1 cargo test --locked --test portable_io_scripted --test transfer_scripted \

@@ -15,8 +15,11 @@ pub mod capi;
 mod client;
 
 pub use client::config::{self, Config};
+pub use client::mirror::{self, MirrorEvent, MirrorOptions, MirrorSummary};
 pub use client::netrc;
+pub use client::segmented::{self, SegmentOptions, SegmentedDownload};
 pub use client::transfer::{self, Progress};
+pub use client::walk::{self, WalkControl, WalkOptions, WalkOrder, WalkSummary};
 pub use client::{Client, TraceSink};
 pub use error::{Error, Result};
 pub use multi::{Completion, Multi, SocketChange, Token};

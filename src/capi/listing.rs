@@ -35,7 +35,7 @@ fn nul_terminated(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 impl ftp_entry {
-    fn new(entry: Entry) -> ftp_entry {
+    pub(crate) fn new(entry: Entry) -> ftp_entry {
         ftp_entry {
             name: nul_terminated(entry.name),
             link_target: entry.link_target.map(nul_terminated),

@@ -5,22 +5,26 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 // In the order of the header: status codes, the client and its commands, transfers,
-// listings, TLS, the multi handle (cbindgen follows the module order).
+// listings, TLS, the walk and mirror, the multi handle (cbindgen follows the module order).
 mod client;
 mod handle;
 mod listing;
+mod mirror;
 mod multi;
 mod status;
 mod tls;
 mod transfer;
+mod walk;
 
 pub use client::*;
 pub use handle::ftp_client;
 pub use listing::*;
+pub use mirror::*;
 pub use multi::*;
 pub use status::*;
 pub use tls::*;
 pub use transfer::*;
+pub use walk::*;
 
 use std::ffi::c_char;
 

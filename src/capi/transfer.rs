@@ -557,3 +557,64 @@ pub extern "C" fn ftp_store_file(
         whole_file(inner, progress, userdata, std::ptr::null_mut(), |c, p| c.store_file(&path, remote, p))
     })
 }
+
+/// Downloads `remote` into the open regular file `fd` over up to `segments` connections at
+/// once (lftp's `pget -n`; 1 to 64): the file is cut into ranges, this handle reads the
+/// first and each other range gets a connection of its own (REST, RETR, then ABOR at the
+/// range's end), made with this handle's settings: host and port, TLS mode, certificate
+/// verification and data protection, timeouts, passive or active mode, and the login
+/// `ftp_login` made. Each byte is written at its offset (pwrite); the file is truncated
+/// first and holds the whole remote file on success. A range whose connection cannot start
+/// (REST refused, too many sessions, a refused login) is read by the connection before it,
+/// whose data stream simply goes on, so such servers get one whole download; a range left
+/// incomplete by a lost connection is read again at the end from where it stopped. A file
+/// whose size SIZE does not tell, one smaller than two ranges of 1 MiB, and an `fd` that
+/// is not a regular file are downloaded over this handle alone.
+///
+/// `progress` (may be NULL) sees the bytes written over all connections and the size, on
+/// the calling thread; non-zero from it, or `ftp_abort`/`ftp_cancel` from another thread,
+/// stops every connection (FTP_ERR_STOPPED). `out_size` (may be NULL) receives the file's
+/// size, `out_connections` (may be NULL) how many connections moved data (fewer than the
+/// ranges when the server refused some; the debug trace says why).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn ftp_retrieve_segmented(
+    client: *mut ftp_client,
+    remote: *const c_char,
+    fd: c_int,
+    segments: c_int,
+    progress: ftp_progress_callback,
+    userdata: *mut c_void,
+    out_size: *mut u64,
+    out_connections: *mut c_int,
+) -> c_int {
+    with_client(client, |inner| {
+        let remote = required(remote, "remote")?;
+        let segments = usize::try_from(segments)
+            .ok()
+            .filter(|n| (1..=crate::segmented::MAX_SEGMENTS).contains(n))
+            .ok_or_else(|| {
+                Fail::Status(
+                    FTP_ERR_INVALID_ARGUMENT,
+                    format!("segments {segments}: give 1 to {}", crate::segmented::MAX_SEGMENTS),
+                )
+            })?;
+        // SAFETY: fcntl only asks whether the descriptor is open.
+        if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("fd {fd} is not an open descriptor")));
+        }
+        // SAFETY: an open descriptor the caller owns; ManuallyDrop never closes it.
+        let file = std::mem::ManuallyDrop::new(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        let mut progress = progress_fn(progress, userdata);
+        let progress = progress.as_mut().map(|f| f as &mut dyn FnMut(u64, Option<u64>) -> Flow);
+        let options = crate::SegmentOptions::new(segments);
+        let done = inner.client.retrieve_segmented(remote, &file, &options, progress)?;
+        if let Some(out) = super::handle::deref_mut(out_size) {
+            *out = done.size;
+        }
+        if let Some(out) = super::handle::deref_mut(out_connections) {
+            *out = c_int::try_from(done.connections).unwrap_or(c_int::MAX);
+        }
+        Ok(())
+    })
+}

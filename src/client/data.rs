@@ -201,15 +201,26 @@ impl Client {
     /// Opens a data connection for `cmd` (ftplib's `ntransfercmd`), sending `REST rest` first
     /// when given. The size announced by a 150 reply is in `DataConnection::size`.
     pub fn ntransfercmd(&mut self, cmd: &[u8], rest: Option<u64>) -> Result<DataConnection> {
+        self.open_transfer(cmd, rest, false)
+    }
+
+    /// `ntransfercmd` with REST `rest` first, which must be answered 350 (ftplib takes any
+    /// reply below 400): a server that does not restart there is an error, before the
+    /// transfer command goes out.
+    pub(crate) fn ntransfercmd_rest_strict(&mut self, cmd: &[u8], rest: u64) -> Result<DataConnection> {
+        self.open_transfer(cmd, Some(rest), true)
+    }
+
+    fn open_transfer(&mut self, cmd: &[u8], rest: Option<u64>, strict_rest: bool) -> Result<DataConnection> {
         let (tcp, preliminary) = if self.config.passive {
             let addr = self.makepasv()?;
             let source = self.source_address.map(|s| SocketAddr::new(s.ip(), 0));
             let tcp = stream::connect_any(&[addr], self.config.data_connect_wait(), source, &self.cancel)?;
-            let reply = self.send_transfer_command(cmd, rest)?;
+            let reply = self.send_transfer_command(cmd, rest, strict_rest)?;
             (tcp, reply)
         } else {
             let listener = self.makeport()?;
-            let reply = self.send_transfer_command(cmd, rest)?;
+            let reply = self.send_transfer_command(cmd, rest, strict_rest)?;
             let accepted = self.accept_from_server(&listener);
             drop(listener);
             match accepted {
@@ -268,10 +279,13 @@ impl Client {
         self.ntransfercmd(cmd, rest)
     }
 
-    fn send_transfer_command(&mut self, cmd: &[u8], rest: Option<u64>) -> Result<Reply> {
+    fn send_transfer_command(&mut self, cmd: &[u8], rest: Option<u64>, strict_rest: bool) -> Result<Reply> {
         self.last_transfer_bytes = 0;
         if let Some(rest) = rest {
-            self.cmd("REST", Some(rest.to_string().as_bytes()))?;
+            let reply = self.cmd("REST", Some(rest.to_string().as_bytes()))?;
+            if strict_rest && reply.code != 350 {
+                return Err(Error::Reply(reply));
+            }
         }
         self.transfer_open = true;
         let started = self.transfer_command(cmd);

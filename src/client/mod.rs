@@ -4,8 +4,11 @@ pub mod config;
 pub(crate) mod data;
 mod directory;
 pub(crate) mod ftps;
+pub mod mirror;
 pub mod netrc;
+pub mod segmented;
 pub mod transfer;
+pub mod walk;
 
 use crate::client::config::Config;
 use crate::client::ftps::TlsSession;
@@ -50,6 +53,17 @@ pub struct Client {
     /// thread): unlike `cancel`, no other wait is cut.
     pub(crate) transfer_stop: Arc<AtomicBool>,
     pub(crate) tls: TlsSession,
+    /// What the last successful login sent, for the extra connections of a segmented
+    /// download; forgotten with the connection.
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// A login to repeat on another connection to the same server.
+#[derive(Clone)]
+pub(crate) struct Credentials {
+    pub user: String,
+    pub passwd: String,
+    pub acct: String,
 }
 
 /// Per-connection knowledge about the server.
@@ -104,6 +118,7 @@ impl Client {
             cancel: Arc::new(AtomicBool::new(false)),
             transfer_stop: Arc::new(AtomicBool::new(false)),
             tls: TlsSession::default(),
+            credentials: None,
         }
     }
 
@@ -182,6 +197,7 @@ impl Client {
     /// Takes a fresh control connection into use and reads the greeting.
     fn start(&mut self, ctrl: Control) -> Result<Reply> {
         self.session = Session::default();
+        self.credentials = None;
         self.transfer_open = false;
         // The built TLS context (with the parsed CA store) outlives connections: rebuilding
         // it cost ~20 ms of CPU per connect. Option changes drop it (config_mut).
@@ -477,6 +493,8 @@ impl Client {
         if tls && !self.tls.prot_chosen {
             self.prot_p()?;
         }
+        self.credentials =
+            Some(Credentials { user: user.to_string(), passwd: passwd.to_string(), acct: acct.to_string() });
         Ok(reply)
     }
 

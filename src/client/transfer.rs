@@ -140,7 +140,7 @@ impl Client {
     /// never once this server has sent close_notify on an earlier data connection of the
     /// session (some servers never send it; those that do, always do). The announced size
     /// is checked when `check`.
-    fn finish_download(&mut self, mut conn: DataConnection, check: bool) -> Result<Reply> {
+    pub(crate) fn finish_download(&mut self, mut conn: DataConnection, check: bool) -> Result<Reply> {
         let (clean_tls, cut_record) = match &mut conn.stream {
             Stream::Tls(tls) => {
                 (crate::net::tls::received_close_notify(tls), crate::net::tls::ended_inside_a_record(tls))
@@ -393,7 +393,7 @@ impl Client {
     /// The whole-file download behind `retrieve_to_fd` and `retrieve_file`: `open_local`
     /// gives the descriptor to write to, and is called only once the server has accepted
     /// the transfer.
-    fn download(
+    pub(crate) fn download(
         &mut self,
         remote: &[u8],
         rest: Option<u64>,
@@ -575,7 +575,7 @@ impl Client {
         }
     }
 
-    fn ntransfercmd_raw(&mut self, line: &[u8], rest: Option<u64>) -> Result<DataConnection> {
+    pub(crate) fn ntransfercmd_raw(&mut self, line: &[u8], rest: Option<u64>) -> Result<DataConnection> {
         // Built by command::build with the encoding applied: send as bytes.
         let saved = self.config.encoding;
         self.config.encoding = crate::Encoding::Bytes;

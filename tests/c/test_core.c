@@ -136,6 +136,21 @@ static int discard(void *userdata, const uint8_t *data, size_t len)
     return 0;
 }
 
+struct walk_seen { int count; int depth; int type; int busy_rc; int stop; char last[256]; ftp_client *ftp; };
+
+static int on_walk(void *userdata, const char *path, size_t len, const ftp_entry *entry, int depth)
+{
+    struct walk_seen *w = (struct walk_seen *)userdata;
+    const char *cwd = NULL;
+    w->count++;
+    w->depth = depth;
+    w->type = ftp_entry_type(entry);
+    snprintf(w->last, sizeof w->last, "%.*s", (int)len, path);
+    /* The handle is busy walking: a call into it from the callback is refused. */
+    w->busy_rc = ftp_pwd(w->ftp, &cwd);
+    return w->stop ? 42 : FTP_WALK_CONTINUE;
+}
+
 static void session(const char *host, uint16_t port, const char *name, int full_paths)
 {
     const char *user = env_or("FTPC_TEST_USER", "ftpc");
@@ -192,6 +207,7 @@ static void session(const char *host, uint16_t port, const char *name, int full_
     CHECK(home_copy[0] == '/');
 
     /* Clean up what an earlier failed run may have left. */
+    ftp_rmd(ftp, "ftpc dir/sub dir");
     ftp_rmd(ftp, "ftpc dir");
     ftp_rmd(ftp, "ftpc dir 2");
 
@@ -213,6 +229,25 @@ static void session(const char *host, uint16_t port, const char *name, int full_
     CHECK(strcmp(cwd, home_copy) == 0);
     CHECK_RC(ftp, ftp_cwd(ftp, "no such dir"), FTP_ERR_PERM);
     CHECK(ftp_last_reply_code(ftp) == 550);
+
+    /* The walk: one directory inside, with MLSD or LIST, then with LIST; stopped; bad flags. */
+    CHECK_RC(ftp, ftp_mkd(ftp, "ftpc dir/sub dir", NULL), FTP_OK);
+    struct walk_seen w;
+    memset(&w, 0, sizeof w);
+    w.ftp = ftp;
+    size_t refused = 99;
+    CHECK_RC(ftp, ftp_walk(ftp, "ftpc dir", 0, 0, on_walk, &w, &refused), FTP_OK);
+    CHECK(w.count == 1 && w.depth == 1 && w.type == FTP_ENTRY_DIR && refused == 0);
+    CHECK(strcmp(w.last, "ftpc dir/sub dir") == 0);
+    CHECK(w.busy_rc == FTP_ERR_BUSY);
+    w.stop = 1;
+    CHECK_RC(ftp, ftp_walk(ftp, "ftpc dir", FTP_WALK_USE_LIST, 0, on_walk, &w, NULL), FTP_ERR_STOPPED);
+    CHECK(w.count == 2);
+    CHECK_RC(ftp, ftp_walk(ftp, "ftpc dir", 64, 0, on_walk, &w, NULL), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_walk(ftp, "ftpc dir", 0, -1, on_walk, &w, NULL), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    CHECK(strcmp(cwd, home_copy) == 0);
+    CHECK_RC(ftp, ftp_rmd(ftp, "ftpc dir/sub dir"), FTP_OK);
 
     CHECK_RC(ftp, ftp_rename(ftp, "ftpc dir", "ftpc dir 2"), FTP_OK);
     CHECK_RC(ftp, ftp_rename(ftp, "ftpc dir", "x"), FTP_ERR_PERM);

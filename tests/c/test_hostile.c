@@ -170,6 +170,9 @@ static int nc_progress_cb(void *u, uint64_t done, int64_t total) { (void)u; (voi
 static int nc_job_cb(ftp_client *c, void *u) { (void)c; (void)u; return 0; }
 static void nc_done_cb(ftp_client *c, int status, void *u) { (void)c; (void)status; (void)u; nc_callback_calls++; }
 static void nc_socket_cb(int fd, int what, void *u) { (void)fd; (void)what; (void)u; nc_callback_calls++; }
+static int nc_walk_cb(void *u, const char *path, size_t len, const ftp_entry *e, int depth) { (void)u; (void)path; (void)len; (void)e; (void)depth; nc_callback_calls++; return 0; }
+static void nc_mirror_cb(void *u, int event, const char *path, size_t len, int64_t value, const char *message) { (void)u; (void)event; (void)path; (void)len; (void)value; (void)message; nc_callback_calls++; }
+static struct ftp_mirror_summary nc_mirror_summary;
 
 enum { NC_PHASE_HANDLE, NC_PHASE_ONLINE, NC_PHASE_DATA, NC_PHASE_ENTRY, NC_PHASE_OFFLINE, NC_PHASE_MULTI };
 

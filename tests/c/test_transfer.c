@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -111,6 +112,20 @@ static int slow_sink(void *userdata, const uint8_t *data, size_t len)
     *(size_t *)userdata += len;
     nanosleep(&t, NULL);
     return 0;
+}
+
+/* What a mirror's callback heard. */
+struct mirror_events { int gets; int others; int bad_path; };
+static void on_mirror(void *userdata, int event, const char *path, size_t len, int64_t value, const char *message)
+{
+    struct mirror_events *m = (struct mirror_events *)userdata;
+    (void)message;
+    if (strlen(path) != len || len == 0)
+        m->bad_path++;
+    if (event == FTP_MIRROR_GET && value == -1)
+        m->gets++;
+    else
+        m->others++;
 }
 
 static double now_s(void)
@@ -367,6 +382,29 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     unsigned char *back = (unsigned char *)malloc(BIG);
     CHECK(pread(fd, back, BIG, 0) == (ssize_t)BIG);
     CHECK(memcmp(back, data, BIG) == 0);
+    /* The same file over up to 4 connections (3 MiB: 3 ranges of at least 1 MiB), into a
+       file that was longer; the connection in step afterwards; bad arguments refused. */
+    {
+        CHECK(ftruncate(fd, BIG + 5000) == 0);
+        memset(back, 0, BIG);
+        uint64_t whole = 0;
+        int connections = 0;
+        last.done = 0;
+        last.total = 0;
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", fd, 4, remember_progress, &last, &whole, &connections),
+                 FTP_OK);
+        CHECK(whole == BIG && connections >= 1 && connections <= 3);
+        CHECK(last.done == BIG && last.total == (int64_t)BIG);
+        CHECK(lseek(fd, 0, SEEK_END) == (off_t)BIG);
+        CHECK(pread(fd, back, BIG, 0) == (ssize_t)BIG);
+        CHECK(memcmp(back, data, BIG) == 0);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", fd, 0, NULL, NULL, NULL, NULL), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", fd, 65, NULL, NULL, NULL, NULL), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "fd.bin", -1, 4, NULL, NULL, NULL, NULL), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_retrieve_segmented(ftp, "no-such-file", fd, 4, NULL, NULL, NULL, NULL), FTP_ERR_PERM);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+    }
     /* Upload the first part, then resume the upload with the rest. */
     CHECK(lseek(fd, 0, SEEK_SET) == 0);
     struct source head = {data, 777777, 0, 0};
@@ -405,6 +443,43 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK_RC(ftp, ftp_storbinary(ftp, "STOR x", NULL, NULL, 0, NULL, FTP_NO_REST), FTP_ERR_NULL_ARGUMENT);
     CHECK_RC(ftp, ftp_data_read(NULL, buf, 1, &n), FTP_ERR_NULL_ARGUMENT);
     CHECK_RC(ftp, ftp_data_close(NULL), FTP_ERR_NULL_ARGUMENT);
+
+    /* The directory mirrored into a local one over 2 connections, then again: all up to
+       date; bad flags refused. */
+    {
+        char mdir[] = "/tmp/ftpc-cmirror-XXXXXX";
+        CHECK(mkdtemp(mdir) != NULL);
+        struct mirror_events ev = {0, 0, 0};
+        struct ftp_mirror_summary sum;
+        memset(&sum, 0xff, sizeof sum);
+        CHECK_RC(ftp, ftp_mirror(ftp, "", mdir, 0, 2, on_mirror, &ev, &sum), FTP_OK);
+        CHECK(sum.files >= 5 && sum.files == (uint64_t)ev.gets && ev.bad_path == 0);
+        CHECK(sum.refused == 0 && sum.failed == 0 && sum.up_to_date == 0);
+        char p[sizeof mdir + 260];
+        snprintf(p, sizeof p, "%s/fd.bin", mdir);
+        struct stat mst;
+        int64_t fsz = -1;
+        CHECK_RC(ftp, ftp_size(ftp, "fd.bin", &fsz), FTP_OK);
+        CHECK(stat(p, &mst) == 0 && mst.st_size == (off_t)fsz);
+        uint64_t files = sum.files;
+        CHECK_RC(ftp, ftp_mirror(ftp, "", mdir, 0, 0, NULL, NULL, &sum), FTP_OK);
+        CHECK(sum.files == 0 && sum.up_to_date == files);
+        CHECK_RC(ftp, ftp_mirror(ftp, "", mdir, 64, 0, NULL, NULL, &sum), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_mirror(ftp, "", mdir, FTP_MIRROR_UPLOAD, 2, NULL, NULL, &sum), FTP_ERR_INVALID_ARGUMENT);
+        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+        DIR *d = opendir(mdir);
+        CHECK(d != NULL);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(p, sizeof p, "%s/%s", mdir, e->d_name);
+            CHECK(unlink(p) == 0);
+        }
+        if (d)
+            closedir(d);
+        CHECK(rmdir(mdir) == 0);
+    }
 
     /* Clean up. */
     const char *files[] = {"big.bin", "partial.bin", "text.txt", "viadata.bin", "fd.bin", "resumed.bin", "copy.txt"};

@@ -22,6 +22,9 @@
 #                                                             allowed; data connections must reuse
 #                                                             the control session, the default)
 #   proftpd-implicit  127.0.0.1          2991  30700-30799    ProFTPD implicit FTPS, reuse required
+#   vsftpd-capped     127.0.0.1          2128  30800-30899    plain FTP, each session's transfers
+#                                                             capped at 2 MiB/s (local_max_rate):
+#                                                             segmented downloads
 #   bsd-ftpd          127.0.0.1 and ::1  2127  (ephemeral)    GNU inetutils ftpd 2.4 (classic BSD
 #                                                             ftpd: ABOR by SIGURG, no MLSD, no
 #                                                             TLS, no UTF8), run per connection
@@ -71,6 +74,9 @@ PORT_PROFTPD=$((2125 + off))
 PORT_PROFTPD_TLS=$((2126 + off))
 PORT_PROFTPD_IMPLICIT=$((2991 + off))
 PORT_BSDFTPD=$((2127 + off))
+PORT_VSFTPD_CAPPED=$((2128 + off))
+# Bytes per second each session of vsftpd-capped may move.
+CAPPED_RATE=2097152
 PASV=$((30000 + off))
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -166,7 +172,7 @@ preflight() {
     unshare -m true 2>/dev/null || die "unshare -m fails (no mount namespaces here): bsd-ftpd needs one"
     local port
     for port in $PORT_VSFTPD $PORT_VSFTPD6 $PORT_VSFTPD_TLS $PORT_VSFTPD_IMPLICIT $PORT_PUREFTPD \
-        $PORT_PROFTPD $PORT_PROFTPD_TLS $PORT_PROFTPD_IMPLICIT $PORT_BSDFTPD; do
+        $PORT_PROFTPD $PORT_PROFTPD_TLS $PORT_PROFTPD_IMPLICIT $PORT_BSDFTPD $PORT_VSFTPD_CAPPED; do
         if [[ -n $(ss -Hltn "sport = :$port") ]]; then
             ss -ltnp "sport = :$port" >&2 || true
             die "port $port is already in use by a process this script did not start"
@@ -195,7 +201,7 @@ setup_homes() {
     fi
     HOME_ROOT=$root
     local inst server
-    for inst in vsftpd vsftpd6 vsftpd-tls vsftpd-implicit pureftpd proftpd proftpd-tls proftpd-implicit bsd-ftpd; do
+    for inst in vsftpd vsftpd6 vsftpd-tls vsftpd-implicit vsftpd-capped pureftpd proftpd proftpd-tls proftpd-implicit bsd-ftpd; do
         case $inst in
             vsftpd*) server=vsftpd ;;
             pureftpd) server=pure-ftpd ;;
@@ -467,6 +473,12 @@ EOF
         vsftpd_conf vsftpd-tls $PORT_VSFTPD_TLS $((PASV + 200)) $((PASV + 299))
     { printf 'listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nimplicit_ssl=YES\n'; tls_lines; } |
         vsftpd_conf vsftpd-implicit $PORT_VSFTPD_IMPLICIT $((PASV + 300)) $((PASV + 399))
+    vsftpd_conf vsftpd-capped $PORT_VSFTPD_CAPPED $((PASV + 800)) $((PASV + 899)) <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+local_max_rate=$CAPPED_RATE
+EOF
 
     # pure-ftpd virtual user mapped onto the ftpc uid, chrooted to its home.
     local pdir=$STATE/pureftpd uid gid
@@ -500,6 +512,7 @@ EOF
     launch vsftpd "$VSFTPD" "$CONF/vsftpd.conf"
     launch vsftpd-tls "$VSFTPD" "$CONF/vsftpd-tls.conf"
     launch vsftpd-implicit "$VSFTPD" "$CONF/vsftpd-implicit.conf"
+    launch vsftpd-capped "$VSFTPD" "$CONF/vsftpd-capped.conf"
     # One pure-ftpd per loopback address: -S takes a single address, and a
     # wildcard bind would expose the server beyond loopback.
     launch pureftpd "$PUREFTPD" "${pure_args[@]}" -g "$RUN/pureftpd.self-pid" -S "127.0.0.1,$PORT_PUREFTPD"
@@ -528,6 +541,7 @@ EOF
     wait_ready vsftpd 127.0.0.1 $PORT_VSFTPD
     wait_ready vsftpd-tls 127.0.0.1 $PORT_VSFTPD_TLS
     wait_ready vsftpd-implicit 127.0.0.1 $PORT_VSFTPD_IMPLICIT
+    wait_ready vsftpd-capped 127.0.0.1 $PORT_VSFTPD_CAPPED
     wait_ready pureftpd 127.0.0.1 $PORT_PUREFTPD
     if [[ $ipv6 == 1 ]]; then
         wait_ready vsftpd6 ::1 $PORT_VSFTPD6
@@ -560,6 +574,8 @@ export FTPC_PROFTPD_PORT=$PORT_PROFTPD
 export FTPC_PROFTPD_TLS_PORT=$PORT_PROFTPD_TLS
 export FTPC_PROFTPD_IMPLICIT_PORT=$PORT_PROFTPD_IMPLICIT
 export FTPC_BSDFTPD_PORT=$PORT_BSDFTPD
+export FTPC_VSFTPD_CAPPED_PORT=$PORT_VSFTPD_CAPPED
+export FTPC_VSFTPD_CAPPED_RATE=$CAPPED_RATE
 export FTPC_VSFTPD_HOME=$(q "$HOME_ROOT/vsftpd")
 export FTPC_VSFTPD6_HOME=$(q "$HOME_ROOT/vsftpd6")
 export FTPC_VSFTPD_TLS_HOME=$(q "$HOME_ROOT/vsftpd-tls")
@@ -569,6 +585,7 @@ export FTPC_PROFTPD_HOME=$(q "$HOME_ROOT/proftpd")
 export FTPC_PROFTPD_TLS_HOME=$(q "$HOME_ROOT/proftpd-tls")
 export FTPC_PROFTPD_IMPLICIT_HOME=$(q "$HOME_ROOT/proftpd-implicit")
 export FTPC_BSDFTPD_HOME=$(q "$HOME_ROOT/bsd-ftpd")
+export FTPC_VSFTPD_CAPPED_HOME=$(q "$HOME_ROOT/vsftpd-capped")
 export FTPC_TEST_CERTS=$(q "$STATE/certs")
 export FTPC_TEST_CA=$(q "$STATE/certs/ca.pem")
 EOF

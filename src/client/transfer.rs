@@ -10,7 +10,7 @@ use crate::net::fdcopy::{
 };
 use crate::net::stream::Stream;
 pub use crate::proto::lines::{Flow, StopTransfer};
-use crate::proto::lines::{LineReader, LineSplitter};
+use crate::proto::lines::{LineDecoder, LineReader};
 use crate::proto::reply::{Reply, MAX_LINE};
 use std::fs::File;
 use std::io::{self, Read};
@@ -205,19 +205,17 @@ impl Client {
     pub fn retrlines(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
         self.begin_transfer(b"A")?;
         let mut conn = self.ntransfercmd(cmd, None)?;
-        let encoding = self.config.encoding;
-        let mut splitter = LineSplitter::default();
+        let mut lines = LineDecoder::new(self.config.encoding);
         conn.read_in_blocks(DEFAULT_BLOCKSIZE);
         let mut buf = vec![0u8; DEFAULT_BLOCKSIZE];
         let mut stopped = false;
-        let mut deliver = |line: &[u8]| -> Flow { callback(&encoding.decode(line)) };
         loop {
             let n = match conn.receive(&mut buf) {
                 Ok(n) => n,
                 Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             };
-            let fed = if n == 0 { splitter.finish(&mut deliver) } else { splitter.feed(&buf[..n], &mut deliver) };
+            let fed = if n == 0 { lines.finish(callback) } else { lines.feed(&buf[..n], callback) };
             match fed {
                 Ok(ControlFlow::Continue(())) => {}
                 Ok(ControlFlow::Break(())) => stopped = true,

@@ -1251,23 +1251,26 @@ int ftp_is_tls(const struct ftp_client *client);
 int ftp_set_tls_verify(struct ftp_client *client, int verify);
 
 /**
- * A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
+ * A PEM file of CA certificates to trust; NULL removes it. The system store is used only
+ * while no CA file, CA directory or PEM CA is set: setting one trusts it instead.
  * The file is read now: one that cannot be read or holds no PEM certificate is
  * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
  */
 int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
 
 /**
- * CA certificates to trust, in addition to the system store, from memory: `len` bytes of
- * PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
- * with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+ * CA certificates to trust, from memory (instead of the system store, as
+ * `ftp_set_tls_ca_file`): `len` bytes of PEM at `pem` (one or more certificates; no NUL
+ * needed). NULL `pem` removes them. A text with no certificate is
+ * FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
  */
 int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
 
 /**
- * A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
- * is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
- * previous setting stays; the certificates in it are read when a handshake needs them.
+ * A directory of hashed CA certificates (c_rehash) to trust, instead of the system store
+ * (as `ftp_set_tls_ca_file`); NULL removes it. A path that is not a readable directory is
+ * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays; the
+ * certificates in it are read when a handshake needs them.
  */
 int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
 

@@ -89,7 +89,7 @@ func setter(rc C.int, op string, c *Client) error {
 	return nil
 }
 
-// WithCAFile trusts the CA certificates in a PEM file, besides the system store (FTPS).
+// WithCAFile trusts the CA certificates in a PEM file, instead of the system store (FTPS).
 func WithCAFile(path string) Option {
 	return func(c *Client) error {
 		p := C.CString(path)

@@ -20,7 +20,8 @@ CPython's own Lib/test/test_ftplib.py runs against this module in the test comma
 (``run_cpython_test_ftplib.py``): every test passes but those of the differences below
 marked [test: ...], each of which is deliberate, for the reason given. They are:
 
-- Certificates and host names are verified (system store, plus ``cafile=``/``capath=``);
+- Certificates and host names are verified (against ``cafile=``/``capath=``/the context's CAs
+  when given, else the system store, as ``ssl.create_default_context`` does);
   ftplib's FTP_TLS without a context verifies nothing. ``verify=False``, or
   ``FTP_TLS.verify = False`` for every FTP_TLS made afterwards, gives ftplib's default.
   [test: with verification on, every TLS test, since CPython's test certificate is
@@ -1060,7 +1061,7 @@ class _DataRaw(io.RawIOBase):
 
 class FTP_TLS(FTP):
     """ftplib's FTP_TLS: explicit FTPS (AUTH TLS), on ftpc. Certificates and host names are
-    verified against the system store plus ``cafile``/``capath``; ``verify=False`` turns
+    verified against ``cafile``/``capath`` when given, else the system store; ``verify=False`` turns
     verification off. ``implicit=True`` speaks TLS from the first byte (port 990 by default)."""
 
     _new = staticmethod(_lib.ftp_tls_new)

@@ -84,7 +84,8 @@ pub extern "C" fn ftp_set_tls_verify(client: *mut ftp_client, verify: c_int) -> 
     })
 }
 
-/// A PEM file of CA certificates to trust, in addition to the system store; NULL removes it.
+/// A PEM file of CA certificates to trust; NULL removes it. The system store is used only
+/// while no CA file, CA directory or PEM CA is set: setting one trusts it instead.
 /// The file is read now: one that cannot be read or holds no PEM certificate is
 /// FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
 #[no_mangle]
@@ -96,9 +97,10 @@ pub extern "C" fn ftp_set_tls_ca_file(client: *mut ftp_client, path: *const c_ch
     })
 }
 
-/// CA certificates to trust, in addition to the system store, from memory: `len` bytes of
-/// PEM at `pem` (one or more certificates; no NUL needed). NULL `pem` removes them. A text
-/// with no certificate is FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+/// CA certificates to trust, from memory (instead of the system store, as
+/// `ftp_set_tls_ca_file`): `len` bytes of PEM at `pem` (one or more certificates; no NUL
+/// needed). NULL `pem` removes them. A text with no certificate is
+/// FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_ca_pem(client: *mut ftp_client, pem: *const c_char, len: usize) -> c_int {
     tls_option(client, |tls| {
@@ -116,9 +118,10 @@ pub extern "C" fn ftp_set_tls_ca_pem(client: *mut ftp_client, pem: *const c_char
     })
 }
 
-/// A directory of hashed CA certificates (c_rehash) to trust; NULL removes it. A path that
-/// is not a readable directory is FTP_ERR_TLS, with the path in `ftp_last_error`, and the
-/// previous setting stays; the certificates in it are read when a handshake needs them.
+/// A directory of hashed CA certificates (c_rehash) to trust, instead of the system store
+/// (as `ftp_set_tls_ca_file`); NULL removes it. A path that is not a readable directory is
+/// FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays; the
+/// certificates in it are read when a handshake needs them.
 #[no_mangle]
 pub extern "C" fn ftp_set_tls_ca_dir(client: *mut ftp_client, path: *const c_char) -> c_int {
     tls_option(client, |tls| {

@@ -10,7 +10,7 @@ use crate::net::fdcopy::{
 };
 use crate::net::stream::Stream;
 pub use crate::proto::lines::{Flow, StopTransfer};
-use crate::proto::lines::{LineReader, LineSplitter};
+use crate::proto::lines::{LineDecoder, LineReader};
 use crate::proto::reply::{Reply, MAX_LINE};
 use std::fs::File;
 use std::io::{self, Read};
@@ -209,19 +209,17 @@ impl Client {
     pub fn retrlines(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
         self.begin_transfer(b"A")?;
         let mut conn = self.ntransfercmd(cmd, None)?;
-        let encoding = self.config.encoding;
-        let mut splitter = LineSplitter::default();
+        let mut lines = LineDecoder::new(self.config.encoding);
         conn.read_in_blocks(DEFAULT_BLOCKSIZE);
         let mut buf = vec![0u8; DEFAULT_BLOCKSIZE];
         let mut stopped = false;
-        let mut deliver = |line: &[u8]| -> Flow { callback(&encoding.decode(line)) };
         loop {
             let n = match conn.receive(&mut buf) {
                 Ok(n) => n,
                 Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             };
-            let fed = if n == 0 { splitter.finish(&mut deliver) } else { splitter.feed(&buf[..n], &mut deliver) };
+            let fed = if n == 0 { lines.finish(callback) } else { lines.feed(&buf[..n], callback) };
             match fed {
                 Ok(ControlFlow::Continue(())) => {}
                 Ok(ControlFlow::Break(())) => stopped = true,
@@ -255,17 +253,10 @@ impl Client {
         let blocksize = blocksize_arg(blocksize)?;
         self.begin_transfer(b"I")?;
         let conn = self.ntransfercmd(cmd, rest)?;
-        let mut buf = vec![0u8; blocksize];
         let mut callback = callback;
-        self.upload(
-            conn,
-            &mut buf,
-            |buf| match source.read(buf) {
-                Ok(n) => Ok(Some(n)),
-                Err(e) => Err(e),
-            },
-            &mut |block| callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block)),
-        )
+        self.upload(conn, blocksize, |room| source.read(&mut room[..blocksize]), &mut |block| {
+            callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block))
+        })
     }
 
     /// ftplib's `storlines`: TYPE A, then `cmd`; lines read from `source`, each sent with a
@@ -280,29 +271,46 @@ impl Client {
         let conn = self.ntransfercmd(cmd, None)?;
         let mut lines = LineReader::new(source);
         let mut callback = callback;
-        let mut buf = Vec::new();
-        self.upload(conn, &mut buf, |out| lines.next_crlf_line(out), &mut |block| {
-            callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block))
-        })
+        let mut line = Vec::new();
+        // The most next_crlf_line gives: a line of MAX_LINE + 2 bytes with its LF, whose LF
+        // becomes a CRLF.
+        const LONGEST: usize = MAX_LINE + 3;
+        let fill = |room: &mut [u8]| match lines.next_crlf_line(&mut line)? {
+            Some(n) => match room.get_mut(..n) {
+                Some(room) => {
+                    room.copy_from_slice(&line[..n]);
+                    Ok(n)
+                }
+                None => Err(io::Error::new(io::ErrorKind::InvalidData, format!("line of {n} bytes"))),
+            },
+            None => Ok(0),
+        };
+        self.upload(conn, LONGEST, fill, &mut |block| callback.as_mut().map_or(Flow::Continue(()), |cb| cb(block)))
     }
 
-    /// The upload loop shared by storbinary and storlines: `fill` puts the next block in the
-    /// buffer (`Ok(Some(0))`/`Ok(None)` at the end).
-    fn upload<B: AsMut<[u8]> + AsRef<[u8]>>(
+    /// The upload loop shared by storbinary and storlines: `fill` puts the next block (at
+    /// most `block` bytes) at the start of the room it is given and says its length, 0 at
+    /// the end.
+    fn upload(
         &mut self,
         mut conn: DataConnection,
-        buf: &mut B,
-        mut fill: impl FnMut(&mut B) -> io::Result<Option<usize>>,
+        block: usize,
+        mut fill: impl FnMut(&mut [u8]) -> io::Result<usize>,
         callback: &mut dyn FnMut(&[u8]) -> Flow,
     ) -> Result<Reply> {
-        // Small blocks are gathered and sent SOCKET_WRITE at a time: one system call (and
-        // over TLS one full record) instead of one per block. Each block's callback runs
-        // once the block is queued, as ftplib's runs once `sendall` has queued it.
-        let mut pending: Vec<u8> = Vec::new();
+        // Blocks are read straight into the buffer that is sent, one after the other, and
+        // sent once SOCKET_WRITE bytes are there (a block at least that large at once): one
+        // system call (and over TLS full records) for many small blocks, and no copy. Each
+        // block's callback runs once the block is queued, as ftplib's runs once `sendall`
+        // has queued it. The buffer has room for one more block whenever less than
+        // SOCKET_WRITE is queued.
+        let mut buf = vec![0u8; SOCKET_WRITE + block - 1];
+        let mut queued = 0;
+        conn.cork(true);
         loop {
-            let n = match fill(buf) {
-                Ok(Some(0)) | Ok(None) => break,
-                Ok(Some(n)) => n,
+            let n = match fill(&mut buf[queued..]) {
+                Ok(0) => break,
+                Ok(n) => n,
                 Err(e) if is_stop(&e) => return Err(self.stop(conn)),
                 Err(e) if e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("line") => {
                     let _ = self.abort_transfer(conn);
@@ -313,35 +321,27 @@ impl Client {
                     return Err(Error::io("reading the data to send", e));
                 }
             };
-            let block = &buf.as_ref()[..n];
-            let sent = if pending.is_empty() && n >= SOCKET_WRITE {
-                conn.send_all(block)
-            } else {
-                pending.extend_from_slice(block);
-                if pending.len() >= SOCKET_WRITE {
-                    let sent = conn.send_all(&pending);
-                    pending.clear();
-                    sent
-                } else {
-                    Ok(())
+            let filled = queued + n;
+            if filled >= SOCKET_WRITE {
+                match conn.send_all(&buf[..filled]) {
+                    Ok(()) => {}
+                    Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                    Err(e) => return Err(self.fail_transfer(conn, e)),
                 }
-            };
-            match sent {
-                Ok(()) => {}
-                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
-                Err(e) => return Err(self.fail_transfer(conn, e)),
             }
-            if callback(block).is_break() || self.cancelled() {
+            if callback(&buf[queued..filled]).is_break() || self.cancelled() {
                 return Err(self.stop(conn));
             }
+            queued = if filled >= SOCKET_WRITE { 0 } else { filled };
         }
-        if !pending.is_empty() {
-            match conn.send_all(&pending) {
+        if queued > 0 {
+            match conn.send_all(&buf[..queued]) {
                 Ok(()) => {}
                 Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             }
         }
+        conn.cork(false);
         self.finish_transfer(conn, false)
     }
 

@@ -159,6 +159,19 @@ impl DataConnection {
         };
     }
 
+    /// Holds back partly filled TCP segments while `on` (TCP_CORK, Linux only; elsewhere, or
+    /// when the kernel refuses, nothing changes): an upload written in blocks that are not
+    /// multiples of the segment size then goes out in full segments, not one full segment
+    /// and a small remainder per write (on loopback, 64 KiB writes made 65,483 + 53-byte
+    /// pairs), and over TLS several records share a segment. The kernel sends what is held
+    /// after 200 ms at most; turning it off sends the rest at once.
+    pub(crate) fn cork(&self, on: bool) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = SockRef::from(self.tcp()).set_cork(on);
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = on;
+    }
+
     /// One read, waiting for data for at most the data wait since the last progress.
     pub(crate) fn receive(&mut self, buf: &mut [u8]) -> Result<usize> {
         self.take_turns("receiving data")?;

@@ -1,6 +1,7 @@
 //! Line handling of ASCII-mode transfers: splitting received text into lines (retrlines)
 //! and reading lines to send with CRLF ends (storlines).
 
+use super::command::Encoding;
 use super::error::{ProtoError as Error, Result};
 use super::reply::MAX_LINE;
 use std::io::{self, Read};
@@ -31,17 +32,25 @@ pub struct LineSplitter {
 }
 
 impl LineSplitter {
-    pub fn feed(&mut self, mut bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
-        while let Some(&first) = bytes.first() {
+    pub fn feed(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+        self.split(bytes, &mut |line, _| deliver(line))
+    }
+
+    /// `feed`, telling `deliver` where each line lies in `bytes` when it lies there whole
+    /// (`None` for a line joined from the end of earlier blocks).
+    fn split(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8], Option<usize>) -> Flow) -> Result<Flow> {
+        let mut at = 0;
+        while at < bytes.len() {
             if self.after_cr {
                 self.after_cr = false;
-                if first == b'\n' {
-                    bytes = &bytes[1..];
+                if bytes[at] == b'\n' {
+                    at += 1;
                     continue;
                 }
             }
-            let Some(end) = bytes.iter().position(|&b| b == b'\r' || b == b'\n') else {
-                self.keep(bytes)?;
+            let rest = &bytes[at..];
+            let Some(end) = memchr::memchr2(b'\r', b'\n', rest) else {
+                self.keep(rest)?;
                 break;
             };
             let flow = if self.line.is_empty() {
@@ -49,15 +58,15 @@ impl LineSplitter {
                 if end > MAX_LINE {
                     return Err(Error::LineTooLong(MAX_LINE));
                 }
-                deliver(&bytes[..end])
+                deliver(&rest[..end], Some(at))
             } else {
-                self.keep(&bytes[..end])?;
-                let flow = deliver(&self.line);
+                self.keep(&rest[..end])?;
+                let flow = deliver(&self.line, None);
                 self.line.clear();
                 flow
             };
-            self.after_cr = bytes[end] == b'\r';
-            bytes = &bytes[end + 1..];
+            self.after_cr = rest[end] == b'\r';
+            at += end + 1;
             if flow.is_break() {
                 return Ok(flow);
             }
@@ -82,6 +91,41 @@ impl LineSplitter {
         let flow = deliver(&self.line);
         self.line.clear();
         Ok(flow)
+    }
+}
+
+/// Splits received text into lines (as `LineSplitter`) and decodes each for the caller (as
+/// `Encoding::decode`), checking UTF-8 once per block instead of once per line.
+pub struct LineDecoder {
+    splitter: LineSplitter,
+    encoding: Encoding,
+}
+
+impl LineDecoder {
+    pub fn new(encoding: Encoding) -> LineDecoder {
+        LineDecoder { splitter: LineSplitter::default(), encoding }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+        let encoding = self.encoding;
+        // The longest start of the block that is valid UTF-8. A line lying whole in it is
+        // valid UTF-8 too: lines start and end next to CR or LF, and an ASCII byte is never
+        // inside a multi-byte character, so the cuts fall between characters. Other lines
+        // (joined across blocks, or after an invalid byte) are decoded one by one.
+        let valid = match encoding {
+            Encoding::Utf8 => std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), str::len),
+            Encoding::Latin1 | Encoding::Bytes => 0,
+        };
+        self.splitter.split(bytes, &mut |line, at| match at {
+            Some(at) if at + line.len() <= valid => deliver(line),
+            _ => deliver(&encoding.decode(line)),
+        })
+    }
+
+    /// The last line, when the data did not end with a line end.
+    pub fn finish(&mut self, deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+        let encoding = self.encoding;
+        self.splitter.finish(&mut |line| deliver(&encoding.decode(line)))
     }
 }
 
@@ -188,6 +232,99 @@ mod tests {
         assert!(matches!(split(&bytes), Err(Error::LineTooLong(_))));
         let max = vec![b'x'; MAX_LINE];
         assert_eq!(split(&[&max[..5], &max[5..], b"\r\n"]).unwrap(), vec![max.clone()]);
+    }
+
+    /// What retrlines must give for `data`, however it is cut: the lines (ended by CRLF, LF
+    /// or a lone CR), each decoded, found one byte at a time; `Err` after the lines before
+    /// the first one over the cap.
+    fn reference(data: &[u8], encoding: Encoding) -> (Vec<Vec<u8>>, bool) {
+        let mut lines = Vec::new();
+        let mut line = Vec::new();
+        let mut i = 0;
+        while i < data.len() {
+            match data[i] {
+                b'\r' | b'\n' => {
+                    lines.push(encoding.decode(&line).into_owned());
+                    line.clear();
+                    if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                }
+                byte => {
+                    line.push(byte);
+                    if line.len() > MAX_LINE {
+                        return (lines, false);
+                    }
+                }
+            }
+            i += 1;
+        }
+        if !line.is_empty() {
+            lines.push(encoding.decode(&line).into_owned());
+        }
+        (lines, true)
+    }
+
+    /// The lines LineDecoder gives for `data` fed in pieces cut at `cuts`, and whether it
+    /// ended without an error.
+    fn decode_in_pieces(data: &[u8], cuts: &[usize], encoding: Encoding) -> (Vec<Vec<u8>>, bool) {
+        let mut decoder = LineDecoder::new(encoding);
+        let mut lines = Vec::new();
+        let mut push = |l: &[u8]| {
+            lines.push(l.to_vec());
+            Flow::Continue(())
+        };
+        let mut cuts: Vec<usize> = cuts.iter().map(|&c| c % (data.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut start = 0;
+        for end in cuts.into_iter().chain([data.len()]) {
+            if decoder.feed(&data[start..end], &mut push).is_err() {
+                return (lines, false);
+            }
+            start = end;
+        }
+        let ok = decoder.finish(&mut push).is_ok();
+        (lines, ok)
+    }
+
+    /// Text made of pieces that matter to the splitter and the decoder: line ends, ASCII,
+    /// multi-byte characters (which the cuts may split), bytes that are not UTF-8, and runs
+    /// long enough that a few of them make a line over the cap.
+    fn text() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => Just(b"\r\n".to_vec()),
+            3 => Just(b"\n".to_vec()),
+            2 => Just(b"\r".to_vec()),
+            6 => "[a-z ]{1,40}".prop_map(String::into_bytes),
+            2 => Just("é€😀".as_bytes().to_vec()),
+            1 => prop::collection::vec(0x80u8..=0xff, 1..3),
+            1 => Just(vec![b'x'; 3000]),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn decoder_matches_a_byte_at_a_time_reference(
+            data in text(),
+            cuts in proptest::collection::vec(0usize..100_000, 0..6),
+            encoding in proptest::sample::select(vec![Encoding::Utf8, Encoding::Latin1, Encoding::Bytes]),
+        ) {
+            proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts, encoding), reference(&data, encoding));
+        }
+    }
+
+    #[test]
+    fn decoder_checks_lines_after_an_invalid_byte_and_across_blocks() {
+        let (lines, ok) = decode_in_pieces(b"ok\n\xe9\nfine\ncaf\xc3\xa9\n", &[], Encoding::Utf8);
+        assert!(ok);
+        assert_eq!(lines, vec![b"ok".to_vec(), b"\xed\xb3\xa9".to_vec(), b"fine".to_vec(), "café".into()]);
+        // The cut inside "é" makes the first block invalid at its end only.
+        let (cut, _) = decode_in_pieces("a\ncafé\n".as_bytes(), &[6], Encoding::Utf8);
+        assert_eq!(cut, vec![b"a".to_vec(), "café".into()]);
     }
 
     #[test]

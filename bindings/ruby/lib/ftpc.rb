@@ -219,7 +219,7 @@ module Ftpc
     end
 
     # tls: explicit FTPS (login runs AUTH TLS, then PBSZ 0 + PROT P); implicit: TLS from
-    # the first byte; ca_file: PEM CA certificates to trust besides the system store;
+    # the first byte; ca_file: PEM CA certificates to trust instead of the system store;
     # verify: false turns certificate checks off; timeout: seconds, bounding every wait of
     # every call (connecting, each reply, data connections, TLS handshakes: a silent server
     # raises ErrorTimeout within it plus a short cleanup; 60 by default); passive: false

@@ -337,6 +337,18 @@ fn uploads_and_listings_on_every_server_at_once() {
     }
 }
 
+/// A client logged in to `s`, in the session's directory, its trace kept.
+fn logged_in_traced(s: &Server, session: &Session) -> (Client, support::real::Trace) {
+    let mut c = Client::with_config(config_for(None));
+    let trace = support::real::Trace::default();
+    c.set_debuglevel(2);
+    c.set_trace_sink(Some(trace.sink()));
+    c.connect(&s.host, s.port, None, None).unwrap();
+    c.login(&s.user, &s.pass, "").unwrap();
+    c.cwd(&session.pwd).unwrap();
+    (c, trace)
+}
+
 /// A stop requested from the loop (the client's cancel flag, as `ftp_cancel` sets it)
 /// stops a running download with ABOR and keeps the connection, as in a blocking call.
 #[test]
@@ -346,14 +358,8 @@ fn cancel_from_the_loop_stops_a_download_and_keeps_the_connection() {
     let session = Session::open(&s, "multi-cancel");
     write_file(&session.local_path("big.bin"), &random_bytes(3, 64 << 20));
     let mut multi = Multi::new();
-    let mut c = Client::with_config(config_for(None));
-    let trace = support::real::Trace::default();
-    c.set_debuglevel(2);
-    c.set_trace_sink(Some(trace.sink()));
+    let (c, trace) = logged_in_traced(&s, &session);
     let cancel = c.canceller();
-    c.connect(&s.host, s.port, None, None).unwrap();
-    c.login(&s.user, &s.pass, "").unwrap();
-    c.cwd(&session.pwd).unwrap();
     let token = multi.add(c);
     multi
         .start(token, |c| -> ftpc::Result<u64> {
@@ -397,7 +403,8 @@ fn cancel_from_the_loop_stops_a_download_and_keeps_the_connection() {
 }
 
 /// `remove` in the middle of a download abandons the operation: its waits fail at once,
-/// so it ends with `Cancelled` and its connections closed (nothing left half-read).
+/// so it ends with `Cancelled` within a few blocks, its connection closed or, when the
+/// answer to ABOR had already come, still in step.
 #[test]
 fn remove_abandons_a_running_download_and_closes_it() {
     let _serial = one_at_a_time();
@@ -405,13 +412,7 @@ fn remove_abandons_a_running_download_and_closes_it() {
     let session = Session::open(&s, "multi-remove");
     write_file(&session.local_path("big.bin"), &random_bytes(4, 32 << 20));
     let mut multi = Multi::new();
-    let mut c = Client::with_config(config_for(None));
-    let trace = support::real::Trace::default();
-    c.set_debuglevel(2);
-    c.set_trace_sink(Some(trace.sink()));
-    c.connect(&s.host, s.port, None, None).unwrap();
-    c.login(&s.user, &s.pass, "").unwrap();
-    c.cwd(&session.pwd).unwrap();
+    let (c, trace) = logged_in_traced(&s, &session);
     let token = multi.add(c);
     let got = std::rc::Rc::new(std::cell::Cell::new(0usize));
     let seen = got.clone();

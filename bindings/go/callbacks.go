@@ -13,6 +13,7 @@ import "C"
 
 import (
 	"io"
+	"io/fs"
 	"runtime/cgo"
 	"sync/atomic"
 	"unsafe"
@@ -23,6 +24,7 @@ type callState struct {
 	w        io.Writer
 	r        io.Reader
 	lines    func(string) error
+	walk     WalkFunc
 	progress Progress
 	err      error // the Writer's, Reader's or line function's error that stopped the transfer
 	panic    any   // a recovered panic, re-raised after the C call
@@ -153,6 +155,30 @@ func ftpcGoProgress(h C.uintptr_t, done C.uint64_t, total C.int64_t) (rc C.int) 
 		return 1
 	}
 	return 0
+}
+
+//export ftpcGoWalk
+func ftpcGoWalk(h C.uintptr_t, path *C.char, n C.size_t, e *C.ftp_entry, depth C.int) (rc C.int) {
+	s := cgo.Handle(h).Value().(*callState)
+	defer func() {
+		if p := recover(); p != nil {
+			s.recovered(p)
+			rc = walkStop
+		}
+	}()
+	if s.stopped() {
+		return walkStop
+	}
+	err := s.walk(C.GoBytes(unsafe.Pointer(path), C.int(n)), entry(e), int(depth))
+	switch {
+	case err == nil:
+		return C.FTP_WALK_CONTINUE
+	case err == fs.SkipDir:
+		return C.FTP_WALK_SKIP
+	default:
+		s.err = err
+		return walkStop
+	}
 }
 
 // traceState is the destination of a client's debug trace.

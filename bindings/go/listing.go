@@ -73,35 +73,39 @@ func entries(l *C.ftp_listing) []Entry {
 	n := int(C.ftp_listing_count(l))
 	out := make([]Entry, 0, n)
 	for i := 0; i < n; i++ {
-		e := C.ftp_listing_get(l, C.size_t(i))
-		var nameLen, rawLen C.size_t
-		name := C.ftp_entry_name(e, &nameLen)
-		raw := C.ftp_entry_raw(e, &rawLen)
-		en := Entry{
-			Name:       C.GoStringN(name, C.int(nameLen)),
-			Type:       EntryType(C.ftp_entry_type(e)),
-			Size:       int64(C.ftp_entry_size(e)),
-			Perm:       optString(C.ftp_entry_permissions(e, nil)),
-			Mode:       int32(C.ftp_entry_mode(e)),
-			LinkTarget: optString(C.ftp_entry_link_target(e, nil)),
-			Raw:        C.GoStringN(raw, C.int(rawLen)),
-		}
-		var mtime C.int64_t
-		if C.ftp_entry_mtime(e, &mtime) == 1 {
-			en.ModTime = time.Unix(int64(mtime), 0).UTC()
-		}
-		if C.ftp_entry_format(e) == C.FTP_FORMAT_MLSD {
-			en.Facts = map[string]string{}
-			for j := C.size_t(0); j < C.ftp_entry_fact_count(e); j++ {
-				var k, v *C.char
-				if C.ftp_entry_fact_at(e, j, &k, &v) == 1 {
-					en.Facts[C.GoString(k)] = C.GoString(v)
-				}
-			}
-		}
-		out = append(out, en)
+		out = append(out, entry(C.ftp_listing_get(l, C.size_t(i))))
 	}
 	return out
+}
+
+// entry copies one entry of a listing (or of a walk) into a Go value.
+func entry(e *C.ftp_entry) Entry {
+	var nameLen, rawLen C.size_t
+	name := C.ftp_entry_name(e, &nameLen)
+	raw := C.ftp_entry_raw(e, &rawLen)
+	en := Entry{
+		Name:       C.GoStringN(name, C.int(nameLen)),
+		Type:       EntryType(C.ftp_entry_type(e)),
+		Size:       int64(C.ftp_entry_size(e)),
+		Perm:       optString(C.ftp_entry_permissions(e, nil)),
+		Mode:       int32(C.ftp_entry_mode(e)),
+		LinkTarget: optString(C.ftp_entry_link_target(e, nil)),
+		Raw:        C.GoStringN(raw, C.int(rawLen)),
+	}
+	var mtime C.int64_t
+	if C.ftp_entry_mtime(e, &mtime) == 1 {
+		en.ModTime = time.Unix(int64(mtime), 0).UTC()
+	}
+	if C.ftp_entry_format(e) == C.FTP_FORMAT_MLSD {
+		en.Facts = map[string]string{}
+		for j := C.size_t(0); j < C.ftp_entry_fact_count(e); j++ {
+			var k, v *C.char
+			if C.ftp_entry_fact_at(e, j, &k, &v) == 1 {
+				en.Facts[C.GoString(k)] = C.GoString(v)
+			}
+		}
+	}
+	return en
 }
 
 func (c *Client) listing(op, path string, f func(*C.ftp_client, *C.char, **C.ftp_listing) C.int) ([]Entry, error) {

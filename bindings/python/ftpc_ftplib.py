@@ -78,6 +78,9 @@ Further differences, which the test does not reach:
   ``ConnectionRefusedError`` and so on), ``TimeoutError``, ``EOFError``, ``ssl.SSLError``
   / ``ssl.SSLCertVerificationError``, ``ValueError`` (CR/LF in a command, bad arguments),
   ``UnicodeError``; a download shorter than announced is ``EOFError``.
+- Added: ``FTP.walk(path, *, depth_first=True, max_depth=None, follow_links=False,
+  use_list=False, use_mlsd=False, skip=None)`` generates ``(path, facts, depth)`` for the
+  whole tree (``ftp_walk``; the walk runs at the first ``next()``, see its docstring).
 """
 
 import ctypes
@@ -149,6 +152,7 @@ _TRACE_CB = ctypes.CFUNCTYPE(None, _c_p, _c_str)
 _LINE_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_p, _c_size)
 _DATA_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_u8p, _c_size)
 _READ_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_u8p, _c_size, ctypes.POINTER(_c_size))
+_WALK_CB = ctypes.CFUNCTYPE(_c_int, _c_p, _c_p, _c_size, _c_p, _c_int)
 
 _PROTOTYPES = {
     "ftp_version": (_c_str, []),
@@ -198,6 +202,9 @@ _PROTOTYPES = {
     "ftp_entry_name": (_c_p, [_c_p, ctypes.POINTER(_c_size)]),
     "ftp_entry_fact_count": (_c_size, [_c_p]),
     "ftp_entry_fact_at": (_c_int, [_c_p, _c_size, _c_strp, _c_strp]),
+    "ftp_entry_type": (_c_int, [_c_p]),
+    "ftp_entry_size": (_c_i64, [_c_p]),
+    "ftp_walk": (_c_int, [_c_p, _c_str, _c_int, _c_int, _WALK_CB, _c_p, ctypes.POINTER(_c_size)]),
     "ftp_strerror": (_c_str, [_c_int]),
     "ftp_set_tls_mode": (_c_int, [_c_p, _c_int]),
     "ftp_auth": (_c_int, [_c_p]),
@@ -240,6 +247,10 @@ _NO_REST = -1
 # century; its waits cap what they cannot represent, and ftp_cancel still ends them.
 _NO_TIMEOUT_MS = 100 * 365 * 86400 * 1000
 _TLS_OFF, _TLS_EXPLICIT, _TLS_IMPLICIT = 0, 1, 2
+_WALK_BREADTH_FIRST, _WALK_FOLLOW_LINKS, _WALK_USE_LIST, _WALK_USE_MLSD = 1, 2, 4, 8
+_WALK_CONTINUE, _WALK_SKIP, _WALK_STOP = 0, 1, 2
+# ftp_entry_type (FTP_ENTRY_*) as MLSD's "type" fact, for entries that have none (LIST).
+_ENTRY_TYPES = {1: "file", 2: "dir", 3: "link", 4: "cdir", 5: "pdir", 6: "other"}
 _TLS_V12, _TLS_V13 = 12, 13
 _REPLY_CLASSES = {_REPLY: error_reply, _TEMP: error_temp, _PERM: error_perm,
                   _PROTO: error_proto, _UNSUPPORTED: error_perm}
@@ -368,6 +379,15 @@ class _Call:
             self.exc = e
             return 1
         return 1 if self.ftp._stop_requested else 0
+
+
+def _guarded_walk(call, fn, args):
+    """Runs a walk callback: an exception it raises stops the walk and is raised by it."""
+    try:
+        return fn(*args)
+    except BaseException as e:  # noqa: B902 - also KeyboardInterrupt: stop, then re-raise
+        call.exc = e
+        return _WALK_STOP
 
 
 class FTP:
@@ -831,6 +851,66 @@ class FTP:
                 entries.append((self._dec(name), found))
         finally:
             _lib.ftp_listing_free(listing)
+        yield from entries
+
+    def _entry_facts(self, e):
+        """An entry's facts as mlsd gives them, plus "type" and "size" from the parsed
+        entry when the listing (LIST) had no such facts."""
+        found = {}
+        k, v = ctypes.c_char_p(), ctypes.c_char_p()
+        for j in range(_lib.ftp_entry_fact_count(e)):
+            if _lib.ftp_entry_fact_at(e, j, ctypes.byref(k), ctypes.byref(v)):
+                found[self._dec(k.value)] = self._dec(v.value)
+        if "type" not in found and _lib.ftp_entry_type(e) in _ENTRY_TYPES:
+            found["type"] = _ENTRY_TYPES[_lib.ftp_entry_type(e)]
+        size = _lib.ftp_entry_size(e)
+        if "size" not in found and size >= 0:
+            found["size"] = str(size)
+        return found
+
+    def walk(self, path="", *, depth_first=True, max_depth=None, follow_links=False,
+             use_list=False, use_mlsd=False, skip=None):
+        """Generates ``(path, facts, depth)`` for each entry of the tree below ``path``
+        ("": the current directory), with ``ftp_walk``: ``path`` is the root joined with
+        the names on the way by "/" (str, or bytes when ``path`` is bytes), ``facts`` a
+        dict as mlsd's (with "type" and "size" also for LIST servers), ``depth`` 1 for the
+        root's entries. Directories are listed with MLSD when the server offers it, else
+        LIST (``use_list``/``use_mlsd`` force one). ``depth_first=False``: breadth-first.
+        ``max_depth``: the deepest level given (None: no limit). ``follow_links``: enter
+        links to directories (MLSD only). ``skip(path, facts, depth)``, when given, is
+        called for each entry during the walk; a true result keeps the walk out of that
+        directory.
+
+        A generator, but not a lazy one: the whole walk runs at the first next() and its
+        entries are collected, then yielded (the C walk calls back, it cannot be paused).
+        Names that cannot be a path component are left out; their count is in
+        ``self.walk_refused`` after the walk."""
+        if max_depth is not None and max_depth < 1:
+            raise ValueError("max_depth must be at least 1 (or None)")
+        flags = ((0 if depth_first else _WALK_BREADTH_FIRST) |
+                 (_WALK_FOLLOW_LINKS if follow_links else 0) |
+                 (_WALK_USE_LIST if use_list else 0) | (_WALK_USE_MLSD if use_mlsd else 0))
+        as_bytes = isinstance(path, bytes)
+        root = path if as_bytes else (self._enc(path) if path else None)
+        entries = []
+        refused = _c_size()
+
+        def on_entry(_userdata, p, n, e, depth):
+            name = ctypes.string_at(p, n)
+            item = (name if as_bytes else self._dec(name), self._entry_facts(e), depth)
+            entries.append(item)
+            if skip is not None and skip(*item):
+                return _WALK_SKIP
+            return _WALK_CONTINUE
+
+        def run(h, call):
+            cb = _WALK_CB(lambda *a: _WALK_STOP if call.exc is not None or self._stop_requested
+                          else _guarded_walk(call, on_entry, a))
+            return _lib.ftp_walk(h, root or None, flags, max_depth or 0, cb, None,
+                                 ctypes.byref(refused))
+
+        self._transfer("walk", run)
+        self.walk_refused = refused.value
         yield from entries
 
     def rename(self, fromname, toname):

@@ -323,6 +323,62 @@ class ServerTest:
         self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
         self.assertTrue(list(gen))
 
+    def make_tree(self):
+        c = self.client
+        c.mkd("t")
+        c.mkd("t/a")
+        c.mkd("t/a/b")
+        c.mkd("t/empty")
+        c.storbinary("STOR t/a/b/deep.txt", io.BytesIO(b"deep"))
+        c.storbinary("STOR t/with space.txt", io.BytesIO(b"x" * 7))
+
+    def remove_tree(self):
+        c = self.client
+        for path, facts, _depth in reversed(list(c.walk("t"))):
+            (c.rmd if facts["type"] == "dir" else c.delete)(path)
+        c.rmd("t")
+
+    def test_walk(self):
+        self.make_tree()
+        try:
+            got = list(self.client.walk("t"))
+            self.assertEqual(sorted((p, d) for p, _f, d in got), [
+                ("t/a", 1), ("t/a/b", 2), ("t/a/b/deep.txt", 3), ("t/empty", 1),
+                ("t/with space.txt", 1)])
+            facts = {p: f for p, f, _d in got}
+            self.assertEqual(facts["t/a/b"]["type"], "dir")
+            self.assertEqual(facts["t/with space.txt"]["type"], "file")
+            self.assertEqual(facts["t/with space.txt"]["size"], "7")
+            # Depth-first: a directory's entries right after it.
+            order = [p for p, _f, _d in got]
+            self.assertEqual(order[order.index("t/a"):order.index("t/a") + 3],
+                             ["t/a", "t/a/b", "t/a/b/deep.txt"])
+            self.assertEqual(self.client.walk_refused, 0)
+            # Breadth-first: depths never go down.
+            depths = [d for _p, _f, d in self.client.walk("t", depth_first=False)]
+            self.assertEqual(depths, sorted(depths))
+            # bytes in, bytes out
+            self.assertIn((b"t/a/b/deep.txt", 3),
+                          [(p, d) for p, _f, d in self.client.walk(b"t")])
+            # max_depth
+            self.assertEqual(sorted(p for p, _f, _d in self.client.walk("t", max_depth=1)),
+                             ["t/a", "t/empty", "t/with space.txt"])
+            self.assertEqual(sorted(p for p, _f, _d in self.client.walk("t", max_depth=2)),
+                             ["t/a", "t/a/b", "t/empty", "t/with space.txt"])
+            # skip: t/a is given, not entered
+            self.assertEqual(sorted(p for p, _f, _d in self.client.walk(
+                "t", skip=lambda p, f, d: p == "t/a")), ["t/a", "t/empty", "t/with space.txt"])
+            # an exception in skip stops the walk and is raised; the connection goes on
+            with self.assertRaises(KeyError):
+                list(self.client.walk("t", skip=lambda p, f, d: {}[p]))
+            self.assertTrue(self.client.voidcmd("NOOP").startswith("200"))
+            # a generator: nothing is sent before the first next()
+            gen = self.client.walk("no-such-dir")
+            with self.assertRaises(ftplib.error_perm):
+                next(gen)
+        finally:
+            self.remove_tree()
+
     # --- directory commands ----------------------------------------------------------------
 
     def test_mkd_cwd_pwd_rmd(self):

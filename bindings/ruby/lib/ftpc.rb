@@ -31,6 +31,7 @@ module Ftpc
     callback :line_cb, %i[pointer pointer size_t], :int
     callback :data_cb, %i[pointer pointer size_t], :int
     callback :read_cb, %i[pointer pointer size_t pointer], :int
+    callback :walk_cb, %i[pointer pointer size_t pointer int], :int
 
     attach_function :ftp_version, [], :string
     attach_function :ftp_strerror, [:int], :string
@@ -63,6 +64,8 @@ module Ftpc
     attach_function :ftp_entry_name, %i[pointer pointer], :pointer
     attach_function :ftp_entry_fact_count, [:pointer], :size_t
     attach_function :ftp_entry_fact_at, %i[pointer size_t pointer pointer], :int
+    attach_function :ftp_entry_type, [:pointer], :int
+    attach_function :ftp_entry_size, [:pointer], :int64
 
     attach_function :ftp_connect, %i[client string uint16 int64 string], :int, blocking: true
     attach_function :ftp_login, %i[client string string string], :int, blocking: true
@@ -83,6 +86,7 @@ module Ftpc
     attach_function :ftp_retrlines, %i[client string line_cb pointer], :int, blocking: true
     attach_function :ftp_storbinary, %i[client string read_cb pointer size_t data_cb int64], :int, blocking: true
     attach_function :ftp_storlines, %i[client string read_cb pointer data_cb], :int, blocking: true
+    attach_function :ftp_walk, %i[client string int int walk_cb pointer pointer], :int, blocking: true
   end
 
   # ftpc.h status codes (fixed, never renumbered).
@@ -96,6 +100,16 @@ module Ftpc
   }.freeze
   STATUS.each { |value, name| const_set("ERR_#{name}", value) }
   NO_REST = -1
+  # ftp_walk flags and callback returns (ftpc.h).
+  WALK_BREADTH_FIRST = 1
+  WALK_FOLLOW_LINKS = 2
+  WALK_USE_LIST = 4
+  WALK_USE_MLSD = 8
+  WALK_CONTINUE = 0
+  WALK_SKIP = 1
+  WALK_STOP = 2
+  # ftp_entry_type (FTP_ENTRY_*) as MLSD's "type" fact, for entries without one (LIST).
+  ENTRY_TYPES = { 1 => 'file', 2 => 'dir', 3 => 'link', 4 => 'cdir', 5 => 'pdir', 6 => 'other' }.freeze
 
   def self.version
     Lib.ftp_version
@@ -398,6 +412,54 @@ module Ftpc
       entries.each { |name, f| yield name, f }
     end
 
+    # Walks the tree below +path+ (nil or '': the current directory) with ftp_walk and
+    # yields each entry as it comes: |path, facts, depth|. +path+ is the root joined with
+    # the names on the way by '/' (a binary-safe String, as the server sent the bytes,
+    # tagged UTF-8 as mlsd's names), +facts+ a Hash as mlsd's (with 'type' and 'size' also
+    # for LIST servers), +depth+ 1 for the root's entries. The block returning :skip keeps
+    # the walk out of that directory; break (or an exception) ends the walk, the connection
+    # staying usable. Without a block: the [path, facts, depth] triples as an Array.
+    # Options: depth_first: (false: breadth-first), max_depth: (nil: no limit),
+    # follow_links: (enter links to directories; MLSD only), use_list:/use_mlsd: (force the
+    # listing command). Names that cannot be a path component are left out and counted in
+    # #walk_refused.
+    def walk(path = nil, depth_first: true, max_depth: nil, follow_links: false, use_list: false,
+             use_mlsd: false, &block)
+      unless block
+        all = []
+        walk(path, depth_first: depth_first, max_depth: max_depth, follow_links: follow_links,
+                   use_list: use_list, use_mlsd: use_mlsd) { |*e| all << e }
+        return all
+      end
+      raise ArgumentError, 'max_depth must be at least 1 (or nil)' if max_depth && max_depth < 1
+
+      flags = (depth_first ? 0 : WALK_BREADTH_FIRST) | (follow_links ? WALK_FOLLOW_LINKS : 0) |
+              (use_list ? WALK_USE_LIST : 0) | (use_mlsd ? WALK_USE_MLSD : 0)
+      refused = FFI::MemoryPointer.new(:size_t)
+      root = path.nil? || path.empty? ? nil : path
+      transfer('walk') do |h, call|
+        cb = FFI::Function.new(:int, %i[pointer pointer size_t pointer int]) do |_ud, ptr, len, entry, depth|
+          answer = nil
+          stop = call.guard do
+            answer = block.call(ptr.read_bytes(len).force_encoding(Encoding::UTF_8), entry_facts(entry), depth)
+          end
+          if stop != 0
+            WALK_STOP
+          else
+            answer == :skip ? WALK_SKIP : WALK_CONTINUE
+          end
+        end
+        rc = Lib.ftp_walk(h, root, flags, max_depth || 0, cb, nil, refused)
+        @walk_refused = refused.read(:size_t)
+        rc
+      end
+      nil
+    end
+
+    # The number of names the last walk left out (not one path component, or a LIST line
+    # no parser understood).
+    attr_reader :walk_refused
+
     # With a transfer running (in another thread, or in this one's block): asks it to stop
     # after its current block; the transfer raises ErrorStopped and the connection stays
     # usable; returns nil. Otherwise sends ABOR (reply 426, 225 or 226) and returns the reply.
@@ -561,6 +623,22 @@ module Ftpc
           Lib.ftp_storlines(h, cmd, reader, nil, sent)
         end
       end
+    end
+
+    def entry_facts(entry)
+      key = FFI::MemoryPointer.new(:pointer)
+      value = FFI::MemoryPointer.new(:pointer)
+      facts = {}
+      Lib.ftp_entry_fact_count(entry).times do |j|
+        next if Lib.ftp_entry_fact_at(entry, j, key, value).zero?
+
+        facts[text(key.read_pointer)] = text(value.read_pointer)
+      end
+      type = ENTRY_TYPES[Lib.ftp_entry_type(entry)]
+      facts['type'] ||= type if type
+      size = Lib.ftp_entry_size(entry)
+      facts['size'] ||= size.to_s if size >= 0
+      facts
     end
 
     def read_listing(listing)

@@ -205,6 +205,64 @@ module ServerTests
     assert_includes yielded, ['f.bin', 'file']
   end
 
+  def make_tree
+    @ftp.mkd('t')
+    @ftp.mkd('t/a')
+    @ftp.mkd('t/a/b')
+    @ftp.mkd('t/empty')
+    @ftp.storbinary('STOR t/a/b/deep.txt', StringIO.new('deep'))
+    @ftp.storbinary('STOR t/with space.txt', StringIO.new('x' * 7))
+  end
+
+  def remove_tree
+    @ftp.walk('t').reverse_each do |path, facts, _depth|
+      facts['type'] == 'dir' ? @ftp.rmd(path) : @ftp.delete(path)
+    end
+    @ftp.rmd('t')
+  end
+
+  def test_walk
+    make_tree
+    got = []
+    assert_nil(@ftp.walk('t') { |path, facts, depth| got << [path, facts, depth] })
+    assert_equal [['t/a', 1], ['t/a/b', 2], ['t/a/b/deep.txt', 3], ['t/empty', 1], ['t/with space.txt', 1]],
+                 got.map { |p, _f, d| [p, d] }.sort
+    facts = got.to_h { |p, f, _d| [p, f] }
+    assert_equal 'dir', facts['t/a/b']['type']
+    assert_equal 'file', facts['t/with space.txt']['type']
+    assert_equal '7', facts['t/with space.txt']['size']
+    assert_equal 0, @ftp.walk_refused
+    order = got.map(&:first)
+    i = order.index('t/a')
+    assert_equal ['t/a', 't/a/b', 't/a/b/deep.txt'], order[i, 3]
+    # without a block: the triples; breadth-first: depths never go down
+    depths = @ftp.walk('t', depth_first: false).map(&:last)
+    assert_equal depths.sort, depths
+    # max_depth
+    assert_equal ['t/a', 't/empty', 't/with space.txt'], @ftp.walk('t', max_depth: 1).map(&:first).sort
+    assert_equal ['t/a', 't/a/b', 't/empty', 't/with space.txt'], @ftp.walk('t', max_depth: 2).map(&:first).sort
+    # :skip: t/a given, not entered
+    seen = []
+    @ftp.walk('t') do |path, _f, _d|
+      seen << path
+      :skip if path == 't/a'
+    end
+    assert_equal ['t/a', 't/empty', 't/with space.txt'], seen.sort
+    # break ends the walk; the connection goes on
+    seen = []
+    @ftp.walk('t') do |path, _f, _d|
+      seen << path
+      break
+    end
+    assert_equal 1, seen.size
+    assert_match(/\A200/, @ftp.voidcmd('NOOP'))
+    # an exception in the block is raised by walk
+    assert_raises(KeyError) { @ftp.walk('t') { |path, _f, _d| {}.fetch(path) } }
+    assert_raises(Ftpc::ErrorPerm) { @ftp.walk('no-such-dir') { nil } }
+  ensure
+    remove_tree
+  end
+
   def test_active_mode
     @ftp.passive = false
     payload = data(200_000, 5)

@@ -331,14 +331,14 @@ impl Multi {
         }
     }
 
-    /// Resumes each task of `run` once (the first reason given wins).
-    fn run(&mut self, run: Vec<(usize, Woke)>) -> Vec<Completion> {
+    /// Resumes each task of `run` once (the first reason given for it wins: the stable
+    /// sort keeps a socket's readiness ahead of a later "due").
+    fn run(&mut self, mut run: Vec<(usize, Woke)>) -> Vec<Completion> {
+        run.sort_by_key(|&(i, _)| i);
+        run.dedup_by_key(|&mut (i, _)| i);
         let mut done = Vec::new();
-        let mut resumed = std::collections::HashSet::with_capacity(run.len());
         for (i, woke) in run {
-            if resumed.insert(i) {
-                self.resume(i, woke, &mut done);
-            }
+            self.resume(i, woke, &mut done);
         }
         done
     }

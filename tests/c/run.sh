@@ -105,12 +105,17 @@ done
 #                  neither slot (no MLSD, but LF), and real_transfers.rs covers it
 #   test_tls       ProFTPD explicit for vsftpd-tls and for pure-ftpd (MLSD, CCC), ProFTPD
 #                  implicit for vsftpd-implicit (both require TLS session reuse, as vsftpd)
+#   test_multi     ProFTPD for vsftpd (epoll jobs, cancel, free and multi_free mid-download),
+#                  bsd-ftpd for pure-ftpd (ftp_multi_wait jobs), ProFTPD explicit for
+#                  vsftpd-tls (its printed labels keep the slots' names)
 echo "== C tests against ProFTPD and bsd-ftpd (servers in other servers' slots, see run.sh)"
 FTPC_VSFTPD_PORT=$FTPC_BSDFTPD_PORT FTPC_VSFTPD6_PORT=$FTPC_BSDFTPD_PORT FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_PORT \
     run "$out/test_core"
 FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_PORT run "$out/test_transfer"
 FTPC_VSFTPD_TLS_PORT=$FTPC_PROFTPD_TLS_PORT FTPC_VSFTPD_IMPLICIT_PORT=$FTPC_PROFTPD_IMPLICIT_PORT \
     FTPC_PUREFTPD_PORT=$FTPC_PROFTPD_TLS_PORT run "$out/test_tls"
+FTPC_MULTI_SESSIONS=30 FTPC_VSFTPD_PORT=$FTPC_PROFTPD_PORT FTPC_PUREFTPD_PORT=$FTPC_BSDFTPD_PORT \
+    FTPC_VSFTPD_TLS_PORT=$FTPC_PROFTPD_TLS_PORT run "$out/test_multi"
 run "$out/example-demo" "$FTPC_TEST_HOST" "$FTPC_PROFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 run "$out/example-demo.static" "$FTPC_TEST_HOST" "$FTPC_BSDFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 # Soak (tests/c/soak.c): connect/login/PWD/quit cycles against pure-ftpd, RSS, fds, threads.

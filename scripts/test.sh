@@ -2,9 +2,9 @@
 # The whole test suite, on a fresh Debian 12 machine as root (idempotent):
 # installs what it needs, starts the real FTP servers on loopback, runs the gates (rustfmt,
 # clippy and rustdoc with warnings denied) and the Rust tests (unit, scripted server, real
-# servers; the transfer tests once more through the portable I/O paths), type-checks the
-# library for macOS and FreeBSD (scripts/check-targets.sh), installs the C library with
-# cargo-c (`cargo cinstall`), checks the header, the exported symbols and the pkg-config
+# servers; the fault-proxy tests once more through the non-blocking path, the transfer
+# tests once more through the portable I/O paths), type-checks the library for macOS and
+# FreeBSD (scripts/check-targets.sh), installs the C library with cargo-c (`cargo cinstall`), checks the header, the exported symbols and the pkg-config
 # file, then builds and runs the C tests and examples
 # (C and C++, shared and static, plain, ASan+UBSan and valgrind), the bindings (Python and
 # Ruby from their installed package and gem) and the packaging (scripts/test-packaging.sh:
@@ -38,6 +38,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps 2>&1
 step "Rust tests"
 # With the servers up, a real-server test that finds no env file fails instead of skipping.
 FTPC_REQUIRE_SERVERS=1 cargo test --locked --workspace --all-targets 2>&1
+
+step "Rust fault-proxy tests once more through the non-blocking path (FTPC_TEST_VIA=multi: each call under test is an operation of a Multi)"
+FTPC_TEST_VIA=multi FTPC_REQUIRE_SERVERS=1 cargo test --locked --test faults_real 2>&1
 
 step "Rust transfer tests once more through the portable paths (FTPC_PORTABLE_IO=1: no splice, sendfile, SO_RCVLOWAT)"
 FTPC_PORTABLE_IO=1 FTPC_REQUIRE_SERVERS=1 cargo test --locked --test portable_io_scripted --test transfer_scripted \

@@ -13,6 +13,10 @@
 //! tested in tls_real.rs.
 //!
 //! `netem_*` (ignored) is the client side of tests/netem/loss.sh.
+//!
+//! `FTPC_TEST_VIA=multi` runs the calls under test (login, transfers, listings, the stall
+//! points) as operations of a `Multi` instead of blocking calls: the non-blocking path must
+//! give the same outcomes within the same bounds; the test command runs the file both ways.
 
 mod support;
 
@@ -25,6 +29,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use support::proxy::{Action, Active, Dir, Fault, Proxy, ProxyBuilder, Upstream, When};
 use support::real::{env, random_bytes, sha256, sha256_sha2, unique_name, TempFile, Trace};
+use support::via::Via;
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -207,15 +212,23 @@ fn traced(cfg: Config) -> (Client, Trace) {
     (c, trace)
 }
 
+/// Blocking calls, or operations of a `Multi` (see the top of the file).
+fn via() -> Via {
+    Via::from_env()
+}
+
 /// A client logged in through the proxy, in the working directory.
 fn open(srv: Srv, proxy: &Proxy, w: &Workdir, configure: impl FnOnce(&mut Config)) -> (Client, Trace) {
     let mut cfg = config(srv);
     configure(&mut cfg);
     let (mut c, trace) = traced(cfg);
-    c.connect(&proxy.host(), proxy.port(), None, None).unwrap_or_else(|e| panic!("{srv:?}: connect: {e}"));
-    c.login(env().get("FTPC_TEST_USER"), env().get("FTPC_TEST_PASS"), "")
-        .unwrap_or_else(|e| panic!("{srv:?}: login: {e}; trace:\n{}", trace.history().join("\n")));
-    c.cwd(w.name.as_bytes()).unwrap();
+    let (host, port, dir, history) = (proxy.host(), proxy.port(), w.name.clone(), trace.clone());
+    via().call(&mut c, move |c| {
+        c.connect(&host, port, None, None).unwrap_or_else(|e| panic!("{srv:?}: connect: {e}"));
+        c.login(env().get("FTPC_TEST_USER"), env().get("FTPC_TEST_PASS"), "")
+            .unwrap_or_else(|e| panic!("{srv:?}: login: {e}; trace:\n{}", history.history().join("\n")));
+        c.cwd(dir.as_bytes()).unwrap();
+    });
     trace.take();
     (c, trace)
 }
@@ -234,23 +247,26 @@ fn assert_fired(proxy: &Proxy, n: usize) {
 
 /// `retrbinary` of a whole file: the result and the bytes received.
 fn retr(c: &mut Client, name: &str) -> (ftpc::Result<ftpc::Reply>, Vec<u8>) {
-    let mut got = Vec::new();
     let cmd = format!("RETR {name}");
-    let result = c.retrbinary(
-        cmd.as_bytes(),
-        &mut |b| {
-            got.extend_from_slice(b);
-            Flow::Continue(())
-        },
-        0,
-        None,
-    );
-    (result, got)
+    via().call(c, move |c| {
+        let mut got = Vec::new();
+        let result = c.retrbinary(
+            cmd.as_bytes(),
+            &mut |b| {
+                got.extend_from_slice(b);
+                Flow::Continue(())
+            },
+            0,
+            None,
+        );
+        (result, got)
+    })
 }
 
 fn stor(c: &mut Client, name: &str, data: &[u8]) -> ftpc::Result<ftpc::Reply> {
     let cmd = format!("STOR {name}");
-    c.storbinary(cmd.as_bytes(), &mut Cursor::new(data), 0, None, None)
+    let data = data.to_vec();
+    via().call(c, move |c| c.storbinary(cmd.as_bytes(), &mut Cursor::new(data), 0, None, None))
 }
 
 fn is_reset(e: &Error) -> bool {
@@ -334,7 +350,8 @@ fn greeting_fault(
     let mut cfg = config(srv);
     configure(&mut cfg);
     let (mut c, _t) = traced(cfg);
-    let (result, took) = timed(|| c.connect(&proxy.host(), proxy.port(), None, None));
+    let (host, port) = (proxy.host(), proxy.port());
+    let (result, took) = timed(|| via().call(&mut c, move |c| c.connect(&host, port, None, None)));
     assert_fired(&proxy, 1);
     (proxy, c, result, took)
 }
@@ -598,7 +615,9 @@ fn truncated_download_to_fd_keeps_the_byte_count(srv: Srv) {
     let (mut c, t) = open(srv, &proxy, &w, |_| {});
     let local = TempFile::new("fault-fd");
     let file = local.create();
-    let result = c.retrieve_to_fd(b"in.bin", file.as_raw_fd(), None, None);
+    let fd = file.as_raw_fd();
+    let result = via().call(&mut c, move |c| c.retrieve_to_fd(b"in.bin", fd, None, None));
+    drop(file);
     assert_fired(&proxy, 1);
     let received = local.len();
     assert!(received < FILE as u64);
@@ -680,7 +699,8 @@ fn stor_stall_times_out(srv: Srv) {
     let (mut c, t) = open(srv, &proxy, &w, |cfg| cfg.data_timeout = Some(SHORT));
     // More than the socket buffers on both sides of the proxy can take.
     let mut endless = std::io::repeat(0x5a).take(256 * MIB as u64);
-    let (result, took) = timed(|| c.storbinary(b"STOR out.bin", &mut endless, 0, None, None));
+    let (result, took) =
+        timed(|| via().call(&mut c, move |c| c.storbinary(b"STOR out.bin", &mut endless, 0, None, None)));
     assert_fired(&proxy, 1);
     let e = result.unwrap_err();
     assert!(matches!(e, Error::Timeout("sending data")), "{e:?}");
@@ -708,6 +728,10 @@ fn with_many_files(srv: Srv, tag: &str, faults: Vec<Fault>) -> (Workdir, Proxy) 
 /// LIST on vsftpd and bsd-ftpd, MLSD on pure-ftpd and ProFTPD: the entries received and the
 /// result.
 fn listing(srv: Srv, c: &mut Client) -> (ftpc::Result<()>, usize) {
+    via().call(c, move |c| listing_blocking(srv, c))
+}
+
+fn listing_blocking(srv: Srv, c: &mut Client) -> (ftpc::Result<()>, usize) {
     match srv {
         Srv::PureFtpd | Srv::PureFtpdTls | Srv::ProFtpd | Srv::ProFtpdTls => match c.mlsd(None, &[]) {
             Ok(entries) => (Ok(()), entries.len()),
@@ -797,7 +821,8 @@ fn control_tls_fault(
     configure(&mut cfg);
     let (mut c, _t) = traced(cfg);
     c.connect(&proxy.host(), proxy.port(), None, None).unwrap();
-    let (result, took) = timed(|| c.login(env().get("FTPC_TEST_USER"), env().get("FTPC_TEST_PASS"), ""));
+    let (result, took) =
+        timed(|| via().call(&mut c, |c| c.login(env().get("FTPC_TEST_USER"), env().get("FTPC_TEST_PASS"), "")));
     assert_fired(&proxy, 1);
     (c, result, took)
 }
@@ -1194,7 +1219,8 @@ impl Row {
             }
             _ => {}
         }
-        let line = format!("{:?} {:?} {mode}: {:?} after {:?}", self.srv, self.stall, self.result, self.took);
+        let line =
+            format!("{:?} {:?} {mode} ({:?}): {:?} after {:?}", self.srv, self.stall, via(), self.result, self.took);
         if wrong.is_empty() {
             Ok(line)
         } else {
@@ -1221,8 +1247,8 @@ enum Trigger {
 /// Runs one stall point: with the general timeout alone (`cancel` false), or with a patient
 /// timeout and a cancel request from another thread once the wait has begun.
 fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
-    use std::cell::Cell;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
     use support::proxy::Passive;
     use Stall::*;
 
@@ -1268,7 +1294,7 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
             )));
         }
     }
-    let proxy = builder.start();
+    let proxy = Arc::new(builder.start());
     let general_only = |cfg: &mut Config| {
         cfg.timeout = timeout;
         cfg.connect_timeout = None;
@@ -1283,7 +1309,10 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
             general_only(&mut cfg);
             let (mut c, trace) = traced(cfg);
             if stall == ControlHandshake {
-                c.connect(&proxy.host(), proxy.port(), None, None).unwrap_or_else(|e| panic!("{srv:?}: connect: {e}"));
+                let (host, port) = (proxy.host(), proxy.port());
+                via().call(&mut c, move |c| {
+                    c.connect(&host, port, None, None).unwrap_or_else(|e| panic!("{srv:?}: connect: {e}"))
+                });
             }
             (c, trace)
         }
@@ -1292,8 +1321,8 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
 
     // When the silence starts, where the call start is not it: the last block moved, or
     // the callback's stop; and the bytes the call received.
-    let mark: Cell<Option<Instant>> = Cell::new(None);
-    let received = Cell::new(0usize);
+    let mark: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let received = Arc::new(AtomicUsize::new(0));
     let mut problems = Vec::new();
     // The faults the row fires, and what the cancel thread waits for.
     let (faults, trigger) = match stall {
@@ -1332,9 +1361,11 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
             })
         });
         let host = proxy.host();
+        let (port, call_proxy, call_mark, call_received) =
+            (proxy.port(), proxy.clone(), mark.clone(), received.clone());
         let started = Instant::now();
-        let result: ftpc::Result<()> = match stall {
-            Greeting => c.connect(&host, proxy.port(), None, None).map(drop),
+        let result: ftpc::Result<()> = via().call(&mut c, move |c| match stall {
+            Greeting => c.connect(&host, port, None, None).map(drop),
             ControlHandshake => c.login(env().get("FTPC_TEST_USER"), env().get("FTPC_TEST_PASS"), "").map(drop),
             Reply => c.pwd().map(drop),
             StorNeverReads | TlsShutdown => {
@@ -1343,7 +1374,7 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
                 let len = if stall == TlsShutdown { FILE as u64 } else { 256 * MIB as u64 };
                 let source = &mut std::io::repeat(0x5a).take(len);
                 let mut sent = |_: &[u8]| {
-                    mark.set(Some(Instant::now()));
+                    *call_mark.lock().unwrap() = Some(Instant::now());
                     Flow::Continue(())
                 };
                 c.storbinary(b"STOR out.bin", source, 0, Some(&mut sent), None).map(drop)
@@ -1353,11 +1384,11 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
                 c.retrbinary(
                     b"RETR in.bin",
                     &mut |b| {
-                        mark.set(Some(Instant::now()));
-                        received.set(received.get() + b.len());
+                        *call_mark.lock().unwrap() = Some(Instant::now());
+                        call_received.fetch_add(b.len(), Ordering::SeqCst);
                         if stop_at_first_block {
                             // From here the server's answers never reach the client.
-                            proxy.inject(Fault::control(Dir::Down, When::Now, Action::Stall));
+                            call_proxy.inject(Fault::control(Dir::Down, When::Now, Action::Stall));
                             return Flow::Break(());
                         }
                         Flow::Continue(())
@@ -1367,7 +1398,7 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
                 )
                 .map(drop)
             }
-        };
+        });
         let ended = Instant::now();
         done.store(true, Ordering::SeqCst);
         let asked = canceller.and_then(|h| h.join().unwrap());
@@ -1377,18 +1408,19 @@ fn run_stall(srv: Srv, stall: Stall, cancel: bool) -> Row {
     if !proxy.wait_fired(faults, Duration::from_secs(1)) {
         problems.push(format!("expected {faults} faults to fire, got {:?}", proxy.fired()));
     }
+    let received = received.load(Ordering::SeqCst);
     match stall {
-        RetrAtStart | DataHandshake | DataConnect | Accept | AcceptThenAborUnanswered if received.get() > 0 => {
-            problems.push(format!("{} bytes of the file came before the stall", received.get()))
+        RetrAtStart | DataHandshake | DataConnect | Accept | AcceptThenAborUnanswered if received > 0 => {
+            problems.push(format!("{received} bytes of the file came before the stall"))
         }
-        RetrMidway if received.get() == 0 => problems.push("no byte came before the stall".into()),
+        RetrMidway if received == 0 => problems.push("no byte came before the stall".into()),
         TlsShutdown if proxy.fired().first().is_some_and(|f| f.at <= FILE as u64) => {
             problems.push(format!("the stall came before the end of the data: {:?}", proxy.fired()))
         }
         _ => {}
     }
     let silent_from = match stall {
-        RetrMidway | StorNeverReads | TlsShutdown | AborUnanswered => mark.get().unwrap_or(started),
+        RetrMidway | StorNeverReads | TlsShutdown | AborUnanswered => mark.lock().unwrap().unwrap_or(started),
         _ => started,
     };
     let took =

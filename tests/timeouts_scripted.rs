@@ -12,6 +12,7 @@ use std::io::Cursor;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use support::scripted::{login_prelude, ScriptedServer, Step};
+use support::via::{Via, VIAS};
 
 const TIMEOUT: Duration = Duration::from_millis(800);
 /// What a call may take beyond its timeout to leave the connection in a known state.
@@ -26,38 +27,6 @@ fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
     c.connect("127.0.0.1", server.port(), Some(TIMEOUT), None).unwrap();
     c.login("u", "p", "").unwrap();
     (server, c)
-}
-
-/// How a test makes its calls.
-#[derive(Debug, Clone, Copy)]
-enum Via {
-    Blocking,
-    Multi,
-}
-
-const VIAS: [Via; 2] = [Via::Blocking, Via::Multi];
-
-impl Via {
-    /// Runs `call` on `c`: directly, or as the one operation of a `Multi` (the client moved
-    /// in and back out).
-    fn call<T: 'static>(self, c: &mut Client, call: impl FnOnce(&mut Client) -> T + 'static) -> T {
-        match self {
-            Via::Blocking => call(c),
-            Via::Multi => {
-                let mut multi = ftpc::Multi::new();
-                let token = multi.add(std::mem::take(c));
-                multi.start(token, call).unwrap();
-                let output = loop {
-                    multi.wait(Duration::from_secs(1)).unwrap();
-                    if let Some(done) = multi.perform().unwrap().pop() {
-                        break done.take::<T>().unwrap();
-                    }
-                };
-                *c = multi.remove(token).unwrap();
-                output
-            }
-        }
-    }
 }
 
 fn assert_timely(what: &str, took: Duration, low: Duration, high: Duration) {

@@ -3,3 +3,4 @@ pub mod proxy;
 pub mod real;
 pub mod responder;
 pub mod scripted;
+pub mod via;

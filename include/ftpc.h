@@ -150,127 +150,6 @@ struct ssl_ctx_st;
 #define FTPC_VERSION_NUMBER (((FTPC_VERSION_MAJOR << 16) | (FTPC_VERSION_MINOR << 8)) | FTPC_VERSION_PATCH)
 
 /**
- * Entry types.
- */
-#define FTP_ENTRY_UNKNOWN 0
-
-#define FTP_ENTRY_FILE 1
-
-#define FTP_ENTRY_DIR 2
-
-#define FTP_ENTRY_LINK 3
-
-/**
- * MLSD `cdir`: the listed directory itself.
- */
-#define FTP_ENTRY_CDIR 4
-
-/**
- * MLSD `pdir`: its parent.
- */
-#define FTP_ENTRY_PDIR 5
-
-/**
- * Devices, FIFOs, sockets, other MLSD types.
- */
-#define FTP_ENTRY_OTHER 6
-
-/**
- * Listing line formats.
- */
-#define FTP_FORMAT_UNPARSED 0
-
-#define FTP_FORMAT_MLSD 1
-
-#define FTP_FORMAT_UNIX 2
-
-#define FTP_FORMAT_DOS 3
-
-/**
- * Mirror flags, or-ed together (0: download the remote tree into the local directory).
- * Upload the local tree to the remote directory instead (lftp's `mirror -R`).
- */
-#define FTP_MIRROR_UPLOAD 1
-
-/**
- * Say what would be done (events and summary), change nothing.
- */
-#define FTP_MIRROR_DRY_RUN 2
-
-/**
- * Delete what the source no longer has (local files on a download, remote ones on an upload).
- */
-#define FTP_MIRROR_DELETE 4
-
-/**
- * Continue files shorter than the source's (REST) instead of sending them again.
- */
-#define FTP_MIRROR_RESUME 8
-
-/**
- * Mirror events, as `event` of an `ftp_mirror_callback`.
- * A name never written (`message`: why): not one path component, not inside the target,
- * or behind a local symbolic link.
- */
-#define FTP_MIRROR_REFUSED 1
-
-/**
- * A remote directory the server would not list (`message`: the error); kept locally.
- */
-#define FTP_MIRROR_UNLISTABLE 2
-
-/**
- * A directory made (local on a download, remote on an upload).
- */
-#define FTP_MIRROR_MKDIR 3
-
-/**
- * A file download starts; `value`: the byte it continues from, or -1.
- */
-#define FTP_MIRROR_GET 4
-
-/**
- * A transfer or command the server refused (`message`: the error); the mirror goes on.
- */
-#define FTP_MIRROR_FAILED 5
-
-/**
- * A link or special file, not followed.
- */
-#define FTP_MIRROR_SKIPPED 6
-
-/**
- * A file or directory deleted (local on a download: `path` is the local path; remote on
- * an upload), or that would be in a dry run.
- */
-#define FTP_MIRROR_DELETE_EVENT 7
-
-/**
- * A file upload starts; `value`: the byte it continues from, or -1.
- */
-#define FTP_MIRROR_PUT 8
-
-/**
- * The socket is to be watched for reading (the `what` of `ftp_multi_set_socket_callback`'s callback).
- */
-#define FTP_POLL_IN 1
-
-/**
- * The socket is to be watched for writing.
- */
-#define FTP_POLL_OUT 2
-
-/**
- * The socket is no longer to be watched (it may already be closed).
- */
-#define FTP_POLL_REMOVE 4
-
-/**
- * `ftp_multi_socket_action`'s `fd` when the timer fired rather than a socket.
- */
-#define FTP_SOCKET_TIMEOUT -1
-
-/**
  * Success.
  */
 #define FTP_OK 0
@@ -383,6 +262,48 @@ struct ssl_ctx_st;
 #define FTP_ERR_NETRC -21
 
 /**
+ * For a `rest` argument: no REST command.
+ */
+#define FTP_NO_REST -1
+
+/**
+ * Entry types.
+ */
+#define FTP_ENTRY_UNKNOWN 0
+
+#define FTP_ENTRY_FILE 1
+
+#define FTP_ENTRY_DIR 2
+
+#define FTP_ENTRY_LINK 3
+
+/**
+ * MLSD `cdir`: the listed directory itself.
+ */
+#define FTP_ENTRY_CDIR 4
+
+/**
+ * MLSD `pdir`: its parent.
+ */
+#define FTP_ENTRY_PDIR 5
+
+/**
+ * Devices, FIFOs, sockets, other MLSD types.
+ */
+#define FTP_ENTRY_OTHER 6
+
+/**
+ * Listing line formats.
+ */
+#define FTP_FORMAT_UNPARSED 0
+
+#define FTP_FORMAT_MLSD 1
+
+#define FTP_FORMAT_UNIX 2
+
+#define FTP_FORMAT_DOS 3
+
+/**
  * TLS modes for `ftp_set_tls_mode`.
  */
 #define FTP_TLS_OFF 0
@@ -405,11 +326,6 @@ struct ssl_ctx_st;
 #define FTP_TLS_VERSION_1_2 12
 
 #define FTP_TLS_VERSION_1_3 13
-
-/**
- * For a `rest` argument: no REST command.
- */
-#define FTP_NO_REST -1
 
 /**
  * Walk flags, or-ed together (0: depth-first, MLSD when offered, links not entered).
@@ -440,6 +356,90 @@ struct ssl_ctx_st;
 #define FTP_WALK_CONTINUE 0
 
 #define FTP_WALK_SKIP 1
+
+/**
+ * Mirror flags, or-ed together (0: download the remote tree into the local directory).
+ * Upload the local tree to the remote directory instead (lftp's `mirror -R`).
+ */
+#define FTP_MIRROR_UPLOAD 1
+
+/**
+ * Say what would be done (events and summary), change nothing.
+ */
+#define FTP_MIRROR_DRY_RUN 2
+
+/**
+ * Delete what the source no longer has (local files on a download, remote ones on an upload).
+ */
+#define FTP_MIRROR_DELETE 4
+
+/**
+ * Continue files shorter than the source's (REST) instead of sending them again.
+ */
+#define FTP_MIRROR_RESUME 8
+
+/**
+ * Mirror events, as `event` of an `ftp_mirror_callback`.
+ * A name never written (`message`: why): not one path component, not inside the target,
+ * or behind a local symbolic link.
+ */
+#define FTP_MIRROR_REFUSED 1
+
+/**
+ * A remote directory the server would not list (`message`: the error); kept locally.
+ */
+#define FTP_MIRROR_UNLISTABLE 2
+
+/**
+ * A directory made (local on a download, remote on an upload).
+ */
+#define FTP_MIRROR_MKDIR 3
+
+/**
+ * A file download starts; `value`: the byte it continues from, or -1.
+ */
+#define FTP_MIRROR_GET 4
+
+/**
+ * A transfer or command the server refused (`message`: the error); the mirror goes on.
+ */
+#define FTP_MIRROR_FAILED 5
+
+/**
+ * A link or special file, not followed.
+ */
+#define FTP_MIRROR_SKIPPED 6
+
+/**
+ * A file or directory deleted (local on a download: `path` is the local path; remote on
+ * an upload), or that would be in a dry run.
+ */
+#define FTP_MIRROR_DELETE_EVENT 7
+
+/**
+ * A file upload starts; `value`: the byte it continues from, or -1.
+ */
+#define FTP_MIRROR_PUT 8
+
+/**
+ * The socket is to be watched for reading (the `what` of `ftp_multi_set_socket_callback`'s callback).
+ */
+#define FTP_POLL_IN 1
+
+/**
+ * The socket is to be watched for writing.
+ */
+#define FTP_POLL_OUT 2
+
+/**
+ * The socket is no longer to be watched (it may already be closed).
+ */
+#define FTP_POLL_REMOVE 4
+
+/**
+ * `ftp_multi_socket_action`'s `fd` when the timer fired rather than a socket.
+ */
+#define FTP_SOCKET_TIMEOUT -1
 
 /**
  * An FTP client handle. Create with `ftp_new`, free with `ftp_free`.
@@ -474,10 +474,44 @@ typedef struct ftp_multi ftp_multi;
 typedef void (*ftp_trace_callback)(void *userdata, const char *line);
 
 /**
+ * Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
+ * NUL-terminated), or one block just sent by an upload. Return 0 to go on, non-zero to
+ * stop the transfer (the call then returns FTP_ERR_STOPPED).
+ */
+typedef int (*ftp_data_callback)(void *userdata, const uint8_t *data, size_t len);
+
+/**
  * Receives one line of a text transfer, without its line end, NUL-terminated (`len` does
  * not count the NUL), borrowed for the call. Return 0 to go on, non-zero to stop.
  */
 typedef int (*ftp_line_callback)(void *userdata, const char *line, size_t len);
+
+/**
+ * Supplies upload data: write at most `len` bytes to `buf` and their number to
+ * `*out_len` (0 at the end of the data). Return 0 on success, non-zero to stop the upload.
+ */
+typedef int (*ftp_read_callback)(void *userdata, uint8_t *buf, size_t len, size_t *out_len);
+
+/**
+ * Progress of a whole-file transfer: bytes done so far (a resumed transfer counts its
+ * offset), and the total (a download: the whole remote file's size, from the 150 reply or
+ * SIZE, see `ftp_retrieve_to_fd`; an upload: the offset plus what is left of the local
+ * file), or -1 when unknown. Return 0 to go on, non-zero to stop.
+ */
+typedef int (*ftp_progress_callback)(void *userdata, uint64_t done, int64_t total);
+
+/**
+ * Receives one entry of a walk: its path (the walk's root joined with the names on the
+ * way by '/', bytes as the server gave them, NUL-terminated, `path_len` not counting the
+ * NUL), the entry (read it with the `ftp_entry_*` functions) and its depth (1 for the
+ * root's entries). Both are borrowed for the call. Returns FTP_WALK_CONTINUE,
+ * FTP_WALK_SKIP or anything else to stop.
+ */
+typedef int (*ftp_walk_callback)(void *userdata,
+                                 const char *path,
+                                 size_t path_len,
+                                 const struct ftp_entry *entry,
+                                 int depth);
 
 /**
  * Hears one mirror event: its kind (FTP_MIRROR_REFUSED ...), the path it is about (bytes
@@ -524,40 +558,6 @@ typedef int (*ftp_multi_job_cb)(struct ftp_client *client, void *userdata);
  * by `ftp_multi_remove` or `ftp_multi_free`). The client is out of the multi handle again.
  */
 typedef void (*ftp_multi_done_cb)(struct ftp_client *client, int status, void *userdata);
-
-/**
- * Receives one block of a download (`data`, `len` bytes, borrowed for the call, not
- * NUL-terminated), or one block just sent by an upload. Return 0 to go on, non-zero to
- * stop the transfer (the call then returns FTP_ERR_STOPPED).
- */
-typedef int (*ftp_data_callback)(void *userdata, const uint8_t *data, size_t len);
-
-/**
- * Supplies upload data: write at most `len` bytes to `buf` and their number to
- * `*out_len` (0 at the end of the data). Return 0 on success, non-zero to stop the upload.
- */
-typedef int (*ftp_read_callback)(void *userdata, uint8_t *buf, size_t len, size_t *out_len);
-
-/**
- * Progress of a whole-file transfer: bytes done so far (a resumed transfer counts its
- * offset), and the total (a download: the whole remote file's size, from the 150 reply or
- * SIZE, see `ftp_retrieve_to_fd`; an upload: the offset plus what is left of the local
- * file), or -1 when unknown. Return 0 to go on, non-zero to stop.
- */
-typedef int (*ftp_progress_callback)(void *userdata, uint64_t done, int64_t total);
-
-/**
- * Receives one entry of a walk: its path (the walk's root joined with the names on the
- * way by '/', bytes as the server gave them, NUL-terminated, `path_len` not counting the
- * NUL), the entry (read it with the `ftp_entry_*` functions) and its depth (1 for the
- * root's entries). Both are borrowed for the call. Returns FTP_WALK_CONTINUE,
- * FTP_WALK_SKIP or anything else to stop.
- */
-typedef int (*ftp_walk_callback)(void *userdata,
-                                 const char *path,
-                                 size_t path_len,
-                                 const struct ftp_entry *entry,
-                                 int depth);
 
 /**
  * The arguments of the ready-made jobs (`ftp_job_open`, ...), given as their `userdata`:
@@ -613,6 +613,11 @@ uint32_t ftp_version_number(void);
 const char *ftp_openssl_version(void);
 
 /**
+ * A static, NUL-terminated description of a status code; never NULL, never to be freed.
+ */
+const char *ftp_strerror(int code);
+
+/**
  * Creates a client handle, not connected. Free it with `ftp_free`. Never returns NULL
  * except when memory is exhausted.
  */
@@ -649,7 +654,7 @@ int ftp_connect(struct ftp_client *client,
 
 /**
  * ftplib's `FTP(host, user, passwd, acct, timeout, source_address, encoding)` in one call:
- * sets the encoding (NULL keeps UTF-8), connects to port 21, and logs in when `user` is not
+ * sets the encoding (NULL keeps UTF-8), connects to port 21 (990 with implicit FTPS), and logs in when `user` is not
  * NULL (`passwd`, `acct` NULL mean empty). Codes as `ftp_connect` and `ftp_login`.
  */
 int ftp_open(struct ftp_client *client,
@@ -912,396 +917,6 @@ int ftp_peer_address(struct ftp_client *client, const char **out_host, uint16_t 
 int ftp_local_address(struct ftp_client *client, const char **out_host, uint16_t *out_port);
 
 /**
- * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
- * (NULL: printed to stdout).
- */
-int ftp_nlst(struct ftp_client *client,
-             const char *arg,
-             ftp_line_callback callback,
-             void *userdata);
-
-/**
- * ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
- * (NULL: printed to stdout, as ftplib does).
- */
-int ftp_dir(struct ftp_client *client, const char *arg, ftp_line_callback callback, void *userdata);
-
-/**
- * MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
- * "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
- * has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
- */
-int ftp_mlsd(struct ftp_client *client,
-             const char *path,
-             const char *facts,
-             struct ftp_listing **out);
-
-/**
- * MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
- */
-int ftp_mlst(struct ftp_client *client, const char *path, struct ftp_listing **out);
-
-/**
- * LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
- * lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
- * with its raw text.
- */
-int ftp_list(struct ftp_client *client, const char *path, struct ftp_listing **out);
-
-/**
- * Frees a listing and its entries. NULL is ignored.
- */
-void ftp_listing_free(struct ftp_listing *listing);
-
-/**
- * The number of entries (0 for NULL).
- */
-size_t ftp_listing_count(const struct ftp_listing *listing);
-
-/**
- * Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
- */
-const struct ftp_entry *ftp_listing_get(const struct ftp_listing *listing, size_t index);
-
-/**
- * The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
- * be UTF-8), NUL-terminated; `*out_len` (if `out_len` is not NULL) gets its length. Borrowed from
- * the listing. NULL for a NULL entry.
- */
-const char *ftp_entry_name(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * FTP_ENTRY_* type.
- */
-int ftp_entry_type(const struct ftp_entry *e);
-
-/**
- * FTP_FORMAT_* format of the line the entry came from.
- */
-int ftp_entry_format(const struct ftp_entry *e);
-
-/**
- * The size in bytes, or -1 when unknown.
- */
-int64_t ftp_entry_size(const struct ftp_entry *e);
-
-/**
- * Whether the modification time is known (1) or not (0); when known, `*out` gets it in
- * seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
- */
-int ftp_entry_mtime(const struct ftp_entry *e, int64_t *out);
-
-/**
- * Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
- * MLSD), NUL-terminated and borrowed; `*out_len` (if not NULL) gets its length. NULL when
- * unknown.
- */
-const char *ftp_entry_permissions(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
- */
-int32_t ftp_entry_mode(const struct ftp_entry *e);
-
-/**
- * A symbolic link's target, NUL-terminated and borrowed (`*out_len` as for
- * `ftp_entry_name`); NULL when not a link or unknown.
- */
-const char *ftp_entry_link_target(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * The MLSD `unique` fact, NUL-terminated and borrowed (`*out_len` as for
- * `ftp_entry_name`); NULL when absent.
- */
-const char *ftp_entry_unique(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * The listing line as received, without its line end, NUL-terminated and borrowed
- * (`*out_len` as for `ftp_entry_name`).
- */
-const char *ftp_entry_raw(const struct ftp_entry *e, size_t *out_len);
-
-/**
- * The number of MLSD facts (0 for LIST entries).
- */
-size_t ftp_entry_fact_count(const struct ftp_entry *e);
-
-/**
- * Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
- * borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
- */
-int ftp_entry_fact_at(const struct ftp_entry *e,
-                      size_t index,
-                      const char **out_name,
-                      const char **out_value);
-
-/**
- * The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
- * NULL when absent.
- */
-const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
-
-/**
- * FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
- * call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
- * encoding is UTF-8. "" when the server has no FEAT.
- */
-int ftp_feat(struct ftp_client *client, const char **out);
-
-/**
- * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
- * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
- */
-int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
-
-/**
- * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
- */
-int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
-
-/**
- * Mirrors the remote directory `remote` ("" for the current one) and the local directory
- * `local_dir`: by default downloads the remote tree into `local_dir` (made when missing),
- * with FTP_MIRROR_UPLOAD uploads the local tree to `remote` (made when missing). Only
- * what changed moves (size and modification time; a downloaded file gets the remote
- * time). Names are written byte for byte; a remote name that would land outside
- * `local_dir` (`..`, `/`, NUL) or behind a local symbolic link is refused and reported,
- * never written. `parallel` > 1 downloads that many files at once over as many
- * connections made with this handle's settings and login (downloads only; 0 or 1: this
- * handle alone).
- *
- * `callback` (may be NULL) hears every action and refusal. `out` (may be NULL) receives
- * the summary, also when names were refused or transfers failed: the call returns FTP_OK
- * then, and a caller that wants all or nothing checks `refused` and `failed`. An error of
- * the connection or of the local file system ends the mirror with its code.
- */
-int ftp_mirror(struct ftp_client *client,
-               const char *remote,
-               const char *local_dir,
-               int flags,
-               int parallel,
-               ftp_mirror_callback callback,
-               void *userdata,
-               struct ftp_mirror_summary *out);
-
-/**
- * Creates a multi handle, with no jobs. It must be used from the thread that created it.
- * NULL only when memory is exhausted.
- */
-struct ftp_multi *ftp_multi_new(void);
-
-/**
- * Frees a multi handle. Jobs still running are ended first: every call they make fails
- * without waiting, with FTP_ERR_STOPPED, until they return (a connection is closed where
- * that leaves it out of step with its server); their done callbacks are then called with
- * FTP_ERR_STOPPED. NULL is ignored; not from a callback.
- */
-void ftp_multi_free(struct ftp_multi *multi);
-
-/**
- * Stack size of the jobs started from now on (default 1 MiB; at least 64 KiB). Each job
- * has its own, mapped with a guard page; only the pages it touches use memory. The job's
- * function and every callback of its calls run on it.
- */
-int ftp_multi_set_stack_size(struct ftp_multi *multi, size_t bytes);
-
-/**
- * Sets the function told which sockets to watch (or NULL for none: then drive the handle
- * with `ftp_multi_wait` and `ftp_multi_perform`). It is called from `ftp_multi_perform` and
- * `ftp_multi_socket_action`, after the jobs ran, for each change since the last time.
- */
-int ftp_multi_set_socket_callback(struct ftp_multi *multi,
-                                  ftp_multi_socket_cb callback,
-                                  void *userdata);
-
-/**
- * Starts a job on `client`: from the next `ftp_multi_perform` or `ftp_multi_socket_action`
- * on, `job(client, userdata)` runs on a stack of its own; wherever one of its calls would
- * block, the job is put aside and the loop goes on. When the job returns, `done` (may be
- * NULL) is called with the job's return value; `userdata` is passed to both.
- *
- * From here until `done` is called the client belongs to the job: calls on it from outside
- * the job get FTP_ERR_BUSY while the job waits in one; `ftp_cancel` and `ftp_abort` work as
- * in a blocking program (seen within 50 ms); `ftp_free` ends the job (as `ftp_cancel`) and
- * frees the client after the job returned, without calling `done`. A job must return once
- * its calls fail (a job that loops forever keeps the loop's thread). Status: FTP_ERR_BUSY
- * when the client already runs a job or is in a call, FTP_ERR_IO when no stack could be
- * mapped.
- */
-int ftp_multi_start(struct ftp_multi *multi,
-                    struct ftp_client *client,
-                    ftp_multi_job_cb job,
-                    ftp_multi_done_cb done,
-                    void *userdata);
-
-/**
- * Ends the job running on `client` now: its remaining calls fail without waiting, with
- * FTP_ERR_STOPPED, until it returns (as in `ftp_multi_free`); then `done` is called, before
- * this returns, with FTP_ERR_STOPPED. FTP_ERR_WRONG_STATE when no job of this handle runs
- * on it. Not from inside a job.
- */
-int ftp_multi_remove(struct ftp_multi *multi, struct ftp_client *client);
-
-/**
- * Runs every job that can go on (its socket ready, its timeout come, a stop requested, or
- * just started) without blocking, then calls the done callbacks of those that ended and
- * the socket callback. `*running` (may be NULL) receives the number of jobs still running.
- */
-int ftp_multi_perform(struct ftp_multi *multi, int *running);
-
-/**
- * For a loop of the caller's (epoll, kqueue, libuv, ...): runs the jobs waiting on `fd`,
- * which became ready, or with FTP_SOCKET_TIMEOUT those whose time came; then as
- * `ftp_multi_perform` (done callbacks, socket callback, `*running`).
- */
-int ftp_multi_socket_action(struct ftp_multi *multi, int fd, int *running);
-
-/**
- * Waits until a job's socket is ready or a job's time comes, at most `timeout_ms`
- * milliseconds (for callers without a loop of their own; then `ftp_multi_perform`).
- * `*ready` (may be NULL) receives the number of ready sockets.
- */
-int ftp_multi_wait(struct ftp_multi *multi, int timeout_ms, int *ready);
-
-/**
- * How long the caller's loop may wait for its sockets before calling
- * `ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, ...)`: `*out` milliseconds (0: at once,
- * rounded up otherwise, at most 50 while a job runs), or -1 when no job runs. Ask again
- * after every call that runs jobs.
- */
-int ftp_multi_timeout(struct ftp_multi *multi, long *out);
-
-/**
- * Ready-made job: `ftp_connect` (no source address) then `ftp_login`, with the fields of
- * `args` (a `struct ftp_job_args *`).
- */
-int ftp_job_open(struct ftp_client *client, void *args);
-
-/**
- * Ready-made job: `ftp_voidcmd` of `args->cmd`.
- */
-int ftp_job_voidcmd(struct ftp_client *client, void *args);
-
-/**
- * Ready-made job: `ftp_retrbinary` with `cmd`, `callback`, `userdata`, `blocksize`, `rest`.
- */
-int ftp_job_retrbinary(struct ftp_client *client, void *args);
-
-/**
- * Ready-made job: `ftp_storbinary` with `cmd`, `read_callback`, `userdata`, `blocksize`,
- * `callback`, `rest`.
- */
-int ftp_job_storbinary(struct ftp_client *client, void *args);
-
-/**
- * Ready-made job: `ftp_quit` (`args` must still be given).
- */
-int ftp_job_quit(struct ftp_client *client, void *args);
-
-/**
- * A static, NUL-terminated description of a status code; never NULL, never to be freed.
- */
-const char *ftp_strerror(int code);
-
-/**
- * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
- * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
- * A mode that does not fit the port makes `ftp_connect` say which one does (in
- * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
- * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
- * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
- * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
- */
-int ftp_set_tls_mode(struct ftp_client *client, int mode);
-
-/**
- * ftplib's `auth`: AUTH TLS and the handshake on the control connection, verifying the
- * certificate and host name. FTP_ERR_WRONG_STATE when TLS is already on; FTP_ERR_TLS when the
- * server refuses AUTH (the connection is then closed: nothing goes on in clear text), sends
- * data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
- */
-int ftp_auth(struct ftp_client *client);
-
-/**
- * PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
- */
-int ftp_prot_p(struct ftp_client *client);
-
-/**
- * PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
- * keeps login from switching to PROT P.
- */
-int ftp_prot_c(struct ftp_client *client);
-
-/**
- * CCC: shuts TLS down on the control connection, which goes on in clear text on the same
- * TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
- */
-int ftp_ccc(struct ftp_client *client);
-
-/**
- * 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
- */
-int ftp_is_tls(const struct ftp_client *client);
-
-/**
- * Certificate and host name verification: on (non-zero, the default) or off (0). Turning
- * it off is an explicit choice, reported in the debug trace at level 1 at each handshake.
- */
-int ftp_set_tls_verify(struct ftp_client *client, int verify);
-
-/**
- * A PEM file of CA certificates to trust; NULL removes it. The system store is used only
- * while no CA file, CA directory or PEM CA is set: setting one trusts it instead.
- * The file is read now: one that cannot be read or holds no PEM certificate is
- * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
- */
-int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
-
-/**
- * CA certificates to trust, from memory (instead of the system store, as
- * `ftp_set_tls_ca_file`): `len` bytes of PEM at `pem` (one or more certificates; no NUL
- * needed). NULL `pem` removes them. A text with no certificate is
- * FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
- */
-int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
-
-/**
- * A directory of hashed CA certificates (c_rehash) to trust, instead of the system store
- * (as `ftp_set_tls_ca_file`); NULL removes it. A path that is not a readable directory is
- * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays; the
- * certificates in it are read when a handshake needs them.
- */
-int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
-
-/**
- * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
- * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
- * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
- * `ftp_last_error`, and the previous setting stays.
- */
-int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
-
-/**
- * The lowest TLS version accepted: FTP_TLS_VERSION_1_2 (the default) or _1_3.
- */
-int ftp_set_tls_min_version(struct ftp_client *client, int version);
-
-/**
- * The highest TLS version offered: FTP_TLS_VERSION_DEFAULT (the newest), _1_2 or _1_3.
- */
-int ftp_set_tls_max_version(struct ftp_client *client, int version);
-
-/**
- * Uses the caller's own OpenSSL context (ftplib's `context=`) for the control and data
- * connections instead of one built from the options above; its verification settings
- * apply, and the host name given to `ftp_connect` is checked when it verifies peers. The
- * library takes its own reference (SSL_CTX_up_ref): the caller keeps theirs and may free it
- * at any time. NULL goes back to the library's own context.
- */
-int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
-
-/**
  * ftplib's `retrbinary`: TYPE I, then `cmd` (e.g. `RETR name`), each block of at most
  * `blocksize` bytes (0: 64 KiB; at most 16 MiB) handed to `callback`. `rest` >= 0 sends
  * REST first; FTP_NO_REST does not. A download shorter than the size the server announced
@@ -1544,6 +1159,252 @@ int ftp_retrieve_segmented(struct ftp_client *client,
                            int *out_connections);
 
 /**
+ * NLST of `arg` (a path, or NULL for the current directory): each name to `callback`
+ * (NULL: printed to stdout).
+ */
+int ftp_nlst(struct ftp_client *client,
+             const char *arg,
+             ftp_line_callback callback,
+             void *userdata);
+
+/**
+ * ftplib's `dir`: LIST of `arg` (NULL: the current directory), each line to `callback`
+ * (NULL: printed to stdout, as ftplib does).
+ */
+int ftp_dir(struct ftp_client *client, const char *arg, ftp_line_callback callback, void *userdata);
+
+/**
+ * MLSD of `path` (NULL: the current directory) into `*out`. `facts` (may be NULL), e.g.
+ * "type;size;modify;perm", is sent first with OPTS MLST. FTP_ERR_UNSUPPORTED when the server
+ * has no MLSD (vsftpd). Free the listing with `ftp_listing_free`.
+ */
+int ftp_mlsd(struct ftp_client *client,
+             const char *path,
+             const char *facts,
+             struct ftp_listing **out);
+
+/**
+ * MLST of one `path` (NULL: the current directory) into `*out`, a listing of one entry.
+ */
+int ftp_mlst(struct ftp_client *client, const char *path, struct ftp_listing **out);
+
+/**
+ * LIST of `path` (NULL: the current directory) parsed into `*out`: Unix `ls -l` and DOS
+ * lines; a line no parser understands is kept as an entry of format FTP_FORMAT_UNPARSED
+ * with its raw text.
+ */
+int ftp_list(struct ftp_client *client, const char *path, struct ftp_listing **out);
+
+/**
+ * Frees a listing and its entries. NULL is ignored.
+ */
+void ftp_listing_free(struct ftp_listing *listing);
+
+/**
+ * The number of entries (0 for NULL).
+ */
+size_t ftp_listing_count(const struct ftp_listing *listing);
+
+/**
+ * Entry `index`, owned by the listing; NULL when out of range or `listing` is NULL.
+ */
+const struct ftp_entry *ftp_listing_get(const struct ftp_listing *listing, size_t index);
+
+/**
+ * The name, byte-exact as the server sent it (it may hold any byte but NUL, and need not
+ * be UTF-8), NUL-terminated; `*out_len` (if `out_len` is not NULL) gets its length. Borrowed from
+ * the listing. NULL for a NULL entry.
+ */
+const char *ftp_entry_name(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * FTP_ENTRY_* type.
+ */
+int ftp_entry_type(const struct ftp_entry *e);
+
+/**
+ * FTP_FORMAT_* format of the line the entry came from.
+ */
+int ftp_entry_format(const struct ftp_entry *e);
+
+/**
+ * The size in bytes, or -1 when unknown.
+ */
+int64_t ftp_entry_size(const struct ftp_entry *e);
+
+/**
+ * Whether the modification time is known (1) or not (0); when known, `*out` gets it in
+ * seconds since the epoch, UTC (LIST times carry no zone and are read as UTC).
+ */
+int ftp_entry_mtime(const struct ftp_entry *e, int64_t *out);
+
+/**
+ * Permissions as text ("-rw-r--r--" for Unix LIST, the `unix.mode` or `perm` fact for
+ * MLSD), NUL-terminated and borrowed; `*out_len` (if not NULL) gets its length. NULL when
+ * unknown.
+ */
+const char *ftp_entry_permissions(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * Permission bits (e.g. 0644, with setuid/setgid/sticky), or -1 when unknown.
+ */
+int32_t ftp_entry_mode(const struct ftp_entry *e);
+
+/**
+ * A symbolic link's target, NUL-terminated and borrowed (`*out_len` as for
+ * `ftp_entry_name`); NULL when not a link or unknown.
+ */
+const char *ftp_entry_link_target(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The MLSD `unique` fact, NUL-terminated and borrowed (`*out_len` as for
+ * `ftp_entry_name`); NULL when absent.
+ */
+const char *ftp_entry_unique(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The listing line as received, without its line end, NUL-terminated and borrowed
+ * (`*out_len` as for `ftp_entry_name`).
+ */
+const char *ftp_entry_raw(const struct ftp_entry *e, size_t *out_len);
+
+/**
+ * The number of MLSD facts (0 for LIST entries).
+ */
+size_t ftp_entry_fact_count(const struct ftp_entry *e);
+
+/**
+ * Fact `index`: its lower-cased name and its value as sent, both NUL-terminated and
+ * borrowed. 1 when the fact exists, 0 (outputs untouched) otherwise.
+ */
+int ftp_entry_fact_at(const struct ftp_entry *e,
+                      size_t index,
+                      const char **out_name,
+                      const char **out_value);
+
+/**
+ * The value of the fact named `name` (case-insensitive), NUL-terminated and borrowed;
+ * NULL when absent.
+ */
+const char *ftp_entry_fact(const struct ftp_entry *e, const char *name);
+
+/**
+ * FEAT: the features, one per line as "NAME rest", into `*out` (borrowed until the next
+ * call). Asked once per connection; sends OPTS UTF8 ON when UTF8 is offered and the
+ * encoding is UTF-8. "" when the server has no FEAT.
+ */
+int ftp_feat(struct ftp_client *client, const char **out);
+
+/**
+ * Whether FEAT lists `name` (case-insensitive): `*out` is 1 or 0. `MLSD` is 1 also when
+ * FEAT lists MLST, which stands for both MLST and MLSD (RFC 3659 §7.8).
+ */
+int ftp_has_feature(struct ftp_client *client, const char *name, int *out);
+
+/**
+ * The modification time of a file (MDTM) in seconds since the epoch, UTC, into `*out`.
+ */
+int ftp_mdtm(struct ftp_client *client, const char *filename, int64_t *out);
+
+/**
+ * Chooses plain FTP, explicit FTPS or implicit FTPS for the next `ftp_connect`
+ * (FTP_TLS_OFF, FTP_TLS_EXPLICIT, FTP_TLS_IMPLICIT). `ftp_tls_new` starts in explicit mode.
+ * A mode that does not fit the port makes `ftp_connect` say which one does (in
+ * `ftp_last_error`, after a probe of at most 0.5 s): plain or explicit on an implicit-FTPS
+ * port waits for a greeting that never comes, then FTP_ERR_TIMEOUT says the server expects
+ * implicit FTPS when the port answers a TLS ClientHello; implicit on a plain or
+ * explicit-FTPS port gives FTP_ERR_TLS saying the server sent a plain-text FTP greeting.
+ */
+int ftp_set_tls_mode(struct ftp_client *client, int mode);
+
+/**
+ * ftplib's `auth`: AUTH TLS and the handshake on the control connection, verifying the
+ * certificate and host name. FTP_ERR_WRONG_STATE when TLS is already on; FTP_ERR_TLS when the
+ * server refuses AUTH (the connection is then closed: nothing goes on in clear text), sends
+ * data after its 234 reply, or the handshake fails; FTP_ERR_CERTIFICATE when verification fails.
+ */
+int ftp_auth(struct ftp_client *client);
+
+/**
+ * PBSZ 0 then PROT P: data connections use TLS, resuming the control connection's session.
+ */
+int ftp_prot_p(struct ftp_client *client);
+
+/**
+ * PROT C: data connections in clear text. Called before `ftp_login` on a TLS handle, it
+ * keeps login from switching to PROT P.
+ */
+int ftp_prot_c(struct ftp_client *client);
+
+/**
+ * CCC: shuts TLS down on the control connection, which goes on in clear text on the same
+ * TCP connection. FTP_ERR_WRONG_STATE when the control connection is not TLS.
+ */
+int ftp_ccc(struct ftp_client *client);
+
+/**
+ * 1 when the control connection is TLS, 0 when not (or NULL/busy `client`).
+ */
+int ftp_is_tls(const struct ftp_client *client);
+
+/**
+ * Certificate and host name verification: on (non-zero, the default) or off (0). Turning
+ * it off is an explicit choice, reported in the debug trace at level 1 at each handshake.
+ */
+int ftp_set_tls_verify(struct ftp_client *client, int verify);
+
+/**
+ * A PEM file of CA certificates to trust; NULL removes it. The system store is used only
+ * while no CA file, CA directory or PEM CA is set: setting one trusts it instead.
+ * The file is read now: one that cannot be read or holds no PEM certificate is
+ * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays.
+ */
+int ftp_set_tls_ca_file(struct ftp_client *client, const char *path);
+
+/**
+ * CA certificates to trust, from memory (instead of the system store, as
+ * `ftp_set_tls_ca_file`): `len` bytes of PEM at `pem` (one or more certificates; no NUL
+ * needed). NULL `pem` removes them. A text with no certificate is
+ * FTP_ERR_INVALID_ARGUMENT, one that does not parse FTP_ERR_TLS.
+ */
+int ftp_set_tls_ca_pem(struct ftp_client *client, const char *pem, size_t len);
+
+/**
+ * A directory of hashed CA certificates (c_rehash) to trust, instead of the system store
+ * (as `ftp_set_tls_ca_file`); NULL removes it. A path that is not a readable directory is
+ * FTP_ERR_TLS, with the path in `ftp_last_error`, and the previous setting stays; the
+ * certificates in it are read when a handshake needs them.
+ */
+int ftp_set_tls_ca_dir(struct ftp_client *client, const char *path);
+
+/**
+ * A client certificate chain (PEM) and its key (PEM; NULL: the key is in `cert_file`);
+ * NULL `cert_file` removes them. Both are loaded now: a file that cannot be read or
+ * parsed, or a key that does not match the certificate, is FTP_ERR_TLS, with the path in
+ * `ftp_last_error`, and the previous setting stays.
+ */
+int ftp_set_tls_client_cert(struct ftp_client *client, const char *cert_file, const char *key_file);
+
+/**
+ * The lowest TLS version accepted: FTP_TLS_VERSION_1_2 (the default) or _1_3.
+ */
+int ftp_set_tls_min_version(struct ftp_client *client, int version);
+
+/**
+ * The highest TLS version offered: FTP_TLS_VERSION_DEFAULT (the newest), _1_2 or _1_3.
+ */
+int ftp_set_tls_max_version(struct ftp_client *client, int version);
+
+/**
+ * Uses the caller's own OpenSSL context (ftplib's `context=`) for the control and data
+ * connections instead of one built from the options above; its verification settings
+ * apply, and the host name given to `ftp_connect` is checked when it verifies peers. The
+ * library takes its own reference (SSL_CTX_up_ref): the caller keeps theirs and may free it
+ * at any time. NULL goes back to the library's own context.
+ */
+int ftp_set_ssl_ctx(struct ftp_client *client, struct ssl_ctx_st *ctx);
+
+/**
  * Lists the tree below `path` (NULL or "": the current directory) and hands each entry
  * to `callback`, depth-first (a directory's entries right after it) unless `flags` has
  * FTP_WALK_BREADTH_FIRST. Directories are listed with MLSD when FEAT offers it, else with
@@ -1569,6 +1430,145 @@ int ftp_walk(struct ftp_client *client,
              ftp_walk_callback callback,
              void *userdata,
              size_t *out_refused);
+
+/**
+ * Mirrors the remote directory `remote` ("" for the current one) and the local directory
+ * `local_dir`: by default downloads the remote tree into `local_dir` (made when missing),
+ * with FTP_MIRROR_UPLOAD uploads the local tree to `remote` (made when missing). Only
+ * what changed moves (size and modification time; a downloaded file gets the remote
+ * time). Names are written byte for byte; a remote name that would land outside
+ * `local_dir` (`..`, `/`, NUL) or behind a local symbolic link is refused and reported,
+ * never written. `parallel` > 1 downloads that many files at once over as many
+ * connections made with this handle's settings and login (downloads only; 0 or 1: this
+ * handle alone).
+ *
+ * `callback` (may be NULL) hears every action and refusal. `out` (may be NULL) receives
+ * the summary, also when names were refused or transfers failed: the call returns FTP_OK
+ * then, and a caller that wants all or nothing checks `refused` and `failed`. An error of
+ * the connection or of the local file system ends the mirror with its code.
+ */
+int ftp_mirror(struct ftp_client *client,
+               const char *remote,
+               const char *local_dir,
+               int flags,
+               int parallel,
+               ftp_mirror_callback callback,
+               void *userdata,
+               struct ftp_mirror_summary *out);
+
+/**
+ * Creates a multi handle, with no jobs. It must be used from the thread that created it.
+ * NULL only when memory is exhausted.
+ */
+struct ftp_multi *ftp_multi_new(void);
+
+/**
+ * Frees a multi handle. Jobs still running are ended first: every call they make fails
+ * without waiting, with FTP_ERR_STOPPED, until they return (a connection is closed where
+ * that leaves it out of step with its server); their done callbacks are then called with
+ * FTP_ERR_STOPPED. NULL is ignored; not from a callback.
+ */
+void ftp_multi_free(struct ftp_multi *multi);
+
+/**
+ * Stack size of the jobs started from now on (default 1 MiB; at least 64 KiB). Each job
+ * has its own, mapped with a guard page; only the pages it touches use memory. The job's
+ * function and every callback of its calls run on it.
+ */
+int ftp_multi_set_stack_size(struct ftp_multi *multi, size_t bytes);
+
+/**
+ * Sets the function told which sockets to watch (or NULL for none: then drive the handle
+ * with `ftp_multi_wait` and `ftp_multi_perform`). It is called from `ftp_multi_perform` and
+ * `ftp_multi_socket_action`, after the jobs ran, for each change since the last time.
+ */
+int ftp_multi_set_socket_callback(struct ftp_multi *multi,
+                                  ftp_multi_socket_cb callback,
+                                  void *userdata);
+
+/**
+ * Starts a job on `client`: from the next `ftp_multi_perform` or `ftp_multi_socket_action`
+ * on, `job(client, userdata)` runs on a stack of its own; wherever one of its calls would
+ * block, the job is put aside and the loop goes on. When the job returns, `done` (may be
+ * NULL) is called with the job's return value; `userdata` is passed to both.
+ *
+ * From here until `done` is called the client belongs to the job: calls on it from outside
+ * the job get FTP_ERR_BUSY while the job waits in one; `ftp_cancel` and `ftp_abort` work as
+ * in a blocking program (seen within 50 ms); `ftp_free` ends the job (as `ftp_cancel`) and
+ * frees the client after the job returned, without calling `done`. A job must return once
+ * its calls fail (a job that loops forever keeps the loop's thread). Status: FTP_ERR_BUSY
+ * when the client already runs a job or is in a call, FTP_ERR_IO when no stack could be
+ * mapped.
+ */
+int ftp_multi_start(struct ftp_multi *multi,
+                    struct ftp_client *client,
+                    ftp_multi_job_cb job,
+                    ftp_multi_done_cb done,
+                    void *userdata);
+
+/**
+ * Ends the job running on `client` now: its remaining calls fail without waiting, with
+ * FTP_ERR_STOPPED, until it returns (as in `ftp_multi_free`); then `done` is called, before
+ * this returns, with FTP_ERR_STOPPED. FTP_ERR_WRONG_STATE when no job of this handle runs
+ * on it. Not from inside a job.
+ */
+int ftp_multi_remove(struct ftp_multi *multi, struct ftp_client *client);
+
+/**
+ * Runs every job that can go on (its socket ready, its timeout come, a stop requested, or
+ * just started) without blocking, then calls the done callbacks of those that ended and
+ * the socket callback. `*out` (may be NULL) receives the number of jobs still running.
+ */
+int ftp_multi_perform(struct ftp_multi *multi, int *out);
+
+/**
+ * For a loop of the caller's (epoll, kqueue, libuv, ...): runs the jobs waiting on `fd`,
+ * which became ready, or with FTP_SOCKET_TIMEOUT those whose time came; then as
+ * `ftp_multi_perform` (done callbacks, socket callback, `*out`: the jobs still running).
+ */
+int ftp_multi_socket_action(struct ftp_multi *multi, int fd, int *out);
+
+/**
+ * Waits until a job's socket is ready or a job's time comes, at most `timeout_ms`
+ * milliseconds (for callers without a loop of their own; then `ftp_multi_perform`).
+ * `*out` (may be NULL) receives the number of ready sockets.
+ */
+int ftp_multi_wait(struct ftp_multi *multi, int timeout_ms, int *out);
+
+/**
+ * How long the caller's loop may wait for its sockets before calling
+ * `ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, ...)`: `*out` milliseconds (0: at once,
+ * rounded up otherwise, at most 50 while a job runs), or -1 when no job runs. Ask again
+ * after every call that runs jobs.
+ */
+int ftp_multi_timeout(struct ftp_multi *multi, long *out);
+
+/**
+ * Ready-made job: `ftp_connect` (no source address) then `ftp_login`, with the fields of
+ * `args` (a `struct ftp_job_args *`).
+ */
+int ftp_job_open(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_voidcmd` of `args->cmd`.
+ */
+int ftp_job_voidcmd(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_retrbinary` with `cmd`, `callback`, `userdata`, `blocksize`, `rest`.
+ */
+int ftp_job_retrbinary(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_storbinary` with `cmd`, `read_callback`, `userdata`, `blocksize`,
+ * `callback`, `rest`.
+ */
+int ftp_job_storbinary(struct ftp_client *client, void *args);
+
+/**
+ * Ready-made job: `ftp_quit` (`args` must still be given).
+ */
+int ftp_job_quit(struct ftp_client *client, void *args);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -208,14 +208,14 @@ EXPECT = {
     ("ftp_entry_fact", "name"): ("ENTRY", "NC_ISNULL", "0"),
     # MULTI runs on a new multi handle with the logged-in client. A NULL done callback or
     # userdata is allowed: the first starts a job (nc_job_cb, which makes no call) on the
-    # client, the second then finds it taken; the NULL-`running` perform runs that job.
+    # client, the second then finds it taken; the NULL-`out` perform runs that job.
     ("ftp_multi_set_socket_callback", "callback"): ("MULTI", "NC_RC", "FTP_OK"),
     ("ftp_multi_set_socket_callback", "userdata"): ("MULTI", "NC_RC", "FTP_OK"),
     ("ftp_multi_start", "done"): ("MULTI", "NC_RC", "FTP_OK"),
     ("ftp_multi_start", "userdata"): ("MULTI", "NC_RC", "FTP_ERR_BUSY"),
-    ("ftp_multi_perform", "running"): ("MULTI", "NC_RC", "FTP_OK"),
-    ("ftp_multi_socket_action", "running"): ("MULTI", "NC_RC", "FTP_OK"),
-    ("ftp_multi_wait", "ready"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_perform", "out"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_socket_action", "out"): ("MULTI", "NC_RC", "FTP_OK"),
+    ("ftp_multi_wait", "out"): ("MULTI", "NC_RC", "FTP_OK"),
 }
 
 

@@ -104,7 +104,7 @@ pub extern "C" fn ftp_connect(
 }
 
 /// ftplib's `FTP(host, user, passwd, acct, timeout, source_address, encoding)` in one call:
-/// sets the encoding (NULL keeps UTF-8), connects to port 21, and logs in when `user` is not
+/// sets the encoding (NULL keeps UTF-8), connects to port 21 (990 with implicit FTPS), and logs in when `user` is not
 /// NULL (`passwd`, `acct` NULL mean empty). Codes as `ftp_connect` and `ftp_login`.
 #[no_mangle]
 pub extern "C" fn ftp_open(
@@ -127,10 +127,7 @@ pub extern "C" fn ftp_open(
         let user = optional(user).map(|u| utf8(u, "user")).transpose()?;
         let passwd = utf8(optional(passwd).unwrap_or_default(), "password")?;
         let acct = utf8(optional(acct).unwrap_or_default(), "account")?;
-        inner.client.connect(host, 0, timeout, source)?;
-        if let Some(user) = user {
-            inner.client.login(user, passwd, acct)?;
-        }
+        inner.client.open_session(host, user, passwd, acct, timeout, source)?;
         Ok(())
     })
 }

@@ -4,17 +4,18 @@
 // Exported functions take raw pointers by design and check them before use.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-// In the order of the header: status codes, the client and its commands, transfers,
-// listings, TLS, the walk and mirror, the multi handle (cbindgen follows the module order).
-mod client;
+// In the order of the header (cbindgen follows the order of these lines, which rustfmt
+// keeps: `reorder_modules = false`): status codes, the client and its commands,
+// transfers, listings, TLS, the walk and mirror, the multi handle.
+mod status;
 mod handle;
+mod client;
+mod transfer;
 mod listing;
+mod tls;
+mod walk;
 mod mirror;
 mod multi;
-mod status;
-mod tls;
-mod transfer;
-mod walk;
 
 pub use client::*;
 pub use handle::ftp_client;

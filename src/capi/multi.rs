@@ -212,32 +212,32 @@ pub extern "C" fn ftp_multi_remove(multi: *mut ftp_multi, client: *mut ftp_clien
 
 /// Runs every job that can go on (its socket ready, its timeout come, a stop requested, or
 /// just started) without blocking, then calls the done callbacks of those that ended and
-/// the socket callback. `*running` (may be NULL) receives the number of jobs still running.
+/// the socket callback. `*out` (may be NULL) receives the number of jobs still running.
 #[no_mangle]
-pub extern "C" fn ftp_multi_perform(multi: *mut ftp_multi, running: *mut c_int) -> c_int {
-    drive(multi, running, |m| m.perform())
+pub extern "C" fn ftp_multi_perform(multi: *mut ftp_multi, out: *mut c_int) -> c_int {
+    drive(multi, out, |m| m.perform())
 }
 
 /// For a loop of the caller's (epoll, kqueue, libuv, ...): runs the jobs waiting on `fd`,
 /// which became ready, or with FTP_SOCKET_TIMEOUT those whose time came; then as
-/// `ftp_multi_perform` (done callbacks, socket callback, `*running`).
+/// `ftp_multi_perform` (done callbacks, socket callback, `*out`: the jobs still running).
 #[no_mangle]
-pub extern "C" fn ftp_multi_socket_action(multi: *mut ftp_multi, fd: c_int, running: *mut c_int) -> c_int {
+pub extern "C" fn ftp_multi_socket_action(multi: *mut ftp_multi, fd: c_int, out: *mut c_int) -> c_int {
     let fd: Option<RawFd> = (fd != FTP_SOCKET_TIMEOUT).then_some(fd);
-    drive(multi, running, |m| m.socket_action(fd))
+    drive(multi, out, |m| m.socket_action(fd))
 }
 
 /// Waits until a job's socket is ready or a job's time comes, at most `timeout_ms`
 /// milliseconds (for callers without a loop of their own; then `ftp_multi_perform`).
-/// `*ready` (may be NULL) receives the number of ready sockets.
+/// `*out` (may be NULL) receives the number of ready sockets.
 #[no_mangle]
-pub extern "C" fn ftp_multi_wait(multi: *mut ftp_multi, timeout_ms: c_int, ready: *mut c_int) -> c_int {
+pub extern "C" fn ftp_multi_wait(multi: *mut ftp_multi, timeout_ms: c_int, out: *mut c_int) -> c_int {
     if timeout_ms < 0 {
         return FTP_ERR_INVALID_ARGUMENT;
     }
     with_multi(multi, |m| match m.multi.wait(Duration::from_millis(timeout_ms as u64)) {
         Ok(n) => {
-            if let Some(out) = deref_mut(ready) {
+            if let Some(out) = deref_mut(out) {
                 *out = n.min(c_int::MAX as usize) as c_int;
             }
             FTP_OK
@@ -283,7 +283,7 @@ fn with_multi(multi: *mut ftp_multi, body: impl FnOnce(&mut ftp_multi) -> c_int)
 /// jobs) the done callbacks and the socket callback.
 fn drive(
     multi: *mut ftp_multi,
-    running: *mut c_int,
+    out: *mut c_int,
     step: impl FnOnce(&mut Multi) -> crate::Result<Vec<Completion>>,
 ) -> c_int {
     let mut finished = Vec::new();
@@ -325,7 +325,7 @@ fn drive(
                 unsafe { cb(change.fd, what, m.socket_ud) };
             }
         }
-        if let Some(out) = deref_mut(running) {
+        if let Some(out) = deref_mut(out) {
             *out = m.multi.running().min(c_int::MAX as usize) as c_int;
         }
         FTP_OK

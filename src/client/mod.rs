@@ -283,11 +283,26 @@ impl Client {
     ) -> Result<Client> {
         let mut client = Client::new();
         client.config.encoding = encoding;
-        client.connect(host, 0, timeout, source_address)?;
-        if let Some(user) = user {
-            client.login(user, passwd, acct)?;
-        }
+        client.open_session(host, user, passwd, acct, timeout, source_address)?;
         Ok(client)
+    }
+
+    /// `open`'s session on this client, its settings kept: connects to the default port
+    /// (21, or 990 with implicit FTPS), then logs in when `user` is given.
+    pub fn open_session(
+        &mut self,
+        host: &str,
+        user: Option<&str>,
+        passwd: &str,
+        acct: &str,
+        timeout: Option<Duration>,
+        source_address: Option<SocketAddr>,
+    ) -> Result<()> {
+        self.connect(host, 0, timeout, source_address)?;
+        if let Some(user) = user {
+            self.login(user, passwd, acct)?;
+        }
+        Ok(())
     }
 
     /// Applies the control timeout of the configuration to an open connection.

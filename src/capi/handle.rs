@@ -146,6 +146,31 @@ pub(crate) fn deref_mut<'a, T>(ptr: *mut T) -> Option<&'a mut T> {
     unsafe { ptr.as_mut() }
 }
 
+/// The caller's buffer of `len` bytes at `ptr`: empty when `len` is 0 (`ptr` unread, may be
+/// NULL), `None` when `ptr` is NULL or `len` is above PTRDIFF_MAX (no buffer is that large).
+pub(crate) fn deref_slice<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+    if len == 0 {
+        return Some(&[]);
+    }
+    if ptr.is_null() || len > isize::MAX as usize {
+        return None;
+    }
+    // SAFETY: as documented for every function taking a buffer: `len` readable bytes.
+    Some(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// As `deref_slice`, for a buffer the call fills.
+pub(crate) fn deref_slice_mut<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]> {
+    if len == 0 {
+        return Some(&mut []);
+    }
+    if ptr.is_null() || len > isize::MAX as usize {
+        return None;
+    }
+    // SAFETY: as documented for every function taking a buffer: `len` writable bytes.
+    Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
 /// Why a call failed: an error of the core, or one the C layer found in the arguments.
 pub(crate) enum Fail {
     Core(Error),

@@ -1,6 +1,6 @@
 //! Exported FTPS functions: AUTH, PROT, CCC, and the TLS options.
 
-use super::handle::{ftp_client, optional, run, with_client, Fail};
+use super::handle::{deref_slice, ftp_client, optional, run, with_client, Fail};
 use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_TLS};
 use super::transfer::local_path;
 use crate::TlsMode;
@@ -107,11 +107,10 @@ pub extern "C" fn ftp_set_tls_ca_pem(client: *mut ftp_client, pem: *const c_char
         let pem = if pem.is_null() {
             None
         } else {
-            if len == 0 || len > isize::MAX as usize {
-                return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("PEM length {len}")));
+            match deref_slice(pem.cast::<u8>(), len) {
+                Some(bytes) if !bytes.is_empty() => Some(bytes),
+                _ => return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("PEM length {len}"))),
             }
-            // SAFETY: the caller passes `len` readable bytes at `pem`.
-            Some(unsafe { std::slice::from_raw_parts(pem.cast::<u8>(), len) })
         };
         tls.set_ca_pem(pem)?;
         Ok(())

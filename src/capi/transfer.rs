@@ -1,6 +1,6 @@
 //! Exported transfer functions: callbacks, the data connection handle, whole-file transfers.
 
-use super::handle::{deref, ftp_client, out_ref, required, with_client, DataLink, Fail};
+use super::handle::{deref, deref_slice, deref_slice_mut, ftp_client, out_ref, required, with_client, DataLink, Fail};
 use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE, FTP_OK};
 use crate::transfer::{Flow, StopTransfer};
 use crate::{DataConnection, Error};
@@ -446,11 +446,11 @@ pub extern "C" fn ftp_data_read(data: *mut ftp_data, buf: *mut u8, len: usize, o
         buf.cast_const(),
         len,
         |conn| {
-            if len == 0 {
+            // with_data checked `buf` and `len`.
+            let buf = deref_slice_mut(buf, len).unwrap_or_default();
+            if buf.is_empty() {
                 return Ok(0);
             }
-            // SAFETY: the caller's writable buffer of `len` bytes.
-            let buf = unsafe { std::slice::from_raw_parts_mut(buf, len) };
             conn.read(buf)
         },
         out,
@@ -466,11 +466,11 @@ pub extern "C" fn ftp_data_write(data: *mut ftp_data, buf: *const u8, len: usize
         buf,
         len,
         |conn| {
-            if len == 0 {
+            // with_data checked `buf` and `len`.
+            let buf = deref_slice(buf, len).unwrap_or_default();
+            if buf.is_empty() {
                 return Ok(0);
             }
-            // SAFETY: the caller's readable buffer of `len` bytes.
-            let buf = unsafe { std::slice::from_raw_parts(buf, len) };
             conn.write(buf)
         },
         out,

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::proto::command::Encoding;
 use crate::proto::feat::{offers, parse_feat};
 use crate::proto::lines::Flow;
-use crate::proto::listing::{parse_list_line, parse_mlsd_line, parse_time_val, Entry};
+use crate::proto::listing::{parse_list_line, parse_mlsd_line, parse_mlst_reply, parse_time_val, Entry};
 use crate::proto::reply::Reply;
 
 /// `VERB` or `VERB arg` as a command line for the transfer functions.
@@ -105,10 +105,7 @@ impl Client {
             }
             other => other?,
         };
-        // The facts are on the line that starts with a space, between the first and last.
-        let fact_line = reply.text.split(|&b| b == b'\n').find(|l| l.first() == Some(&b' '));
-        let fact_line = fact_line.ok_or_else(|| Error::Proto(format!("MLST reply without a fact line: {reply}")))?;
-        parse_mlsd_line(&fact_line[1..]).map_err(|e| Error::Proto(format!("malformed MLST line: {}", e.message)))
+        parse_mlst_reply(&reply.text).map_err(|e| Error::Proto(format!("malformed MLST reply: {}: {reply}", e.message)))
     }
 
     /// FEAT, parsed: each feature's name (upper-cased) and the rest of its line. Asked once

@@ -18,7 +18,7 @@ use crate::net::stream;
 use crate::net::tls::TlsMode;
 use crate::proto::command::{self, Encoding};
 use crate::proto::conversation::{Login, Next};
-use crate::proto::reply::{parse257, Reply};
+use crate::proto::reply::{parse213_size, parse257, Reply};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -399,7 +399,7 @@ impl Client {
     pub(crate) fn send_line(&mut self, line: &[u8]) -> Result<()> {
         // From here on the last reply is this command's, or none if it never comes.
         self.last_reply = None;
-        if let Some(kind) = type_sent(line) {
+        if let Some(kind) = command::type_sent(line) {
             // Taken as in force once sent: a refused TYPE leaves the server's unknown, and
             // then the next SIZE sends TYPE I again.
             self.session.transfer_type = kind;
@@ -583,11 +583,7 @@ impl Client {
             self.void("TYPE", Some(b"I"))?;
         }
         let reply = self.cmd("SIZE", Some(filename))?;
-        if reply.code != 213 {
-            return Ok(None);
-        }
-        let digits = reply.last_line_message().trim_ascii();
-        Ok(std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok()))
+        Ok(parse213_size(&reply))
     }
 
     /// Sends QUIT and closes the connection, even when the reply is an error.
@@ -620,19 +616,6 @@ impl Client {
             .ok_or_else(|| Error::Netrc(format!("no entry for {host} and no default")))?;
         self.login(&entry.login, &entry.password, &entry.account)
     }
-}
-
-/// For a `TYPE x` command line: `Some(Some(x))` for a one-letter type (upper-cased),
-/// `Some(None)` for anything else the server may make of it; `None` for other commands.
-fn type_sent(line: &[u8]) -> Option<Option<u8>> {
-    let verb = line.get(..5)?;
-    if !verb.eq_ignore_ascii_case(b"TYPE ") {
-        return None;
-    }
-    Some(match line[5..].trim_ascii() {
-        [t] => Some(t.to_ascii_uppercase()),
-        _ => None,
-    })
 }
 
 /// A cancel flag that is never set, for waits a cancel request must not cut.

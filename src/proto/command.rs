@@ -150,6 +150,19 @@ pub fn build_raw(cmd: &[u8], encoding: Encoding) -> Result<Vec<u8>> {
     encoding.encode(cmd)
 }
 
+/// For a `TYPE x` command line: `Some(Some(x))` for a one-letter type (upper-cased),
+/// `Some(None)` for anything else the server may make of it; `None` for other commands.
+pub fn type_sent(line: &[u8]) -> Option<Option<u8>> {
+    let verb = line.get(..5)?;
+    if !verb.eq_ignore_ascii_case(b"TYPE ") {
+        return None;
+    }
+    Some(match line[5..].trim_ascii() {
+        [t] => Some(t.to_ascii_uppercase()),
+        _ => None,
+    })
+}
+
 /// The line as shown in debug traces: the password of PASS (and ACCT) masked, as ftplib does.
 pub fn sanitize(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line);
@@ -236,5 +249,14 @@ mod tests {
         assert_eq!(sanitize(b"PASS secret"), "PASS ******");
         assert_eq!(sanitize(b"pass x"), "pass *");
         assert_eq!(sanitize(b"USER bob"), "USER bob");
+    }
+
+    #[test]
+    fn type_commands_seen() {
+        assert_eq!(type_sent(b"TYPE I"), Some(Some(b'I')));
+        assert_eq!(type_sent(b"type a "), Some(Some(b'A')));
+        assert_eq!(type_sent(b"TYPE L 8"), Some(None));
+        assert_eq!(type_sent(b"TYPES"), None);
+        assert_eq!(type_sent(b"PWD"), None);
     }
 }

@@ -234,6 +234,16 @@ pub fn parse_all(bytes: &[u8]) -> (Vec<Reply>, Option<Error>) {
     }
 }
 
+/// The size in a 213 reply to SIZE; `None` for another code or a text that is not a
+/// number (RFC 3659 §4: `213 <size>`).
+pub fn parse213_size(reply: &Reply) -> Option<u64> {
+    if reply.code != 213 {
+        return None;
+    }
+    let digits = reply.last_line_message().trim_ascii();
+    std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok())
+}
+
 /// ftplib's `parse257`: the quoted path of a 257 reply with `""` unescaped to `"`.
 /// An error for a non-257 reply; empty when the text has no quoted path.
 pub fn parse257(reply: &Reply) -> Result<Vec<u8>> {
@@ -408,5 +418,14 @@ mod tests {
             proptest::prop_assert_eq!(r.code, code);
             proptest::prop_assert_eq!(r.text, format!("{code} {text}").into_bytes());
         }
+    }
+
+    #[test]
+    fn size_from_213_only() {
+        assert_eq!(parse213_size(&Reply::new(213, &b"213 1234"[..])), Some(1234));
+        assert_eq!(parse213_size(&Reply::new(213, &b"213-x\n213  18446744073709551615 "[..])), Some(u64::MAX));
+        assert_eq!(parse213_size(&Reply::new(213, &b"213 12 bytes"[..])), None);
+        assert_eq!(parse213_size(&Reply::new(213, &b"213 -1"[..])), None);
+        assert_eq!(parse213_size(&Reply::new(250, &b"250 1234"[..])), None);
     }
 }

@@ -4,6 +4,15 @@
 use super::time::{format_time_val, parse_time_val};
 use super::{owned, parse_decimal_u64, strip_line_ending, Entry, EntryKind, ListFormat, ListingError};
 
+/// The entry of an MLST reply (RFC 3659 §7.2): its facts are on the one line that starts
+/// with a space, between the first line and the last; `text` is the reply's text, lines
+/// joined by LF.
+pub fn parse_mlst_reply(text: &[u8]) -> Result<Entry, ListingError> {
+    let fact_line = text.split(|&b| b == b'\n').find(|l| l.first() == Some(&b' '));
+    let fact_line = fact_line.ok_or_else(|| ListingError::new("MLST reply without a fact line"))?;
+    parse_mlsd_line(&fact_line[1..])
+}
+
 /// Parses one MLSD line (or one MLST fact line *after* removing the single
 /// leading space the MLST reply puts in front of it).
 ///
@@ -482,5 +491,13 @@ mod tests {
         ) {
             let _ = parse_mlsd_line(line.as_bytes());
         }
+    }
+
+    #[test]
+    fn mlst_reply_entry_from_its_fact_line() {
+        let e = parse_mlst_reply(b"250-Listing f\n type=file;size=3; /a b\n250 End").unwrap();
+        assert_eq!((e.name.as_slice(), e.size), (&b"/a b"[..], Some(3)));
+        assert!(parse_mlst_reply(b"250-Listing f\n250 End").is_err());
+        assert!(parse_mlst_reply(b"250-x\n type=file\n250 End").is_err());
     }
 }

@@ -17,7 +17,7 @@ mod unix;
 use std::fmt;
 
 pub use dos::format_dos_line;
-pub use mlsd::{format_mlsd_entry, format_mlsd_line, parse_mlsd_line};
+pub use mlsd::{format_mlsd_entry, format_mlsd_line, parse_mlsd_line, parse_mlst_reply};
 pub use time::{civil_from_epoch, epoch_from_civil, format_time_val, parse_time_val};
 pub use unix::format_unix_line;
 

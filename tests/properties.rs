@@ -21,8 +21,9 @@
 
 use ftpc::command::{build, build_raw, sanitize, Encoding};
 use ftpc::pasv::{parse150, parse227, parse229, port_argument};
+use ftpc::proto::replies::{parse257, parse_all, LineBuffer, ReplyParser};
 use ftpc::proto::ProtoError as Error;
-use ftpc::reply::{parse257, parse_all, LineBuffer, ReplyParser, MAX_LINE};
+use ftpc::reply::MAX_LINE;
 use ftpc::Reply;
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -4,7 +4,7 @@
 //! quote or the end; no quote, no path; a reply with another code is refused.
 #![no_main]
 
-use ftpc::proto::reply::parse257;
+use ftpc::proto::replies::parse257;
 use ftpc::proto::reply::Reply;
 use ftpc::proto::ProtoError as Error;
 use libfuzzer_sys::fuzz_target;

@@ -10,7 +10,8 @@
 //! in one piece) give the same replies and the same error.
 #![no_main]
 
-use ftpc::proto::reply::{parse_all, LineBuffer, Reply, ReplyParser, MAX_LINE, MAX_REPLY_BYTES, MAX_REPLY_LINES};
+use ftpc::proto::replies::{parse_all, LineBuffer, ReplyParser};
+use ftpc::proto::reply::{Reply, MAX_LINE, MAX_REPLY_BYTES, MAX_REPLY_LINES};
 use ftpc::proto::ProtoError as Error;
 use libfuzzer_sys::fuzz_target;
 

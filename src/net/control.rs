@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::net::stream::{Deadline, Stream};
-use crate::proto::reply::{LineBuffer, Reply, ReplyParser, MAX_LINE};
+use crate::proto::replies::{LineBuffer, ReplyParser};
+use crate::proto::reply::{Reply, MAX_LINE};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;

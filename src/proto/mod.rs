@@ -12,6 +12,7 @@ pub mod feat;
 pub mod lines;
 pub mod listing;
 pub mod pasv;
+pub mod replies;
 pub mod reply;
 
 pub use error::{ProtoError, Result};

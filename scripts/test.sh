@@ -29,9 +29,10 @@ source target/ftp-servers/env
 step "header"
 scripts/check-header.sh
 
-step "gates: rustfmt, clippy, rustdoc (what any developer runs without servers)"
+step "gates: rustfmt, module cycles, clippy, rustdoc (what any developer runs without servers)"
 # --all/--workspace: the library and the command-line client (cli/).
 cargo fmt --all --check
+scripts/check-modules.py
 cargo clippy --locked --workspace --all-targets -- -D warnings 2>&1
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps 2>&1
 

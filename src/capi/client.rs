@@ -1,6 +1,8 @@
 //! Exported functions of the client handle: connection, login, commands, options.
 
-use super::handle::{ftp_client, optional, out_ref, peek, required, run, to_cstring, utf8, with_client, Fail};
+use super::handle::{
+    defer_free, free_now, ftp_client, optional, out_ref, peek, required, run, to_cstring, utf8, with_client, Fail,
+};
 use super::status::{FTP_ERR_BUSY, FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE};
 use crate::{Client, Encoding};
 use std::ffi::{c_char, c_int, c_void};
@@ -35,21 +37,11 @@ pub extern "C" fn ftp_free(client: *mut ftp_client) {
         return;
     }
     if let Some(handle) = super::handle::deref(client) {
-        if super::multi::defer_free(handle) {
+        if defer_free(handle) {
             return;
         }
     }
     free_now(client);
-}
-
-/// Frees a handle no job uses.
-pub(crate) fn free_now(client: *mut ftp_client) {
-    // SAFETY: the pointer came from ftp_new and is freed once, as documented.
-    let boxed = unsafe { Box::from_raw(client) };
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        boxed.orphan_data_handles();
-        drop(boxed)
-    }));
 }
 
 /// A timeout in milliseconds from C: > 0 is that long, 0 keeps the current setting (the

@@ -327,6 +327,26 @@ pub(crate) fn to_cstring(mut bytes: Vec<u8>) -> CString {
     CString::new(bytes).unwrap_or_default()
 }
 
+/// Frees a handle no job uses.
+pub(crate) fn free_now(client: *mut ftp_client) {
+    // SAFETY: the pointer came from ftp_new and is freed once, as documented.
+    let boxed = unsafe { Box::from_raw(client) };
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        boxed.orphan_data_handles();
+        drop(boxed)
+    }));
+}
+
+/// For `ftp_free`: whether a job runs on the handle, in which case the job is cancelled and
+/// the freeing left to its end.
+pub(crate) fn defer_free(handle: &ftp_client) -> bool {
+    if handle.job.compare_exchange(JOB_RUNNING, JOB_FREE_REQUESTED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        handle.request_stop();
+        return true;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

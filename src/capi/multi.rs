@@ -3,7 +3,8 @@
 //! it runs on a stack of its own, and every wait of those calls hands control back to the
 //! loop instead of blocking.
 
-use super::client::{free_now, ftp_connect, ftp_login, ftp_quit, ftp_voidcmd};
+use super::client::{ftp_connect, ftp_login, ftp_quit, ftp_voidcmd};
+use super::handle::free_now;
 use super::handle::{deref, deref_mut, ftp_client, JOB_FREE_REQUESTED, JOB_NONE, JOB_RUNNING};
 use super::handle::{with_client, Fail};
 use super::status::{
@@ -343,16 +344,6 @@ fn finish(job: Job, status: c_int) {
         // SAFETY: the caller's function and data, as given to ftp_multi_start.
         unsafe { done(job.client, status, job.userdata) };
     }
-}
-
-/// For `ftp_free`: whether a job runs on the handle, in which case the job is cancelled and
-/// the freeing left to its end.
-pub(crate) fn defer_free(handle: &ftp_client) -> bool {
-    if handle.job.compare_exchange(JOB_RUNNING, JOB_FREE_REQUESTED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-        handle.request_stop();
-        return true;
-    }
-    false
 }
 
 /// The calling thread (pthread_self: std's thread handle would allocate once per thread,

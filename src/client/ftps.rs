@@ -7,23 +7,10 @@ use crate::net::stream::Stream;
 use crate::net::tls::{self, set_read_ahead, shutdown_tls};
 use crate::net::tls_cache::shared_context;
 use crate::proto::reply::Reply;
-use openssl::ssl::{Ssl, SslContext, SslSession, SslStream};
+use openssl::ssl::{Ssl, SslContext, SslStream};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// TLS state of one connection.
-#[derive(Default)]
-pub(crate) struct TlsSession {
-    /// Shared with the clients of the same options (see `net::tls_cache`), or the caller's.
-    pub context: Option<Arc<SslContext>>,
-    /// PROT P in force: data connections are TLS.
-    pub protect_data: bool,
-    /// The caller chose PROT C or PROT P; login then leaves protection alone.
-    pub prot_chosen: bool,
-    /// The control connection's session, kept after CCC for data connections to resume.
-    pub saved_session: Option<SslSession>,
-}
 
 impl Client {
     /// Drops the built context so that changed options apply at the next handshake.

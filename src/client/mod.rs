@@ -11,7 +11,6 @@ pub mod transfer;
 pub mod walk;
 
 use crate::client::config::Config;
-use crate::client::ftps::TlsSession;
 use crate::error::{Error, Result};
 use crate::net::control::Control;
 use crate::net::stream;
@@ -20,6 +19,7 @@ use crate::proto::command::{self, Encoding};
 use crate::proto::conversation::{Login, Next};
 use crate::proto::replies::{parse213_size, parse257};
 use crate::proto::reply::Reply;
+use openssl::ssl::{SslContext, SslSession};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -65,6 +65,19 @@ pub(crate) struct Credentials {
     pub user: String,
     pub passwd: String,
     pub acct: String,
+}
+
+/// TLS state of one connection.
+#[derive(Default)]
+pub(crate) struct TlsSession {
+    /// Shared with the clients of the same options (see `net::tls_cache`), or the caller's.
+    pub context: Option<Arc<SslContext>>,
+    /// PROT P in force: data connections are TLS.
+    pub protect_data: bool,
+    /// The caller chose PROT C or PROT P; login then leaves protection alone.
+    pub prot_chosen: bool,
+    /// The control connection's session, kept after CCC for data connections to resume.
+    pub saved_session: Option<SslSession>,
 }
 
 /// Per-connection knowledge about the server.

@@ -140,7 +140,7 @@ impl DataConnection {
     /// (and with FTPC_PORTABLE_IO=1) reads take whatever has arrived.
     pub(crate) fn read_in_blocks(&mut self, block: usize) {
         // A non-blocking socket waits in poll, which would not wake below the mark.
-        if !cfg!(target_os = "linux") || super::fdcopy::portable_io() || self.nonblocking {
+        if !cfg!(target_os = "linux") || super::portable_io() || self.nonblocking {
             return;
         }
         let Stream::Plain(tcp) = &self.stream else {

@@ -16,27 +16,20 @@ use super::data::DataConnection;
 use std::io::{self, Read, Write};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 /// Whole-file transfers move this much per system call.
 #[cfg_attr(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")), allow(dead_code))]
 pub(crate) const CHUNK: usize = 1 << 20;
 
-/// Whether `FTPC_PORTABLE_IO=1` was set when the process first asked.
-pub(crate) fn portable_io() -> bool {
-    static PORTABLE: OnceLock<bool> = OnceLock::new();
-    *PORTABLE.get_or_init(|| std::env::var_os("FTPC_PORTABLE_IO").is_some_and(|v| v == "1"))
-}
-
 /// Whether plain downloads splice: on Linux, unless the portable paths are forced.
 pub(crate) fn can_splice() -> bool {
-    cfg!(target_os = "linux") && !portable_io()
+    cfg!(target_os = "linux") && !super::portable_io()
 }
 
 /// Whether plain uploads use `send_file`: on Linux, macOS and FreeBSD, unless the portable
 /// paths are forced.
 pub(crate) fn can_send_file() -> bool {
-    cfg!(any(target_os = "linux", target_os = "macos", target_os = "freebsd")) && !portable_io()
+    cfg!(any(target_os = "linux", target_os = "macos", target_os = "freebsd")) && !super::portable_io()
 }
 
 /// splice(2) and sendfile(2) calls made by this process (see `transfer::zero_copy_calls`).

@@ -215,6 +215,35 @@ fn cancel_ends_silent_data_and_blocked_writes_promptly() {
     }
 }
 
+/// A cancel request during a silent download whose server then never answers ABOR: the
+/// replies get the cancel's short grace, not the 30 s timeout, so the call returns within
+/// 100 ms of the request (`Cancelled`, FTP_ERR_STOPPED) with the connection, out of step,
+/// closed. A stop from the callback instead waits for ABOR's replies within the timeout.
+#[test]
+fn cancel_does_not_wait_for_an_unanswered_abor() {
+    let steps = vec![
+        Step::reply("TYPE I", "200 ok\r\n"),
+        Step::EpsvReply,
+        Step::reply("RETR f", "150 here it comes\r\n"),
+        Step::DataAccept,
+        Step::DataStall(Duration::from_secs(5)),
+        Step::abor_interrupt(),
+        Step::Stall(Duration::from_secs(5)),
+    ];
+    for via in VIAS {
+        let (server, mut c) = logged_in(steps.clone());
+        c.config_mut().timeout = Duration::from_secs(30);
+        c.refresh_timeouts().unwrap();
+        let (result, took) = cancelled_after(&mut c, Duration::from_millis(500), via, move |c| {
+            c.retrbinary(b"RETR f", &mut |_| Flow::Continue(()), 0, None).map(drop)
+        });
+        assert!(matches!(result, Err(Error::Cancelled(_))), "{via:?}: {result:?}");
+        assert!(took < Duration::from_millis(100), "{via:?}: {took:?} after the request");
+        assert!(!c.is_connected(), "{via:?}: a connection out of step must be closed");
+        drop(server);
+    }
+}
+
 /// Implicit FTPS against a port that accepts and never answers the ClientHello: the TLS
 /// handshake is bounded by the timeout, and a cancel request ends it within 100 ms.
 #[test]

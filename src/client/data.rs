@@ -363,11 +363,18 @@ impl Client {
     /// connection, so servers notice it during a transfer) and reads the replies that follow
     /// (426 then 226, or 226 alone, or 225), leaving the connection usable.
     pub fn abort_transfer(&mut self, conn: DataConnection) -> Result<()> {
+        self.abort_transfer_within(conn, false)
+    }
+
+    /// `abort_transfer`; after a cancel request (`cancelled`) the replies get only the
+    /// short grace of a cancel (a silent server then loses the connection: `Timeout`).
+    pub(crate) fn abort_transfer_within(&mut self, conn: DataConnection, cancelled: bool) -> Result<()> {
         self.last_transfer_bytes = conn.bytes;
         self.last_transfer_socket_calls = conn.socket_calls;
         reset(conn.tcp());
         drop(conn);
-        let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies(self.config.timeout));
+        let wait = if cancelled { self.config.timeout.min(CANCEL_GRACE) } else { self.config.timeout };
+        let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies(wait));
         self.end_transfer();
         aborted
     }
@@ -420,15 +427,18 @@ impl Client {
     /// and every reply before its 200 belongs to the abort. One round trip, no guessing.
     /// The last reply stays the abort's (the NOOP's 200 is not kept).
     fn read_abor_replies(&mut self, wait: Duration) -> Result<()> {
+        // One bound for the whole exchange, not one per reply.
+        let deadline = Instant::now() + wait;
+        let left = || deadline.saturating_duration_since(Instant::now());
         let mut replies = AbortReplies::default();
         let mut next = Next::Read;
         loop {
             next = match next {
-                Next::Read => replies.reply(self.any_reply(wait)?),
+                Next::Read => replies.reply(self.any_reply(left())?),
                 Next::Send(verb, arg) => {
                     let line = crate::proto::command::build(verb, arg.as_deref(), self.config.encoding)?;
                     self.send_line(&line)?;
-                    replies.reply(self.any_reply(wait)?)
+                    replies.reply(self.any_reply(left())?)
                 }
                 Next::Done(last) => {
                     self.last_reply = Some(last);

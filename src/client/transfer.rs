@@ -92,11 +92,10 @@ pub type BlockCallback<'a> = &'a mut dyn FnMut(&[u8]) -> Flow;
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>) -> Flow;
 
 impl Client {
-    /// Stops the current transfer when set from another thread.
+    /// Whether a request from another thread (`canceller`, `transfer_stopper`) asks the
+    /// current transfer to stop; `stop` takes it.
     fn cancelled(&self) -> bool {
-        // Both taken: one request stops one transfer.
-        let cancel = self.cancel.swap(false, Ordering::AcqRel);
-        self.transfer_stop.swap(false, Ordering::AcqRel) | cancel
+        self.cancel.load(Ordering::Acquire) || self.transfer_stop.load(Ordering::Acquire)
     }
 
     /// A flag that, set from another thread, stops a running transfer at its next block
@@ -125,12 +124,18 @@ impl Client {
         self.void("TYPE", Some(transfer_type)).map(drop)
     }
 
-    fn stop(&mut self, conn: DataConnection) -> Error {
-        // The stop serves any request pending now (a callback may set the flag and return
-        // Break, as the bindings do): only a later one cuts the wait for ABOR's replies.
-        self.cancelled();
-        match self.abort_transfer(conn) {
+    fn stop(&mut self, conn: DataConnection, by_callback: bool) -> Error {
+        // A cancel request (ftp_cancel) that stops the transfer by itself wants the call back
+        // within 100 ms: the server gets a short grace to answer ABOR and, silent, loses the
+        // connection. A stop from the callback or from ftp_abort keeps the connection
+        // wherever it can: ABOR's replies get the whole timeout. The stop serves the
+        // requests pending now, both taken (a callback may set the cancel flag and return
+        // Break, as the bindings' abort does: that is the callback's stop).
+        let by_cancel = self.cancel.swap(false, Ordering::AcqRel) && !by_callback;
+        self.transfer_stop.store(false, Ordering::Release);
+        match self.abort_transfer_within(conn, by_cancel) {
             Ok(()) => Error::Stopped,
+            Err(Error::Timeout(_)) if by_cancel => Error::Cancelled("waiting for the replies to ABOR"),
             Err(e) => e,
         }
     }
@@ -188,16 +193,16 @@ impl Client {
             let n = match conn.receive(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                Err(Error::Cancelled(_)) => return Err(self.stop(conn, false)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             };
             for block in buf[..n].chunks(blocksize) {
                 if callback(block).is_break() {
-                    return Err(self.stop(conn));
+                    return Err(self.stop(conn, true));
                 }
             }
             if self.cancelled() {
-                return Err(self.stop(conn));
+                return Err(self.stop(conn, false));
             }
         }
         self.finish_download(conn, rest.is_none())
@@ -216,7 +221,7 @@ impl Client {
         loop {
             let n = match conn.receive(&mut buf) {
                 Ok(n) => n,
-                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                Err(Error::Cancelled(_)) => return Err(self.stop(conn, false)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             };
             let fed = if n == 0 { lines.finish(callback) } else { lines.feed(&buf[..n], callback) };
@@ -231,7 +236,7 @@ impl Client {
                 }
             }
             if stopped || self.cancelled() {
-                return Err(self.stop(conn));
+                return Err(self.stop(conn, stopped));
             }
             if n == 0 {
                 break;
@@ -311,7 +316,7 @@ impl Client {
             let n = match fill(&mut buf[queued..]) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if is_stop(&e) => return Err(self.stop(conn)),
+                Err(e) if is_stop(&e) => return Err(self.stop(conn, true)),
                 Err(e) if e.kind() == io::ErrorKind::InvalidData && e.to_string().contains("line") => {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::LineTooLong(MAX_LINE));
@@ -325,19 +330,20 @@ impl Client {
             if filled >= SOCKET_WRITE {
                 match conn.send_all(&buf[..filled]) {
                     Ok(()) => {}
-                    Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                    Err(Error::Cancelled(_)) => return Err(self.stop(conn, false)),
                     Err(e) => return Err(self.fail_transfer(conn, e)),
                 }
             }
-            if callback(&buf[queued..filled]).is_break() || self.cancelled() {
-                return Err(self.stop(conn));
+            let broke = callback(&buf[queued..filled]).is_break();
+            if broke || self.cancelled() {
+                return Err(self.stop(conn, broke));
             }
             queued = if filled >= SOCKET_WRITE { 0 } else { filled };
         }
         if queued > 0 {
             match conn.send_all(&buf[..queued]) {
                 Ok(()) => {}
-                Err(Error::Cancelled(_)) => return Err(self.stop(conn)),
+                Err(Error::Cancelled(_)) => return Err(self.stop(conn, false)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             }
         }
@@ -449,7 +455,7 @@ impl Client {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("writing the local file", e));
                 }
-                FdStep::Stop => return Err(self.stop(conn)),
+                FdStep::Stop => return Err(self.stop(conn, false)),
                 FdStep::Failed(e) => return Err(self.fail_transfer(conn, e)),
             };
             if pipe.is_some() {
@@ -457,7 +463,7 @@ impl Client {
             }
             let flow = progress.as_mut().map_or(Flow::Continue(()), |p| p(offset + conn.transferred(), total));
             if flow.is_break() || self.cancelled() {
-                return Err(self.stop(conn));
+                return Err(self.stop(conn, flow.is_break()));
             }
         }
         let received = conn.transferred();
@@ -506,7 +512,7 @@ impl Client {
                     let _ = self.abort_transfer(conn);
                     return Err(Error::io("reading the local file", e));
                 }
-                FdStep::Stop => return Err(self.stop(conn)),
+                FdStep::Stop => return Err(self.stop(conn, false)),
                 FdStep::Failed(e) => return Err(self.fail_transfer(conn, e)),
             };
             if zero_copy {
@@ -516,7 +522,7 @@ impl Client {
                 .as_mut()
                 .map_or(Flow::Continue(()), |p| p(offset + conn.transferred(), total.map(|t| t + offset)));
             if flow.is_break() || self.cancelled() {
-                return Err(self.stop(conn));
+                return Err(self.stop(conn, flow.is_break()));
             }
         }
         let sent = conn.transferred();

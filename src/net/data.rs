@@ -87,9 +87,10 @@ impl DataConnection {
     /// After a socket call came back after its TICK with nothing moved (or at once, on a
     /// non-blocking socket, then after waiting for `events` on it): `Cancelled` when a
     /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
-    /// data wait, else Ok (call again).
+    /// data wait, else Ok (call again). The request is left for the client's stop to take
+    /// (it treats a cancel and a transfer stop differently).
     pub(crate) fn check_patience(&self, what: &'static str, events: i16) -> Result<()> {
-        if self.stops.iter().fold(false, |any, stop| stop.swap(false, Ordering::AcqRel) | any) {
+        if self.stops.iter().any(|stop| stop.load(Ordering::Acquire)) {
             return Err(Error::Cancelled(what));
         }
         // A wait too long to represent is as good as forever.

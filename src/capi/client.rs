@@ -635,3 +635,41 @@ pub extern "C" fn ftp_local_address(
         lend_address(inner, addr, out_host, out_port)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::status::FTP_OK;
+    use std::io::Write;
+
+    fn timeouts(c: *mut ftp_client) -> (Duration, Option<Duration>) {
+        peek(c, |inner| (inner.client.config().timeout, inner.client.config().data_timeout)).unwrap()
+    }
+
+    /// Timeout 0 inherits everywhere: the handle's timeout at connect, the library default
+    /// in ftp_set_timeout_ms, the handle's timeout in an override.
+    #[test]
+    fn a_zero_timeout_inherits() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(b"220 hi\r\n").unwrap();
+            s
+        });
+        let c = ftp_new();
+        let default = timeouts(c).0;
+        assert_eq!(ftp_set_timeout_ms(c, 2000), FTP_OK);
+        assert_eq!(ftp_set_data_timeout_ms(c, 500), FTP_OK);
+        assert_eq!(timeouts(c), (Duration::from_secs(2), Some(Duration::from_millis(500))));
+        assert_eq!(ftp_connect(c, c"127.0.0.1".as_ptr(), port, 0, std::ptr::null()), FTP_OK);
+        assert_eq!(timeouts(c).0, Duration::from_secs(2), "ftp_connect(.., 0) keeps the handle's timeout");
+        assert_eq!(ftp_set_data_timeout_ms(c, 0), FTP_OK);
+        assert_eq!(timeouts(c).1, None, "an override of 0 follows the handle's timeout");
+        assert_eq!(ftp_set_timeout_ms(c, 0), FTP_OK);
+        assert_eq!(timeouts(c).0, default, "ftp_set_timeout_ms(c, 0) is the library default");
+        assert_eq!(ftp_set_timeout_ms(c, -1), FTP_ERR_INVALID_ARGUMENT);
+        ftp_free(c);
+        drop(server.join().unwrap());
+    }
+}

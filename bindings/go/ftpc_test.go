@@ -479,8 +479,11 @@ func TestRetrContext(t *testing.T) {
 	if err := c.Stor("big.bin", bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
+	// Slow enough that the deadline comes while data moves, whatever the block size
+	// (at 5 ms a block, large blocks let the download end first: then the cancel cut the
+	// final reply's wait instead).
 	slow := writerFunc(func(p []byte) (int, error) {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		return len(p), nil
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the captured part of the seed corpus (fuzz/corpus/<target>/cap-*) from the real
-servers on loopback: replies, listings and whole sessions from vsftpd and pure-ftpd.
+servers on loopback: replies and listings from vsftpd and pure-ftpd; and whole sessions
+(tests/data/session/cap-*) that tests/properties.rs replays and mutates.
 
     source target/ftp-servers/env && fuzz/capture-corpus.py
 
@@ -18,6 +19,7 @@ USER = os.environ["FTPC_TEST_USER"]
 PASS = os.environ["FTPC_TEST_PASS"]
 SERVERS = [("vsftpd", int(os.environ["FTPC_VSFTPD_PORT"])), ("pureftpd", int(os.environ["FTPC_PUREFTPD_PORT"]))]
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+SESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "session")
 
 
 class Raw:
@@ -144,7 +146,7 @@ def capture(server, port, now):
 
 
 def session(server, port, exists, flags):
-    """The server's side of exactly the session the `session` target runs."""
+    """The server's side of exactly the session tests/properties.rs::check_session runs."""
     if exists:
         s = login(port)
         s.cmd("MKD some dir")
@@ -157,7 +159,8 @@ def session(server, port, exists, flags):
     s = login(port)
     for cmd in ['RMD new "dir"', "RMD some dir", "DELE file.bin", "QUIT"]:
         s.cmd(cmd)
-    write("session", f"cap-{server}-{'ok' if exists else 'missing'}", bytes([flags]) + c.stream())
+    with open(os.path.join(SESSIONS, f"cap-{server}-{'ok' if exists else 'missing'}"), "wb") as f:
+        f.write(bytes([flags]) + c.stream())
 
 
 if __name__ == "__main__":
@@ -166,4 +169,4 @@ if __name__ == "__main__":
         capture(server, port, now)
         session(server, port, True, 0x00)
         session(server, port, False, 0x05)  # latin-1, debug level 1
-    print("captured into", CORPUS)
+    print("captured into", CORPUS, "and", os.path.normpath(SESSIONS))

@@ -25,7 +25,7 @@ unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 seconds=${1:-10}
 shift || true
 case $seconds in '' | *[!0-9]* | 0) echo "usage: $0 [SECONDS_PER_TARGET>0] [TARGET...]" >&2; exit 2 ;; esac
-all_targets=(reply_reader pasv mlsd list_line parse257 session)
+all_targets=(reply_reader pasv mlsd list_line parse257 conversation)
 targets=("${all_targets[@]}")
 [ $# -eq 0 ] || targets=("$@")
 sanitizer=${FUZZ_SANITIZER:-address}

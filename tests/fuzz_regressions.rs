@@ -1,6 +1,7 @@
-//! Inputs found by fuzzing (fuzz/), replayed through the same entry points as the fuzz
-//! targets, and the in-memory session hook the `session` target uses
-//! (`Client::connect_socket` over one end of a socketpair).
+//! Inputs found by fuzzing, replayed through the same entry points, and the in-memory
+//! session hook that `tests/properties.rs::session_against_a_hostile_server` uses (formerly
+//! the `session` fuzz target): `Client::connect_socket` over one end of a socketpair. The
+//! seed sessions of that former target are replayed there (`session_seeds_replay`).
 
 use ftpc::{Client, Error};
 use std::io::{Read, Write};
@@ -49,7 +50,8 @@ fn eof_in_the_middle_closes_and_later_calls_send_nothing() {
     assert_eq!(sent(client, server), "USER u\r\nPASS p\r\n");
 }
 
-/// session target, first crash (a harness bug, kept as a test of the behaviour it showed):
+/// The former `session` fuzz target's first crash (a harness bug, kept as a test of the
+/// behaviour it showed):
 /// a 213 reply to MDTM whose text is no time ("213 4321", here a SIZE answer the hostile
 /// server sent out of turn) is a protocol error, but the reply itself was well formed, so
 /// the connection stays open and in step: the next command gets its own reply.

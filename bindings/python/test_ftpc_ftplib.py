@@ -572,12 +572,32 @@ class ServerTest:
         ftp.quit()
 
     def test_source_address(self):
-        with socket.socket() as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
+        def unused_port():
+            with socket.socket() as s:
+                s.bind((HOST, 0))
+                return s.getsockname()[1]
+        port = unused_port()
         ftp = FTP(timeout=TIMEOUT)
         ftp.connect(HOST, self.port, source_address=(HOST, port))
+        self.assertEqual(ftp.sock.getsockname()[1], port)
         ftp.login(USER, PASSWD)
+        # Passive data connections bind it too, sharing the control connection's port.
+        with ftp.transfercmd("LIST") as conn:
+            self.assertEqual(conn.getsockname(), (HOST, port))
+            conn.makefile("rb").read()
+        ftp.voidresp()
+        # Changed after connecting (as test_ftplib's test_source_address_passive_connection):
+        # the next data connection binds it.
+        later = unused_port()
+        ftp.source_address = (HOST, later)
+        self.assertEqual(ftp.source_address, (HOST, later))
+        with ftp.transfercmd("LIST") as conn:
+            self.assertEqual(conn.getsockname()[1], later)
+            conn.makefile("rb").read()
+        ftp.voidresp()
+        ftp.source_address = None
+        self.assertTrue(ftp.nlst() is not None)
+        self.assertEqual(ftp.sock.getsockname()[1], port)
         ftp.quit()
 
     def test_latin1_encoding(self):

@@ -41,7 +41,8 @@ marked [test: ...], each of which is deliberate, for the reason given. They are:
 - A reply line must start with a 3-digit code (1xx-5xx), else ``error_proto`` and the
   connection is closed: the C library's reply parser is strict, where ftplib takes any
   line whose first character is 1, 2 or 3 (the greeting ``1 Hola mundo``).
-  [test: the six TestTimeouts tests, whose server greets so]
+  [test: the six TestTimeouts tests, whose server greets so; test_ftpc_ftplib's
+  TimeoutsAsFtplibTest runs them with a valid greeting]
 - ``__all__`` is ftplib's plus ``TransferAborted`` and ``version``, and its exception
   classes are ftplib's own (``ftpc_ftplib.error_perm is ftplib.error_perm``), which a
   check that counts only classes defined in this module does not expect.

@@ -643,7 +643,10 @@ void ftp_free(struct ftp_client *client);
  * resolves to, and reads the greeting. `timeout_ms` > 0 becomes the handle's timeout (see
  * "Timeouts" at the top: it bounds every later wait too, data connections included); 0
  * keeps the handle's timeout (60 s by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
- * is an IP address, optionally with a port, to bind before connecting. A 4xx or 5xx greeting
+ * is an IP address, optionally with a port, to bind before connecting; it stays the
+ * handle's source address (`ftp_set_source_address`), which passive data connections bind
+ * too, its port included (with SO_REUSEADDR, so that they can share the control
+ * connection's port). A 4xx or 5xx greeting
  * gives FTP_ERR_TEMP or FTP_ERR_PERM and leaves the handle unconnected.
  */
 int ftp_connect(struct ftp_client *client,
@@ -651,6 +654,18 @@ int ftp_connect(struct ftp_client *client,
                 uint16_t port,
                 int64_t timeout_ms,
                 const char *source_address);
+
+/**
+ * Sets the address to bind (`"addr"`, `"addr:port"` or `"[v6]:port"`, as `ftp_connect`
+ * takes it), as ftplib's `source_address` assigned after connecting; NULL binds nothing.
+ * It applies from the next data connection on: a passive data connection binds its host
+ * and, when given, its port (one data connection at a time; the control connection may
+ * hold the same port, see `ftp_connect`). Active mode listens on the control connection's
+ * address whatever this says. The next `ftp_connect`/`ftp_open` replaces it with its own
+ * `source_address` argument, NULL included. Codes: FTP_OK, FTP_ERR_INVALID_ARGUMENT (not
+ * an IP address), FTP_ERR_ENCODING (not UTF-8), FTP_ERR_NULL_ARGUMENT (`client` NULL).
+ */
+int ftp_set_source_address(struct ftp_client *client, const char *source_address);
 
 /**
  * ftplib's `FTP(host, user, passwd, acct, timeout, source_address, encoding)` in one call:
@@ -1078,6 +1093,15 @@ int ftp_transfercmd(struct ftp_client *client,
  * The size the server announced in its `150 ... (N bytes)` reply, or -1.
  */
 int64_t ftp_data_size(const struct ftp_data *data);
+
+/**
+ * This side's address on the data connection, as `ftp_local_address` gives the control
+ * connection's: `*out_host` (an IPv4 or IPv6 address without brackets, borrowed until the
+ * next call on the client) and `*out_port`; in passive mode, the source address's host and
+ * port when one was set (`ftp_set_source_address`). FTP_ERR_WRONG_STATE when the
+ * connection is closed or its client freed; FTP_ERR_NULL_ARGUMENT for a NULL argument.
+ */
+int ftp_data_local_address(const struct ftp_data *data, const char **out_host, uint16_t *out_port);
 
 /**
  * Reads at most `len` bytes into `buf`; `*out` is the number read, 0 at the end of the data.

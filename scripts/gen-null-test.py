@@ -146,6 +146,7 @@ EXPECT = {
     ("ftp_set_trace_callback", "callback"): OK,
     ("ftp_set_trace_callback", "userdata"): OK,
     ("ftp_set_active_address", "address"): OK,
+    ("ftp_set_source_address", "source_address"): OK,  # NULL: bind nothing
     ("ftp_set_tls_ca_pem", "pem"): OK,
     ("ftp_nlst", "arg"): WS,
     ("ftp_nlst", "callback"): WS,

@@ -234,6 +234,53 @@ fn accept_within(listener: &TcpListener, limit: Duration) -> Option<(TcpStream, 
 // ---------------------------------------------------------------------------------------
 // Passive mode: which address, malformed 227/229, EPSV refused
 
+/// The source address binds passive data connections, its port included: the port given
+/// to `connect` (which the control connection holds too), then one set after connecting,
+/// which applies to the next data connection; `None` binds nothing.
+#[test]
+fn passive_data_connections_bind_the_source_address_and_port() {
+    let mut steps = login_prelude();
+    steps.extend(epsv_transfer("RETR one", "150 ok\r\n"));
+    steps.extend(serve(b"first"));
+    steps.extend([Step::EpsvReply, Step::reply("LIST", "150 ok\r\n"), Step::DataAccept]);
+    steps.extend(serve(b"second"));
+    steps.extend(epsv_transfer("RETR three", "150 ok\r\n"));
+    steps.extend(serve(b"third"));
+    let server = ScriptedServer::start(steps);
+    let control_port = free_port();
+    let mut c = client();
+    let source = SocketAddr::new(LOCALHOST, control_port);
+    c.connect("127.0.0.1", server.port(), None, Some(source)).unwrap();
+    assert_eq!(c.local_addr(), Some(source));
+    assert_eq!(c.source_address(), Some(source));
+    c.login("u", "p", "").unwrap();
+    // The port of the control connection, shared (SO_REUSEADDR).
+    let (r, got) = retr(&mut c, "RETR one");
+    expect_code(r, 226);
+    assert_eq!(got, b"first");
+    // Changed after connecting: the next data connection binds it.
+    let later = SocketAddr::new(LOCALHOST, free_port());
+    c.set_source_address(Some(later));
+    let conn = c.ntransfercmd(b"LIST", None).unwrap();
+    assert_eq!(conn.local_addr(), Some(later));
+    assert_eq!(conn.peer_addr().map(|a| a.ip()), Some(LOCALHOST));
+    let mut got = Vec::new();
+    let mut conn = conn;
+    std::io::copy(&mut conn, &mut got).unwrap();
+    assert_eq!(got, b"second");
+    expect_code(c.finish_transfer(conn, false), 226);
+    // None: an ephemeral port.
+    c.set_source_address(None);
+    let (r, got) = retr(&mut c, "RETR three");
+    expect_code(r, 226);
+    assert_eq!(got, b"third");
+    assert_eq!(c.local_addr(), Some(source), "the control connection is untouched");
+    let t = finish(server);
+    let ports: Vec<u16> = t.data_conns.iter().map(|d| d.peer.port()).collect();
+    assert_eq!(ports[..2], [control_port, later.port()], "{ports:?}");
+    assert!(ports[2] != control_port && ports[2] != later.port(), "{ports:?}");
+}
+
 /// A 227 naming another host (127.0.0.2) or 0.0.0.0 is not followed: the data connection goes
 /// to the control connection's peer, where the server listens.
 #[test]

@@ -34,18 +34,15 @@ marked [test: ...], each of which is deliberate, for the reason given. They are:
   ``getsockname()``, ``getpeername()``, ``family``, ``gettimeout()`` and
   ``settimeout()``; ``file`` is always ``None``. ``transfercmd``/``ntransfercmd`` return
   a data connection with ``recv``, ``recv_into``, ``send``, ``sendall``,
-  ``makefile('rb'|'wb')``, ``close`` and the context manager; closing it reads the
+  ``makefile('rb'|'wb')``, ``getsockname()``, ``close`` and the context manager; closing it reads the
   server's final reply, which the ``voidresp()`` that ftplib code calls next returns.
   [test: TestTLS_FTPClass test_control_connection, test_login, test_ccc, test_context,
   test_data_connection]
 - A reply line must start with a 3-digit code (1xx-5xx), else ``error_proto`` and the
   connection is closed: the C library's reply parser is strict, where ftplib takes any
   line whose first character is 1, 2 or 3 (the greeting ``1 Hola mundo``).
-  [test: the six TestTimeouts tests, whose server greets so]
-- ``source_address`` is used when connecting; data connections bind its host but not its
-  port (ftplib binds the port too, and so fails every passive transfer with EADDRINUSE
-  when the control connection holds that port), and a change after connecting applies at
-  the next connect. [test: test_source_address_passive_connection, twice]
+  [test: the six TestTimeouts tests, whose server greets so; test_ftpc_ftplib's
+  TimeoutsAsFtplibTest runs them with a valid greeting]
 - ``__all__`` is ftplib's plus ``TransferAborted`` and ``version``, and its exception
   classes are ftplib's own (``ftpc_ftplib.error_perm is ftplib.error_perm``), which a
   check that counts only classes defined in this module does not expect.
@@ -70,6 +67,10 @@ Further differences, which the test does not reach:
 - ``FTP_TLS.login`` protects data connections (PBSZ 0 + PROT P) by itself, where ftplib
   waits for ``prot_p()``; call ``prot_c()`` before ``login`` for clear-text data.
 - ``retrlines`` also ends lines at a bare CR (ftplib only at LF).
+- ``source_address`` with a port: passive data connections bind that port, as ftplib's do,
+  and may share it with the control connection (SO_REUSEADDR), where ftplib's fail with
+  EADDRINUSE. Assigned after connecting, it applies from the next data connection, as in
+  ftplib; a name in it is resolved at the assignment.
 - ``abort()`` while a transfer runs (from a callback, or from another thread) stops that
   transfer after its current block: the transfer's call then raises ``TransferAborted``
   (an ``error_reply``) and the connection stays usable; ``abort()`` returns ``None`` then.
@@ -226,6 +227,8 @@ _PROTOTYPES = {
     "ftp_cancel": (_c_int, [_c_p]),
     "ftp_peer_address": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
     "ftp_local_address": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
+    "ftp_data_local_address": (_c_int, [_c_p, _c_strp, ctypes.POINTER(_c_u16)]),
+    "ftp_set_source_address": (_c_int, [_c_p, _c_str]),
     "ftp_set_tls_ca_pem": (_c_int, [_c_p, _c_str, _c_size]),
     "ftp_transfercmd": (_c_int, [_c_p, _c_str, _c_i64, ctypes.POINTER(_c_p)]),
     "ftp_data_size": (_c_i64, [_c_p]),
@@ -585,6 +588,23 @@ class FTP:
         self._match_epsv()
         self.welcome = self._dec(_lib.ftp_getwelcome(self._h))
         return self.welcome
+
+    @property
+    def source_address(self):
+        """ftplib's ``source_address``: the ``(host, port)`` bound when connecting and by the
+        passive data connections (port 0: any port). Assigned while connected, it applies
+        from the next data connection on, as in ftplib."""
+        return self._source_address
+
+    @source_address.setter
+    def source_address(self, value):
+        h = getattr(self, "_h", None)
+        if h is not None and _lib.ftp_is_connected(h):
+            peer = self.sock.getpeername()[0]
+            arg = None if value is None else _source_arg(peer, self.port, value)
+            with self._lock:
+                self._check(_lib.ftp_set_source_address(h, arg), "source_address")
+        self._source_address = value
 
     def _match_epsv(self):
         """ftplib's choice of commands: EPSV and EPRT on an IPv6 connection, PASV and PORT on
@@ -1085,6 +1105,16 @@ class _DataConnection:
 
     def unwrap(self):
         return self
+
+    def getsockname(self):
+        """This side's address on the data connection, as a socket's ``getsockname()``."""
+        host, port = ctypes.c_char_p(), _c_u16()
+        with self._ftp._lock:
+            rc = _lib.ftp_data_local_address(self._alive(), ctypes.byref(host), ctypes.byref(port))
+            if rc != _OK:
+                raise self._ftp._exception(rc, "getsockname")
+            host = host.value.decode()
+        return (host, port.value) if ":" not in host else (host, port.value, 0, 0)
 
     def close(self):
         """Ends the transfer: TLS close_notify, then the server's final reply, which the

@@ -16,6 +16,9 @@ Two runs, each in a process of its own:
 Each must pass every test except the deliberate differences listed below (each names the
 entry of ftpc_ftplib's docstring that explains it); a listed test that passes fails the run
 too, so that the list stays as short as it can be. Skipped tests are counted, not failed.
+The list and the docstring must agree: each reason below starts exactly one of the
+docstring's entries marked [test: ...] (whitespace and ``literal`` markup aside), and each
+such entry is some reason's; a mismatch fails the run.
 
 Usage: python3 run_cpython_test_ftplib.py [-v] [verified|unverified ...]
 (no run named: both). ftpc_ftplib is imported as any program imports it (the installed
@@ -37,7 +40,6 @@ import unittest
 _VERIFY = "Certificates and host names are verified"
 _SOCK_TLS = "sock and the data connections are not sockets"
 _GREETING = "A reply line must start with a 3-digit code"
-_SOURCE = "source_address is used when connecting; data connections bind its host"
 _ALL = "__all__ is ftplib's plus TransferAborted and version"
 
 DIFFERENCES = {
@@ -53,8 +55,6 @@ DIFFERENCES = {
     "TestTimeouts.testTimeoutDifferentOrder": _GREETING,
     "TestTimeouts.testTimeoutDirectAccess": _GREETING,
     "MiscTestCase.test__all__": _ALL,
-    "TestFTPClass.test_source_address_passive_connection": _SOURCE,
-    "TestTLS_FTPClassMixin.test_source_address_passive_connection": _SOURCE,
 }
 
 # With verification on, every TLS test fails for that reason alone: each makes a handshake
@@ -101,6 +101,26 @@ def load_module(path):
     return module
 
 
+def docstring_mismatches(doc):
+    """What disagrees between the reasons listed here and the entries of ftpc_ftplib's
+    docstring marked [test: ...] (whitespace and ``literal`` markup aside): one line per
+    problem."""
+    entries = [" ".join(e.replace("``", "").split()) for e in re.split(r"\n\s*- ", doc or "")[1:]]
+    entries = [e for e in entries if "[test:" in e]
+    reasons = set(DIFFERENCES.values()) | {_VERIFY}
+    problems = []
+    for reason in sorted(reasons):
+        n = sum(e.startswith(reason) for e in entries)
+        if n != 1:
+            problems.append("reason %r starts %d of the docstring's [test: ...] entries, "
+                            "not 1" % (reason, n))
+    for e in entries:
+        if not any(e.startswith(r) for r in reasons):
+            problems.append("docstring entry %r... is marked [test: ...] but no listed "
+                            "difference names it" % e[:60])
+    return problems
+
+
 def expected_failures(run, test_ids):
     """The ids of the tests listed as deliberate differences for this run."""
     expected = {t for t in DIFFERENCES if t in test_ids}
@@ -135,10 +155,12 @@ class _Result(unittest.TextTestResult):
 
 def child(run, verbosity):
     """One run, in this process: prints one line per test that did not pass and a result
-    line `RESULT run total passed failed skipped unexpected-failures unexpected-passes`."""
+    line `RESULT run total passed failed skipped unexpected-failures unexpected-passes
+    docstring-mismatches seconds`."""
     import ftpc_ftplib
     print("ftpc_ftplib %s from %s, ftpc %s; Python %s (%s)" % (
         run, ftpc_ftplib.__file__, ftpc_ftplib.version(), sys.version.split()[0], sys.executable))
+    doc_problems = docstring_mismatches(ftpc_ftplib.__doc__)
     if run == "unverified":
         ftpc_ftplib.FTP_TLS.verify = False
     path = find_test_ftplib()
@@ -171,11 +193,14 @@ def child(run, verbosity):
         print("  UNEXPECTED FAILURE: %s" % t)
     for t in unexpected_passes:
         print("  LISTED BUT PASSED (remove it from the list): %s" % t)
-    print("RESULT %s %d %d %d %d %d %d %.1f" % (run, result.testsRun, len(passed), len(failed),
-                                                len(skipped), len(unexpected_failures),
-                                                len(unexpected_passes), took))
+    for p in doc_problems:
+        print("  LIST AND DOCSTRING DISAGREE: %s" % p)
+    print("RESULT %s %d %d %d %d %d %d %d %.1f" % (run, result.testsRun, len(passed), len(failed),
+                                                   len(skipped), len(unexpected_failures),
+                                                   len(unexpected_passes), len(doc_problems),
+                                                   took))
     sys.stdout.flush()
-    return 0 if not unexpected_failures and not unexpected_passes else 1
+    return 0 if not unexpected_failures and not unexpected_passes and not doc_problems else 1
 
 
 def main(argv):
@@ -202,18 +227,19 @@ def main(argv):
                 sys.stdout.write(line)
                 sys.stdout.flush()
                 output.append(line)
-        m = re.search(r"^RESULT (\S+)" + r" (\d+)" * 6 + r" (\S+)$", "".join(output), re.M)
+        m = re.search(r"^RESULT (\S+)" + r" (\d+)" * 7 + r" (\S+)$", "".join(output), re.M)
         if m is None:
             ok = False
             summary.append("%s: did not complete (exit status %d)" % (run, proc.returncode))
             continue
-        _, total, passed, failed, skipped, unexp_fail, unexp_pass, took = m.groups()
-        good = proc.returncode == 0 and unexp_fail == "0" and unexp_pass == "0"
+        _, total, passed, failed, skipped, unexp_fail, unexp_pass, doc_bad, took = m.groups()
+        good = proc.returncode == 0 and unexp_fail == "0" and unexp_pass == "0" and doc_bad == "0"
         ok = ok and good
         summary.append("%s: %s passed, %s failed (%s)%s, %s skipped of %s in %s s" % (
             run, passed, failed,
             "all listed differences" if unexp_fail == "0" else "%s not listed" % unexp_fail,
-            "" if unexp_pass == "0" else ", %s listed but passed" % unexp_pass,
+            "" if unexp_pass == "0" else ", %s listed but passed" % unexp_pass
+            + ("" if doc_bad == "0" else ", %s disagreements with the docstring" % doc_bad),
             skipped, total, took))
     print("\ncpython-test_ftplib: %s; %s" % ("; ".join(summary), "ok" if ok else "FAILED"))
     return 0 if ok else 1

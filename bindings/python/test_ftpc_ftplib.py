@@ -572,12 +572,32 @@ class ServerTest:
         ftp.quit()
 
     def test_source_address(self):
-        with socket.socket() as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
+        def unused_port():
+            with socket.socket() as s:
+                s.bind((HOST, 0))
+                return s.getsockname()[1]
+        port = unused_port()
         ftp = FTP(timeout=TIMEOUT)
         ftp.connect(HOST, self.port, source_address=(HOST, port))
+        self.assertEqual(ftp.sock.getsockname()[1], port)
         ftp.login(USER, PASSWD)
+        # Passive data connections bind it too, sharing the control connection's port.
+        with ftp.transfercmd("LIST") as conn:
+            self.assertEqual(conn.getsockname(), (HOST, port))
+            conn.makefile("rb").read()
+        ftp.voidresp()
+        # Changed after connecting (as test_ftplib's test_source_address_passive_connection):
+        # the next data connection binds it.
+        later = unused_port()
+        ftp.source_address = (HOST, later)
+        self.assertEqual(ftp.source_address, (HOST, later))
+        with ftp.transfercmd("LIST") as conn:
+            self.assertEqual(conn.getsockname()[1], later)
+            conn.makefile("rb").read()
+        ftp.voidresp()
+        ftp.source_address = None
+        self.assertTrue(ftp.nlst() is not None)
+        self.assertEqual(ftp.sock.getsockname()[1], port)
         ftp.quit()
 
     def test_latin1_encoding(self):
@@ -977,6 +997,119 @@ class TimeoutTest(unittest.TestCase):
         self.assertEqual(got, [])
         self.assertTrue(1.0 <= took <= 2.0, "raised after %.3f s" % took)
 
+
+
+class TimeoutsAsFtplibTest(unittest.TestCase):
+    """CPython's TestTimeouts (Lib/test/test_ftplib.py), ported: its server greets with
+    "1 Hola mundo", which this module refuses (a reply needs a 3-digit code, a deliberate
+    difference), so in test_ftplib these fail before they check anything. Here the same
+    server greets with "220 Hola mundo": the default timeout is socket.getdefaulttimeout()
+    at connect time, None means none, and sock.gettimeout() gives what was asked for."""
+
+    def setUp(self):
+        self.greeting = b"220 Hola mundo\r\n"  # test_ftplib's: b"1 Hola mundo\n"
+        self.evt = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server_thread = threading.Thread(target=self.server)
+        self.server_thread.daemon = True
+        self.server_thread.start()
+        # Wait for the server to be ready.
+        self.evt.wait()
+        self.evt.clear()
+        self.old_port = FTP.port
+        FTP.port = self.port
+
+    def tearDown(self):
+        FTP.port = self.old_port
+        self.server_thread.join()
+        self.server_thread = None
+
+    def server(self):
+        # Sets evt 2 times: when the connection can be accepted, and when it is safe for
+        # the caller to close its end.
+        self.sock.listen()
+        self.evt.set()
+        try:
+            conn, addr = self.sock.accept()
+        except TimeoutError:
+            pass
+        else:
+            conn.sendall(self.greeting)
+            conn.shutdown(socket.SHUT_WR)
+            self.evt.set()
+            conn.close()
+        finally:
+            self.sock.close()
+
+    def testTimeoutDefault(self):
+        # default -- use global socket timeout
+        self.assertIsNone(socket.getdefaulttimeout())
+        socket.setdefaulttimeout(30)
+        try:
+            ftp = FTP("127.0.0.1")
+        finally:
+            socket.setdefaulttimeout(None)
+        self.assertEqual(ftp.sock.gettimeout(), 30)
+        self.evt.wait()
+        ftp.close()
+
+    def testTimeoutNone(self):
+        # no timeout -- do not use global socket timeout
+        self.assertIsNone(socket.getdefaulttimeout())
+        socket.setdefaulttimeout(30)
+        try:
+            ftp = FTP("127.0.0.1", timeout=None)
+        finally:
+            socket.setdefaulttimeout(None)
+        self.assertIsNone(ftp.sock.gettimeout())
+        self.evt.wait()
+        ftp.close()
+
+    def testTimeoutValue(self):
+        # a value
+        ftp = FTP("127.0.0.1", timeout=30)
+        self.assertEqual(ftp.sock.gettimeout(), 30)
+        self.evt.wait()
+        ftp.close()
+
+        # bpo-39259
+        with self.assertRaises(ValueError):
+            FTP("127.0.0.1", timeout=0)
+
+    def testTimeoutConnect(self):
+        ftp = FTP()
+        ftp.connect("127.0.0.1", timeout=30)
+        self.assertEqual(ftp.sock.gettimeout(), 30)
+        self.evt.wait()
+        ftp.close()
+
+    def testTimeoutDifferentOrder(self):
+        ftp = FTP(timeout=30)
+        ftp.connect("127.0.0.1")
+        self.assertEqual(ftp.sock.gettimeout(), 30)
+        self.evt.wait()
+        ftp.close()
+
+    def testTimeoutDirectAccess(self):
+        ftp = FTP()
+        ftp.timeout = 30
+        ftp.connect("127.0.0.1")
+        self.assertEqual(ftp.sock.gettimeout(), 30)
+        self.evt.wait()
+        ftp.close()
+
+    def testGreetingWithoutCodeIsRefused(self):
+        # The deliberate difference itself: test_ftplib's greeting is error_proto here.
+        self.greeting = b"1 Hola mundo\n"
+        ftp = FTP(timeout=30)
+        with self.assertRaises(ftplib.error_proto):
+            ftp.connect("127.0.0.1")
+        self.assertIsNone(ftp.sock)
+        self.evt.wait()
+        ftp.close()
 
 if __name__ == "__main__":
     unittest.main()

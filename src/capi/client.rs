@@ -76,7 +76,10 @@ fn lossy(bytes: &[u8]) -> String {
 /// resolves to, and reads the greeting. `timeout_ms` > 0 becomes the handle's timeout (see
 /// "Timeouts" at the top: it bounds every later wait too, data connections included); 0
 /// keeps the handle's timeout (60 s by default); < 0 is FTP_ERR_INVALID_ARGUMENT. `source_address` (may be NULL)
-/// is an IP address, optionally with a port, to bind before connecting. A 4xx or 5xx greeting
+/// is an IP address, optionally with a port, to bind before connecting; it stays the
+/// handle's source address (`ftp_set_source_address`), which passive data connections bind
+/// too, its port included (with SO_REUSEADDR, so that they can share the control
+/// connection's port). A 4xx or 5xx greeting
 /// gives FTP_ERR_TEMP or FTP_ERR_PERM and leaves the handle unconnected.
 #[no_mangle]
 pub extern "C" fn ftp_connect(
@@ -91,6 +94,23 @@ pub extern "C" fn ftp_connect(
         let timeout = timeout_arg(timeout_ms)?;
         let source = source_arg(optional(source_address))?;
         inner.client.connect(host, port, timeout, source)?;
+        Ok(())
+    })
+}
+
+/// Sets the address to bind (`"addr"`, `"addr:port"` or `"[v6]:port"`, as `ftp_connect`
+/// takes it), as ftplib's `source_address` assigned after connecting; NULL binds nothing.
+/// It applies from the next data connection on: a passive data connection binds its host
+/// and, when given, its port (one data connection at a time; the control connection may
+/// hold the same port, see `ftp_connect`). Active mode listens on the control connection's
+/// address whatever this says. The next `ftp_connect`/`ftp_open` replaces it with its own
+/// `source_address` argument, NULL included. Codes: FTP_OK, FTP_ERR_INVALID_ARGUMENT (not
+/// an IP address), FTP_ERR_ENCODING (not UTF-8), FTP_ERR_NULL_ARGUMENT (`client` NULL).
+#[no_mangle]
+pub extern "C" fn ftp_set_source_address(client: *mut ftp_client, source_address: *const c_char) -> c_int {
+    with_client(client, |inner| {
+        let source = source_arg(optional(source_address))?;
+        inner.client.set_source_address(source);
         Ok(())
     })
 }
@@ -597,7 +617,7 @@ pub extern "C" fn ftp_sendport(client: *mut ftp_client, host: *const c_char, por
 }
 
 /// Writes `addr` to the two outputs, the host as an IP address text borrowed until the next call.
-fn lend_address(
+pub(super) fn lend_address(
     inner: &mut super::handle::Inner,
     addr: Option<SocketAddr>,
     out_host: *mut *const c_char,

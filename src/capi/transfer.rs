@@ -403,6 +403,32 @@ pub extern "C" fn ftp_data_size(data: *const ftp_data) -> i64 {
     data.link.conn().as_ref().and_then(|c| c.size()).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
 }
 
+/// This side's address on the data connection, as `ftp_local_address` gives the control
+/// connection's: `*out_host` (an IPv4 or IPv6 address without brackets, borrowed until the
+/// next call on the client) and `*out_port`; in passive mode, the source address's host and
+/// port when one was set (`ftp_set_source_address`). FTP_ERR_WRONG_STATE when the
+/// connection is closed or its client freed; FTP_ERR_NULL_ARGUMENT for a NULL argument.
+#[no_mangle]
+pub extern "C" fn ftp_data_local_address(
+    data: *const ftp_data,
+    out_host: *mut *const c_char,
+    out_port: *mut u16,
+) -> c_int {
+    let Some(data) = deref(data) else {
+        return FTP_ERR_NULL_ARGUMENT;
+    };
+    if data.link.client_freed() {
+        return FTP_ERR_WRONG_STATE;
+    }
+    let addr = data.link.conn().as_ref().and_then(|c| c.local_addr());
+    with_client(data.client, |inner| {
+        out_ref(out_host, "out_host")?;
+        out_ref(out_port, "out_port")?;
+        let addr = addr.ok_or_else(|| Error::WrongState("the data connection is closed".into()))?;
+        super::client::lend_address(inner, Some(addr), out_host, out_port)
+    })
+}
+
 /// Runs `body` on the data connection through its client's entry helper, so errors are
 /// recorded on the client and panics are caught.
 /// `buf` and `len` are the caller's buffer, checked first: NULL with a length, or a length

@@ -214,8 +214,7 @@ impl Client {
     fn open_transfer(&mut self, cmd: &[u8], rest: Option<u64>, strict_rest: bool) -> Result<DataConnection> {
         let (tcp, preliminary) = if self.config.passive {
             let addr = self.makepasv()?;
-            let source = self.source_address.map(|s| SocketAddr::new(s.ip(), 0));
-            let tcp = stream::connect_any(&[addr], self.config.data_connect_wait(), source, &self.cancel)?;
+            let tcp = stream::connect_any(&[addr], self.config.data_connect_wait(), self.source_address, &self.cancel)?;
             let reply = self.send_transfer_command(cmd, rest, strict_rest)?;
             (tcp, reply)
         } else {

@@ -152,6 +152,11 @@ impl Client {
     /// `Timeout` saying the server expects implicit FTPS; a plain-text line where the
     /// implicit handshake expected TLS is `Tls` saying to use explicit FTPS or plain FTP. `timeout`, when given, becomes the client's timeout (`Config::timeout`,
     /// ftplib's `timeout`), which bounds every later wait too.
+    /// `source_address`, when given, is bound before connecting and stays the client's
+    /// source address (`set_source_address`): passive data connections bind it too, its
+    /// port included when not 0, with SO_REUSEADDR so that the control connection and a
+    /// data connection share that port (ftplib's data connections, without it, fail with
+    /// EADDRINUSE then).
     pub fn connect(
         &mut self,
         host: &str,
@@ -374,6 +379,23 @@ impl Client {
     /// `Config::active_address` says otherwise); `None` when not connected.
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
         self.ctrl.as_ref().map(|c| c.local)
+    }
+
+    /// The address this client binds before connecting (ftplib's `source_address`): set by
+    /// `connect`, changed by `set_source_address`.
+    pub fn source_address(&self) -> Option<SocketAddr> {
+        self.source_address
+    }
+
+    /// Sets the address to bind, as ftplib's `source_address` assigned after connecting:
+    /// it applies to the next data connection, and a passive data connection binds its host
+    /// and, when not 0, its port (as ftplib does). A port can serve one data connection at a
+    /// time, and it may be the control connection's too (see `connect`). Active mode listens
+    /// on the control connection's address whatever this says, as ftplib; the extra
+    /// connections of a segmented download bind the host only. `None`: bind nothing. The
+    /// next `connect` replaces it with its own `source_address`.
+    pub fn set_source_address(&mut self, source: Option<SocketAddr>) {
+        self.source_address = source;
     }
 
     /// 0: silent; 1: commands and replies; 2: also every line sent and received.

@@ -8,7 +8,7 @@ use crate::proto::reply::Reply;
 use openssl::ssl::ShutdownState;
 use socket2::SockRef;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -74,6 +74,17 @@ impl DataConnection {
 
     pub(crate) fn tcp(&self) -> &TcpStream {
         self.stream.tcp()
+    }
+
+    /// This side's address on the data connection (in passive mode, the source address's
+    /// host and port when the client has one; see `Client::set_source_address`).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.tcp().local_addr().ok()
+    }
+
+    /// The server's address on the data connection.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.tcp().peer_addr().ok()
     }
 
     /// Bytes moved by a call that bypassed `read`/`write` (splice, sendfile).

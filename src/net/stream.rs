@@ -89,7 +89,11 @@ pub(crate) fn wait_for(fd: RawFd, events: i16, wait: Duration, stop: &AtomicBool
 }
 
 /// Connects to the first address that answers, each within `timeout`, from `source` when
-/// given (only addresses of the source's family are tried then); `stop` cancels.
+/// given (only addresses of the source's family are tried then); `stop` cancels. A source
+/// with a port binds it with SO_REUSEADDR, so that connections from one source port (a
+/// control connection and its data connections, each to another server port) can share it:
+/// Linux lets sockets that all set SO_REUSEADDR, none of them listening, bind the same
+/// address, and each connection is told apart by the server's end.
 pub(crate) fn connect_any(
     addrs: &[SocketAddr],
     timeout: Duration,
@@ -120,6 +124,9 @@ fn connect_one(
     let io = |e| Error::io("connecting", e);
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(io)?;
     if let Some(source) = source {
+        if source.port() != 0 {
+            socket.set_reuse_address(true).map_err(io)?;
+        }
         socket.bind(&SockAddr::from(source)).map_err(io)?;
     }
     socket.set_nonblocking(true).map_err(io)?;

@@ -151,6 +151,32 @@ static int on_walk(void *userdata, const char *path, size_t len, const ftp_entry
     return w->stop ? 42 : FTP_WALK_CONTINUE;
 }
 
+/* A port nothing is bound to right now on the IP address `ip` (0 on failure). */
+static uint16_t unused_port(const char *ip)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        len = sizeof *v6;
+    } else {
+        return 0;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    uint16_t found = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+        found = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+    if (fd >= 0)
+        close(fd);
+    return found;
+}
+
 static void session(const char *host, uint16_t port, const char *name, int full_paths)
 {
     const char *user = env_or("FTPC_TEST_USER", "ftpc");
@@ -187,6 +213,37 @@ static void session(const char *host, uint16_t port, const char *name, int full_
                                                          : strcmp(peer, host) == 0));
     CHECK_RC(ftp, ftp_local_address(ftp, &local, &local_port), FTP_OK);
     CHECK(local != NULL && local_port != 0 && local_port != port);
+
+    /* A source address set after connecting binds the next passive data connection, its
+       port included (ftplib's source_address); NULL binds nothing again. */
+    char local_copy[64];
+    snprintf(local_copy, sizeof local_copy, "%s", local ? local : "");
+    uint16_t source_port = unused_port(local_copy);
+    CHECK(source_port != 0);
+    char source[80];
+    snprintf(source, sizeof source, strchr(local_copy, ':') ? "[%s]:%u" : "%s:%u", local_copy, (unsigned)source_port);
+    CHECK_RC(ftp, ftp_set_source_address(ftp, "not-an-ip"), FTP_ERR_INVALID_ARGUMENT);
+    CHECK_RC(ftp, ftp_set_source_address(ftp, source), FTP_OK);
+    ftp_data *data = NULL;
+    CHECK_RC(ftp, ftp_transfercmd(ftp, "RETR hello.txt", FTP_NO_REST, &data), FTP_OK);
+    const char *data_local = NULL;
+    uint16_t data_port = 0;
+    CHECK_RC(ftp, ftp_data_local_address(data, &data_local, &data_port), FTP_OK);
+    CHECK(data_local != NULL && strcmp(data_local, local_copy) == 0 && data_port == source_port);
+    CHECK_RC(ftp, ftp_data_local_address(data, NULL, &data_port), FTP_ERR_NULL_ARGUMENT);
+    uint8_t drain[256];
+    size_t drained = 0;
+    int read_rc;
+    do
+        read_rc = ftp_data_read(data, drain, sizeof drain, &drained);
+    while (read_rc == FTP_OK && drained > 0);
+    CHECK_RC(ftp, read_rc, FTP_OK);
+    CHECK_RC(ftp, ftp_data_close(data), FTP_OK);
+    CHECK_RC(ftp, ftp_set_source_address(ftp, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_transfercmd(ftp, "RETR hello.txt", FTP_NO_REST, &data), FTP_OK);
+    CHECK_RC(ftp, ftp_data_local_address(data, &data_local, &data_port), FTP_OK);
+    CHECK(data_port != 0 && data_port != source_port);
+    CHECK_RC(ftp, ftp_data_abort(data), FTP_OK);
 
     /* ftp_cancel as PWD's reply is traced is delivered, stops nothing, and is forgotten:
        the next download runs to its end. */

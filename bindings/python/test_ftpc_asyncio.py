@@ -99,8 +99,24 @@ class AsyncioTest(unittest.TestCase):
     def test_ftps_20_downloads_in_one_loop(self):
         self.many(int(ENV["FTPC_VSFTPD_TLS_PORT"]), 20, tls=True)
 
+    def test_proftpd_40_downloads_in_one_loop(self):
+        self.many(int(ENV["FTPC_PROFTPD_PORT"]), 40)
+
+    def test_proftpd_ftps_20_downloads_in_one_loop(self):
+        # ProFTPD requires TLS session reuse on data connections.
+        self.many(int(ENV["FTPC_PROFTPD_TLS_PORT"]), 20, tls=True)
+
+    def test_bsdftpd_20_downloads_in_one_loop(self):
+        self.many(int(ENV["FTPC_BSDFTPD_PORT"]), 20)
+
     def test_upload_errors_and_a_callback_exception(self):
-        port = int(ENV["FTPC_VSFTPD_PORT"])
+        # On the four servers: their ABOR handling differs (the callback's exception stops
+        # a transfer).
+        for server in ("VSFTPD", "PUREFTPD", "PROFTPD", "BSDFTPD"):
+            with self.subTest(server=server):
+                self.upload_errors_and_a_callback_exception(int(ENV["FTPC_%s_PORT" % server]))
+
+    def upload_errors_and_a_callback_exception(self, port):
         name = put_file(port, b"x")
 
         async def run():

@@ -530,3 +530,66 @@ fn whole_file_transfers_as_operations_on_every_server() {
         session.finish();
     }
 }
+
+/// What each refusal came to, in a form two runs can be compared by: the error's kind and
+/// its reply code.
+fn refusals(c: &mut Client, s: &Server) -> Vec<String> {
+    fn kind(r: ftpc::Result<impl Sized>) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(Error::Perm(r)) => format!("perm {}", r.code),
+            Err(Error::Temp(r)) => format!("temp {}", r.code),
+            Err(Error::Reply(r)) => format!("reply {}", r.code),
+            Err(Error::Unsupported(_)) => "unsupported".into(),
+            Err(e) => format!("other {e}"),
+        }
+    }
+    let mut sink = Vec::new();
+    let mut seen = vec![
+        kind(c.retrbinary(
+            b"RETR no-such-file",
+            &mut |b| {
+                sink.extend_from_slice(b);
+                ftpc::Flow::Continue(())
+            },
+            0,
+            None,
+        )),
+        kind(c.storbinary(b"STOR no-such-dir/x.bin", &mut &b"data"[..], 0, None, None)),
+        kind(c.cwd(b"no-such-dir")),
+        kind(c.delete(b"no-such-file")),
+        kind(c.size(b"no-such-file")),
+        kind(c.mlsd(Some(b"no-such-dir"), &[])),
+        kind(c.sendcmd(b"XYZZY")),
+    ];
+    let mut wrong = Client::with_config(config_for(None));
+    seen.push(kind(
+        wrong.connect(&s.host, s.port, None, None).and_then(|_| wrong.login(&s.user, "wrong-password", "")),
+    ));
+    // In step after all of them.
+    seen.push(kind(c.voidcmd(b"NOOP")));
+    assert!(sink.is_empty());
+    seen
+}
+
+/// Refusals through the multi handle on every server: each call fails as the same blocking
+/// call does (the same error kind and reply code: 550 for a missing file, 530 for a wrong
+/// password, Unsupported for MLSD where the server has none, ...), and the session goes on.
+#[test]
+fn refusals_through_the_multi_handle_as_blocking() {
+    let _serial = one_at_a_time();
+    for s in every_plain_server() {
+        let mut session = Session::open(&s, "multi-refused");
+        let blocking = refusals(&mut session.c, &s);
+        let server = s.clone();
+        let through_multi = support::via::Via::Multi.call(&mut session.c, move |c| refusals(c, &server));
+        assert_eq!(through_multi, blocking, "{}", s.name());
+        // What the servers say differs (vsftpd has no MLSD, ...); a missing file is 550
+        // everywhere, a wrong password 530, and NOOP 200 at the end.
+        assert_eq!(blocking[0], "perm 550", "{}: RETR of a missing file", s.name());
+        assert_eq!(blocking[7], "perm 530", "{}: wrong password", s.name());
+        assert_eq!(blocking[8], "ok", "{}: NOOP at the end", s.name());
+        eprintln!("{}: {}", s.name(), blocking.join(", "));
+        session.finish();
+    }
+}

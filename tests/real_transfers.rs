@@ -671,8 +671,51 @@ fn place_big_file(s: &Session, name: &str) {
 
 /// After a stop, the connection is in step: PWD, then a whole listing.
 fn assert_usable(s: &mut Session, expect_names: &[&str]) {
-    assert_eq!(s.c.pwd().unwrap(), s.pwd, "{}: PWD after the stop", s.server.name());
+    assert_in_step(s);
     assert_eq!(names(s.c.nlst(None).unwrap()), expect_names);
+}
+
+/// How long a stopped call may take to return once the stop was asked for (loopback).
+const STOP_BOUND: Duration = Duration::from_secs(1);
+
+/// The stopped call returned within `STOP_BOUND` of the stop request made at `asked`.
+fn assert_prompt(s: &Session, what: &str, asked: Option<Instant>) -> Duration {
+    let took = asked.unwrap_or_else(|| panic!("{}: {what}: the stop was never asked for", s.server.name())).elapsed();
+    assert!(took < STOP_BOUND, "{}: {what} returned {took:?} after the stop", s.server.name());
+    eprintln!("{}: {what} returned {took:?} after the stop", s.server.name());
+    took
+}
+
+/// The next commands get their own replies: PWD its 257 naming the directory, NOOP its 200
+/// (not a late 226 or 426 of the abort).
+fn assert_in_step(s: &mut Session) {
+    let name = s.server.name();
+    assert_eq!(s.c.pwd().unwrap(), s.pwd, "{name}: PWD after the stop");
+    assert_eq!(s.c.last_reply().unwrap().code, 257, "{name}: PWD's own reply");
+    let noop = s.c.voidcmd(b"NOOP").unwrap_or_else(|e| panic!("{name}: NOOP after the stop: {e}"));
+    assert_eq!(noop.code, 200, "{name}: NOOP's own reply: {noop}");
+}
+
+/// A whole download after a stop: 3 MiB placed in the directory come back byte for byte.
+fn assert_next_download_whole(s: &mut Session) {
+    let data = random_bytes(seed(&s.server, 77), 3 * MIB + 5);
+    let path = s.local_path("next.bin");
+    write_file(&path, &data);
+    let mut got = Vec::new();
+    let reply =
+        s.c.retrbinary(
+            b"RETR next.bin",
+            &mut |b| {
+                got.extend_from_slice(b);
+                Flow::Continue(())
+            },
+            0,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{}: the download after the stop: {e}", s.server.name()));
+    assert_eq!(reply.code, 226, "{reply}");
+    assert_eq!(sha256(&got), sha256(&data), "{}: the download after the stop", s.server.name());
+    std::fs::remove_file(&path).unwrap();
 }
 
 /// A 100 MiB download stopped by the callback after 1 MiB: retrbinary's block callback, and
@@ -682,6 +725,7 @@ fn stop_download_from_callback(server: &Server) {
     place_big_file(&s, "big.bin");
 
     let mut received = 0;
+    let mut asked = None;
     let started = Instant::now();
     let e =
         s.c.retrbinary(
@@ -689,6 +733,7 @@ fn stop_download_from_callback(server: &Server) {
             &mut |b| {
                 received += b.len();
                 if received >= MIB {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -699,13 +744,16 @@ fn stop_download_from_callback(server: &Server) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "retrbinary stopped by its callback", asked);
     assert!((MIB..MIB + 64 * 1024).contains(&received), "{received}");
     let commands = s.trace.take_commands();
     assert_eq!(commands, ["TYPE I", "EPSV", "RETR big.bin", "ABOR", "NOOP"]);
     eprintln!("{}: retrbinary stopped after {received} bytes in {:?}", server.name(), started.elapsed());
     assert_usable(&mut s, &["big.bin"]);
+    assert_next_download_whole(&mut s);
 
     let dst = TempFile::new("stopdown");
+    let mut asked = None;
     let e =
         s.c.retrieve_to_fd(
             b"big.bin",
@@ -713,6 +761,7 @@ fn stop_download_from_callback(server: &Server) {
             None,
             Some(&mut |done, _| {
                 if done >= MIB as u64 {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -721,13 +770,14 @@ fn stop_download_from_callback(server: &Server) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "retrieve_to_fd stopped by its progress callback", asked);
     let kept = dst.len();
     assert!(kept >= MIB as u64 && kept <= 2 * MIB as u64, "{kept} bytes written");
     assert_eq!(&std::fs::read(&dst.path).unwrap()[..], &big_data().0[..kept as usize]);
     assert_usable(&mut s, &["big.bin"]);
+    assert_next_download_whole(&mut s);
     // SIZE depends on TYPE (RFC 3659 4): the NLST above left TYPE A, in which bsd-ftpd counts
-    // the CRs it would add and ProFTPD refuses SIZE.
-    s.c.voidcmd(b"TYPE I").unwrap();
+    // the CRs it would add and ProFTPD refuses SIZE; the download after it set TYPE I again.
     assert_eq!(s.c.size(b"big.bin").unwrap(), Some(BIG as u64));
     s.finish();
 }
@@ -737,11 +787,14 @@ struct StopAfter<'a> {
     data: &'a [u8],
     limit: usize,
     pos: usize,
+    /// When the source gave up.
+    stopped_at: Option<Instant>,
 }
 
 impl Read for StopAfter<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.limit {
+            self.stopped_at.get_or_insert_with(Instant::now);
             return Err(io::Error::other(StopTransfer));
         }
         let n = buf.len().min(self.limit - self.pos);
@@ -754,9 +807,10 @@ impl Read for StopAfter<'_> {
 /// A 100 MiB upload whose source gives up after 1 MiB with `io::Error::other(StopTransfer)`.
 fn stop_upload_from_source(server: &Server) {
     let mut s = Session::open(server, "stopup");
-    let mut source = StopAfter { data: &big_data().0, limit: MIB, pos: 0 };
+    let mut source = StopAfter { data: &big_data().0, limit: MIB, pos: 0, stopped_at: None };
     let e = s.c.storbinary(b"STOR partial.bin", &mut source, 0, None, None).unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "storbinary stopped by its source", source.stopped_at);
     assert_eq!(source.pos, MIB);
     assert_eq!(s.trace.take_commands(), ["TYPE I", "EPSV", "STOR partial.bin", "ABOR", "NOOP"]);
     // What reached the server before the stop, at most the 1 MiB sent (pure-ftpd may drop
@@ -772,11 +826,13 @@ fn stop_upload_from_source(server: &Server) {
     if !names.is_empty() {
         assert_usable(&mut s, names);
     } else {
-        assert_eq!(s.c.pwd().unwrap(), s.pwd);
+        assert_in_step(&mut s);
     }
+    assert_next_download_whole(&mut s);
 
     // The same through a callback returning Break.
     let mut blocks = 0;
+    let mut asked = None;
     let e =
         s.c.storbinary(
             b"STOR partial2.bin",
@@ -785,6 +841,7 @@ fn stop_upload_from_source(server: &Server) {
             Some(&mut |_: &[u8]| {
                 blocks += 1;
                 if blocks == 128 {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -794,11 +851,13 @@ fn stop_upload_from_source(server: &Server) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "storbinary stopped by its callback", asked);
     assert_eq!(blocks, 128);
-    assert_eq!(s.c.pwd().unwrap(), s.pwd);
-    // And the next upload goes through whole.
-    s.c.storbinary(b"STOR after.txt", &mut Cursor::new(&b"after the stop\n"[..]), 0, None, None).unwrap();
-    assert_eq!(std::fs::read(s.local_path("after.txt")).unwrap(), b"after the stop\n");
+    assert_in_step(&mut s);
+    // And the next upload goes through whole (3 MiB, compared on the server's disk).
+    let next = random_bytes(seed(server, 78), 3 * MIB + 7);
+    s.c.storbinary(b"STOR after.bin", &mut Cursor::new(&next[..]), 0, None, None).unwrap();
+    assert_eq!(sha256_file(&s.local_path("after.bin")), sha256(&next), "the upload after the stop");
     s.finish();
 }
 
@@ -817,6 +876,7 @@ fn stop_from_another_thread(server: &Server) {
             flag.store(true, Ordering::SeqCst);
         });
         let mut signalled = false;
+        let mut asked = None;
         // At 1 MiB, ask the other thread to cancel and wait until it has: the stop then comes
         // at this block, whatever the speed of the transfer.
         let mut at_one_mib = |done: usize| {
@@ -827,6 +887,7 @@ fn stop_from_another_thread(server: &Server) {
                 while !watch.load(Ordering::SeqCst) && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(1));
                 }
+                asked = Some(Instant::now());
             }
         };
         let mut done = 0usize;
@@ -860,6 +921,12 @@ fn stop_from_another_thread(server: &Server) {
         };
         canceller.join().unwrap();
         assert!(matches!(e, Error::Stopped), "{e:?}");
+        let what = if upload {
+            "store_from_fd cancelled from another thread"
+        } else {
+            "retrbinary cancelled from another thread"
+        };
+        assert_prompt(&s, what, asked);
         assert!((MIB..3 * MIB).contains(&done), "stopped after {done} bytes");
         assert!(!s.c.canceller().load(Ordering::SeqCst), "the stop consumed the request");
         let commands = s.trace.take_commands();
@@ -869,7 +936,8 @@ fn stop_from_another_thread(server: &Server) {
             server.name(),
             if upload { "upload" } else { "download" }
         );
-        assert_eq!(s.c.pwd().unwrap(), s.pwd);
+        assert_in_step(&mut s);
+        assert_next_download_whole(&mut s);
     }
     if let Ok(m) = std::fs::metadata(s.local_path("up.bin")) {
         assert!(m.len() < 3 * MIB as u64, "{}", m.len());

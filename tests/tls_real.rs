@@ -719,10 +719,31 @@ fn proftpd_implicit_stop_keeps_the_tls_session() {
     stop_keeps_the_tls_session(Tls::ProFtpdImplicit);
 }
 
-/// An upload stopped by its callback after 4 MiB returns `Stopped` promptly; the next data
-/// connection still resumes the control connection's session (which servers that require
-/// reuse insist on), the stopped upload resumes on the same handle (SHA-256 equal), and a
-/// stopped download is followed by a whole one.
+/// How long a stopped call may take to return once the stop was asked for (loopback).
+const STOP_BOUND: Duration = Duration::from_secs(1);
+
+/// The stopped call returned within `STOP_BOUND` of the stop request made at `asked`.
+fn assert_prompt(which: Tls, what: &str, asked: Option<Instant>) -> Duration {
+    let took = asked.unwrap_or_else(|| panic!("{}: {what}: the stop was never asked for", which.label())).elapsed();
+    assert!(took < STOP_BOUND, "{}: {what}: returned {took:?} after the stop", which.label());
+    took
+}
+
+/// After a stop the next commands get their own replies: PWD its 257 naming the directory,
+/// NOOP its 200 (not a late 226 or 426 of the abort).
+fn assert_in_step(s: &mut Session, which: Tls) {
+    let pwd = s.c.pwd().unwrap_or_else(|e| panic!("{}: PWD after the stop: {e}", which.label()));
+    assert_eq!(pwd, s.pwd, "{}: PWD after the stop", which.label());
+    assert_eq!(s.c.last_reply().unwrap().code, 257, "{}: PWD's own reply", which.label());
+    let noop = s.c.voidcmd(b"NOOP").unwrap_or_else(|e| panic!("{}: NOOP after the stop: {e}", which.label()));
+    assert_eq!(noop.code, 200, "{}: NOOP's own reply: {noop}", which.label());
+}
+
+/// An upload stopped by its callback after 4 MiB returns `Stopped` within 1 s of the stop,
+/// the next commands in step; the next data connection still resumes the control
+/// connection's session (which servers that require reuse insist on), the stopped upload
+/// resumes on the same handle (SHA-256 equal), and a stopped download (also within 1 s, in
+/// step) is followed by a whole one.
 fn stop_keeps_the_tls_session(which: Tls) {
     const MIB: usize = 1 << 20;
     let data = random_bytes(11, 16 * MIB);
@@ -732,7 +753,7 @@ fn stop_keeps_the_tls_session(which: Tls) {
     s.trace.take();
 
     let mut blocks = 0;
-    let started = Instant::now();
+    let mut asked = None;
     let e =
         s.c.storbinary(
             b"STOR up.bin",
@@ -741,6 +762,7 @@ fn stop_keeps_the_tls_session(which: Tls) {
             Some(&mut |_: &[u8]| {
                 blocks += 1;
                 if blocks == 64 {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -749,11 +771,11 @@ fn stop_keeps_the_tls_session(which: Tls) {
             None,
         )
         .unwrap_err();
-    let took = started.elapsed();
     assert!(matches!(e, Error::Stopped), "{}: {e:?}", which.label());
-    assert!(took < Duration::from_secs(5), "{}: the stopped upload took {took:?}", which.label());
+    let took = assert_prompt(which, "upload stopped by its callback", asked);
     let kept = std::fs::metadata(s.local_path("up.bin")).map_or(0, |m| m.len());
     eprintln!("{}: upload stopped in {took:?}, {kept} bytes on the server", which.label());
+    assert_in_step(&mut s, which);
 
     // The next transfer works (on servers that require reuse: it resumed the session).
     assert_eq!(hello_in_parent(&mut s), s.server.kind.hello(), "{}: the transfer after the stop", which.label());
@@ -766,12 +788,14 @@ fn stop_keeps_the_tls_session(which: Tls) {
 
     // A download stopped after 1 MiB, then a whole one.
     let mut got = 0;
+    let mut asked = None;
     let e =
         s.c.retrbinary(
             b"RETR up.bin",
             &mut |b| {
                 got += b.len();
                 if got >= MIB {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -782,6 +806,9 @@ fn stop_keeps_the_tls_session(which: Tls) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{}: {e:?}", which.label());
+    let took = assert_prompt(which, "download stopped by its callback", asked);
+    eprintln!("{}: download stopped in {took:?}", which.label());
+    assert_in_step(&mut s, which);
     let mut h = openssl::sha::Sha256::new();
     s.c.retrbinary(
         b"RETR up.bin",

@@ -831,6 +831,143 @@ fn stop_keeps_the_tls_session(which: Tls) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Stops from another thread over TLS, on every TLS server
+
+#[test]
+fn vsftpd_explicit_stop_from_another_thread() {
+    if !support::real::servers_up("vsftpd_explicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::VsftpdExplicit);
+}
+
+#[test]
+fn vsftpd_implicit_stop_from_another_thread() {
+    if !support::real::servers_up("vsftpd_implicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::VsftpdImplicit);
+}
+
+#[test]
+fn pureftpd_explicit_stop_from_another_thread() {
+    if !support::real::servers_up("pureftpd_explicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::PureFtpd);
+}
+
+#[test]
+fn proftpd_explicit_stop_from_another_thread() {
+    if !support::real::servers_up("proftpd_explicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_implicit_stop_from_another_thread() {
+    if !support::real::servers_up("proftpd_implicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::ProFtpdImplicit);
+}
+
+/// The two flags another thread can set: `canceller()` (what C `ftp_cancel` sets) and
+/// `transfer_stopper()` (what C `ftp_abort` sets while a call runs).
+#[derive(Clone, Copy, Debug)]
+enum StopFlag {
+    Cancel,
+    Abort,
+}
+
+/// A 16 MiB download (retrbinary) and a 16 MiB upload (storbinary) over TLS, each stopped
+/// after 1 MiB by another thread setting `canceller()` or `transfer_stopper()`: `Stopped`
+/// within 1 s of the flag being set, the flag consumed, the next PWD and NOOP in step, and
+/// a whole download next (SHA-256 equal), whose data connection resumed the control
+/// connection's TLS session on the servers that require it.
+fn stop_from_another_thread(which: Tls) {
+    const MIB: usize = 1 << 20;
+    let data = random_bytes(12, 16 * MIB);
+    let digest = sha256(&data);
+    let mut s = Session::open_with(&server(which), "tstop", which.configure());
+    let path = s.local_path("down.bin");
+    std::fs::write(&path, &data).unwrap();
+    s.c.set_debuglevel(2);
+    s.trace.take();
+
+    for flag_kind in [StopFlag::Cancel, StopFlag::Abort] {
+        for upload in [false, true] {
+            let what = format!("{} {flag_kind:?} {}", which.label(), if upload { "upload" } else { "download" });
+            let flag = match flag_kind {
+                StopFlag::Cancel => s.c.canceller(),
+                StopFlag::Abort => s.c.transfer_stopper(),
+            };
+            let watch = flag.clone();
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let stopper = std::thread::spawn(move || {
+                rx.recv_timeout(Duration::from_secs(30)).expect("the transfer never reached 1 MiB");
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let mut done = 0usize;
+            let mut asked = None;
+            // At 1 MiB, ask the other thread to stop and wait until it has: the stop then
+            // comes at the next block, whatever the speed of the transfer.
+            let mut block = |n: usize| {
+                done += n;
+                if done >= MIB && asked.is_none() {
+                    tx.send(()).unwrap();
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while !watch.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    asked = Some(Instant::now());
+                }
+                Flow::Continue(())
+            };
+            let e = if upload {
+                s.c.storbinary(b"STOR up.bin", &mut &data[..], 64 << 10, Some(&mut |b: &[u8]| block(b.len())), None)
+                    .unwrap_err()
+            } else {
+                s.c.retrbinary(b"RETR down.bin", &mut |b| block(b.len()), 64 << 10, None).unwrap_err()
+            };
+            stopper.join().unwrap();
+            assert!(matches!(e, Error::Stopped), "{what}: {e:?}");
+            let took = assert_prompt(which, &what, asked);
+            assert!((MIB..3 * MIB).contains(&done), "{what}: stopped after {done} bytes");
+            let (cancel, stop) = (s.c.canceller(), s.c.transfer_stopper());
+            assert!(!cancel.load(std::sync::atomic::Ordering::SeqCst), "{what}: the stop consumed the request");
+            assert!(!stop.load(std::sync::atomic::Ordering::SeqCst), "{what}: the stop consumed the request");
+            let commands = support::real::sent(&s.trace.take());
+            assert_eq!(commands[commands.len().saturating_sub(2)..], ["ABOR", "NOOP"], "{what}: {commands:?}");
+            eprintln!("{what}: stopped after {done} bytes, returned {took:?} after the flag was set");
+            assert_in_step(&mut s, which);
+
+            // The next transfer is whole, and its data connection resumed the session.
+            let mut h = openssl::sha::Sha256::new();
+            let reply =
+                s.c.retrbinary(
+                    b"RETR down.bin",
+                    &mut |b| {
+                        h.update(b);
+                        Flow::Continue(())
+                    },
+                    0,
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("{what}: the download after the stop: {e}"));
+            assert_eq!(reply.code, 226, "{what}: {reply}");
+            assert_eq!(hex(h.finish()), digest, "{what}: the download after the stop");
+            let lines = s.trace.take();
+            if which.requires_reuse() {
+                assert_all_resumed(&what, &lines, 1);
+            }
+        }
+    }
+    s.finish();
+}
+
+// ---------------------------------------------------------------------------------------
 // Certificates, against vsftpd (explicit)
 
 #[test]

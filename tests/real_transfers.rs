@@ -72,6 +72,7 @@ on_each_server!(
     stop_upload_from_source,
     stop_from_another_thread,
     missing_file,
+    latin1_names_round_trip_in_utf8_mode,
 );
 
 fn seed(server: &Server, n: u64) -> u64 {
@@ -1001,6 +1002,96 @@ fn missing_file(server: &Server) {
     .unwrap();
     assert_eq!(got, b"present\n");
     c.quit().unwrap();
+    s.finish();
+}
+
+// --- names that are not UTF-8 -----------------------------------------------------------------
+
+/// A Latin-1 file name on the server ("café.txt" with the byte 0xE9), and the form UTF-8
+/// mode gives it to the caller: that byte escaped as the lone surrogate U+DCE9, UTF-8 bytes
+/// ED B3 A9 (Python's surrogateescape).
+const LATIN1_FILE: &[u8] = b"caf\xe9.txt";
+const ESCAPED_FILE: &[u8] = b"caf\xed\xb3\xa9.txt";
+const LATIN1_DIR: &[u8] = b"r\xe9p";
+const ESCAPED_DIR: &[u8] = b"r\xed\xb3\xa9p";
+
+/// A file and a directory whose names hold the Latin-1 byte 0xE9, made on the server by a
+/// client in bytes mode, are listed in UTF-8 mode (the default) by NLST, LIST and, where
+/// the server offers it, MLSD, each giving the escaped name; the names as listed are
+/// accepted back by SIZE, RETR, MDTM, retrieve_file, CWD, DELE and RMD, which reach the
+/// server's own bytes.
+fn latin1_names_round_trip_in_utf8_mode(server: &Server) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = server.name();
+    let mut s = Session::open(server, "latin1");
+    let data = random_bytes(seed(server, 90), 1000);
+    let (mut raw, _raw_trace) = s.join(|cfg| cfg.encoding = ftpc::Encoding::Bytes);
+    raw.storbinary(&[&b"STOR "[..], LATIN1_FILE].concat(), &mut Cursor::new(&data[..]), 0, None, None)
+        .unwrap_or_else(|e| panic!("{name}: STOR of the Latin-1 name in bytes mode: {e}"));
+    raw.mkd(LATIN1_DIR).unwrap_or_else(|e| panic!("{name}: MKD of the Latin-1 name in bytes mode: {e}"));
+    raw.quit().unwrap();
+    let local_file = s.local.join(std::ffi::OsStr::from_bytes(LATIN1_FILE));
+    assert_eq!(std::fs::read(&local_file).unwrap(), data, "{name}: the file on the server's disk has the byte 0xE9");
+    assert!(s.local.join(std::ffi::OsStr::from_bytes(LATIN1_DIR)).is_dir(), "{name}: the directory on disk");
+
+    // The listings, in UTF-8 mode.
+    let mut listed: Vec<(&str, Vec<u8>)> = Vec::new();
+    let nlst: Vec<Vec<u8>> = s.c.nlst(None).unwrap().into_iter().filter(|n| n != b"." && n != b"..").collect();
+    let mut sorted = nlst.clone();
+    sorted.sort();
+    assert_eq!(sorted, [ESCAPED_FILE.to_vec(), ESCAPED_DIR.to_vec()], "{name}: NLST");
+    listed.push(("NLST", nlst.into_iter().find(|n| n == ESCAPED_FILE).unwrap()));
+    let entries = s.c.list_entries(None).unwrap();
+    let file = entries.iter().find(|e| e.name == ESCAPED_FILE).unwrap_or_else(|| panic!("{name}: LIST {entries:?}"));
+    assert_eq!(file.kind, EntryKind::File, "{name}: LIST {file:?}");
+    let dir = entries.iter().find(|e| e.name == ESCAPED_DIR).unwrap_or_else(|| panic!("{name}: LIST {entries:?}"));
+    assert_eq!(dir.kind, EntryKind::Dir, "{name}: LIST {dir:?}");
+    listed.push(("LIST", file.name.clone()));
+    let dir_name = dir.name.clone();
+    if s.c.has_feature("MLSD").unwrap() {
+        let entries = s.c.mlsd(None, &[]).unwrap();
+        let file =
+            entries.iter().find(|e| e.name == ESCAPED_FILE).unwrap_or_else(|| panic!("{name}: MLSD {entries:?}"));
+        assert_eq!((file.kind, file.size), (EntryKind::File, Some(data.len() as u64)), "{name}: MLSD {file:?}");
+        listed.push(("MLSD", file.name.clone()));
+    } else {
+        assert!(matches!(server.kind, Kind::Vsftpd | Kind::BsdFtpd), "{name} offers no MLSD");
+    }
+    eprintln!("{name}: the Latin-1 name listed by {:?}", listed.iter().map(|(how, _)| *how).collect::<Vec<_>>());
+
+    // Each listed name, passed back.
+    for (how, listed_name) in &listed {
+        let what = format!("{name}: the name from {how}");
+        assert_eq!(s.c.size(listed_name).unwrap_or_else(|e| panic!("{what}: SIZE: {e}")), Some(data.len() as u64));
+        let mut got = Vec::new();
+        let reply =
+            s.c.retrbinary(
+                &[&b"RETR "[..], listed_name].concat(),
+                &mut |b| {
+                    got.extend_from_slice(b);
+                    Flow::Continue(())
+                },
+                0,
+                None,
+            )
+            .unwrap_or_else(|e| panic!("{what}: RETR: {e}"));
+        assert_eq!((reply.code, &got), (226, &data), "{what}: RETR");
+        let remote = s.c.mdtm(listed_name).unwrap_or_else(|e| panic!("{what}: MDTM: {e}"));
+        assert!((remote - mtime(&local_file)).abs() <= 2, "{what}: MDTM {remote}");
+        let dst = TempFile::new("latin1");
+        let n =
+            s.c.retrieve_file(listed_name, &dst.path, None).unwrap_or_else(|e| panic!("{what}: retrieve_file: {e}"));
+        assert_eq!(n, data.len() as u64, "{what}: retrieve_file");
+        assert_eq!(std::fs::read(&dst.path).unwrap(), data, "{what}: retrieve_file");
+    }
+    s.c.cwd(&dir_name).unwrap_or_else(|e| panic!("{name}: CWD into the listed directory: {e}"));
+    let pwd = s.c.pwd().unwrap();
+    assert_eq!(pwd, [&s.pwd[..], b"/", ESCAPED_DIR].concat(), "{name}: PWD in the directory, escaped as listed");
+    s.c.cwd(b"..").unwrap();
+    // Removed by the listed names too: the server's bytes went out.
+    s.c.delete(&listed[0].1).unwrap_or_else(|e| panic!("{name}: DELE: {e}"));
+    s.c.rmd(&dir_name).unwrap_or_else(|e| panic!("{name}: RMD: {e}"));
+    assert!(!local_file.exists(), "{name}: DELE removed the Latin-1 file");
     s.finish();
 }
 

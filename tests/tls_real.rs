@@ -968,6 +968,99 @@ fn stop_from_another_thread(which: Tls) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The wrong TLS mode, and AUTH TLS where there is no TLS
+
+/// Explicit FTPS and plain FTP against the real implicit-FTPS ports (vsftpd, ProFTPD): no
+/// greeting comes; the timeout (2 s here) says the server expects implicit FTPS, and comes
+/// within the timeout plus a second.
+#[test]
+fn wrong_mode_on_the_implicit_ports_says_implicit() {
+    if !support::real::servers_up("wrong_mode_on_the_implicit_ports_says_implicit") {
+        return;
+    }
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    for port in ["FTPC_VSFTPD_IMPLICIT_PORT", "FTPC_PROFTPD_IMPLICIT_PORT"] {
+        for mode in [TlsMode::Explicit, TlsMode::Off] {
+            let (mut c, _) = own_client(
+                |cfg| {
+                    explicit(cfg);
+                    cfg.tls_mode = mode;
+                    cfg.timeout = TIMEOUT;
+                },
+                1,
+            );
+            let started = Instant::now();
+            let err = c.connect(env().get("FTPC_TEST_HOST"), env().port(port), None, None).unwrap_err();
+            let took = started.elapsed();
+            let message = err.to_string();
+            assert!(matches!(err, Error::Timeout(_)), "{port} {mode:?}: {err:?}");
+            assert!(message.contains("the server expects implicit FTPS (TLS from the first byte)"), "{message}");
+            assert!(took < TIMEOUT + Duration::from_secs(1), "{port} {mode:?}: took {took:?}");
+            assert!(!c.is_connected());
+            eprintln!("{port} {mode:?}: {took:?}: {message}");
+        }
+    }
+}
+
+/// Implicit FTPS against the real plain and explicit-FTPS ports (all four servers): the
+/// handshake meets the plain-text greeting, and the error says to use explicit FTPS or plain
+/// FTP, at once.
+#[test]
+fn implicit_mode_on_the_plain_and_explicit_ports_says_explicit_or_plain() {
+    if !support::real::servers_up("implicit_mode_on_the_plain_and_explicit_ports_says_explicit_or_plain") {
+        return;
+    }
+    for port in [
+        "FTPC_VSFTPD_PORT",
+        "FTPC_VSFTPD_TLS_PORT",
+        "FTPC_PUREFTPD_PORT",
+        "FTPC_PROFTPD_PORT",
+        "FTPC_PROFTPD_TLS_PORT",
+        "FTPC_BSDFTPD_PORT",
+    ] {
+        let (mut c, _) = own_client(
+            |cfg| {
+                implicit(cfg);
+                cfg.timeout = Duration::from_secs(5);
+            },
+            1,
+        );
+        let started = Instant::now();
+        let err = c.connect(env().get("FTPC_TEST_HOST"), env().port(port), None, None).unwrap_err();
+        let took = started.elapsed();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Tls(_)), "{port}: {err:?}");
+        assert!(message.contains("the server sent a plain-text FTP greeting"), "{port}: {message}");
+        assert!(message.contains("explicit FTPS (AUTH TLS)") && message.contains("plain FTP"), "{port}: {message}");
+        assert!(took < Duration::from_secs(5), "{port}: took {took:?}");
+        assert!(!c.is_connected());
+        eprintln!("{port}: {took:?}: {message}");
+    }
+}
+
+/// Explicit FTPS against bsd-ftpd, which has no TLS: AUTH TLS is refused, login fails with a
+/// TLS error quoting the server's reply, and neither USER nor PASS goes out in clear text.
+#[test]
+fn auth_tls_on_bsdftpd_is_refused_clearly() {
+    if !support::real::servers_up("auth_tls_on_bsdftpd_is_refused_clearly") {
+        return;
+    }
+    let s = Server::get(Kind::BsdFtpd, Family::V4).unwrap();
+    let (mut c, trace) = own_client(explicit, 1);
+    let started = Instant::now();
+    let err = connect_login(&mut c, &s, &s.host).unwrap_err();
+    let took = started.elapsed();
+    let message = err.to_string();
+    assert!(matches!(&err, Error::Tls(m) if m.contains("the server refused AUTH TLS")), "{err:?}");
+    // The server's own refusal is quoted (bsd-ftpd: "502 AUTH command not implemented.").
+    assert!(message.contains("refused AUTH TLS: 5"), "{message}");
+    assert_eq!(support::real::sent(&trace.take()), ["AUTH TLS"], "nothing after the refused AUTH");
+    assert!(!c.is_connected(), "a connection that cannot have its TLS is dropped");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    eprintln!("bsd-ftpd: {took:?}: {message}");
+}
+
+// ---------------------------------------------------------------------------------------
 // Certificates, against vsftpd (explicit)
 
 #[test]

@@ -1,4 +1,4 @@
-//! The stop matrix of docs/RELIABILITY.md: on one server, a download and an upload of 64 MiB stopped by a callback and by the canceller from another thread; prints one table row per case (time to return, code, PWD in step, next whole download). Usage: cargo run --example stop_matrix NAME HOST PORT [tls|implicit] (user ftpc / ftpc-pass).
+//! The stop matrix of docs/RELIABILITY.md: on one server, a download and an upload of 64 MiB stopped by a callback, by the canceller (C `ftp_cancel`) and by the transfer stopper (C `ftp_abort` during a call) from another thread; prints one table row per case (time to return, code, PWD and NOOP in step, next whole download). Usage: cargo run --example stop_matrix NAME HOST PORT [tls|implicit] (user ftpc / ftpc-pass).
 use ftpc::{Client, Flow};
 use std::io::Cursor;
 use std::sync::atomic::Ordering;
@@ -21,11 +21,11 @@ fn main() {
     let data = vec![7u8; 64 << 20];
     c.storbinary(b"STOR probe.bin", &mut Cursor::new(&data[..]), 0, None, None).unwrap();
     let mode = tls.unwrap_or("plain");
-    for how in ["callback", "cancel"] {
+    for how in ["callback", "cancel", "abort"] {
         for dir in ["download", "upload"] {
-            let flag = c.canceller();
+            let flag = if how == "abort" { c.transfer_stopper() } else { c.canceller() };
             let t0 = Instant::now();
-            let th = (how == "cancel").then(|| {
+            let th = (how != "callback").then(|| {
                 std::thread::spawn(move || {
                     std::thread::sleep(Duration::from_millis(200));
                     flag.store(true, Ordering::SeqCst);
@@ -33,7 +33,7 @@ fn main() {
                 })
             });
             let mut n = 0usize;
-            let slow = how == "cancel";
+            let slow = how != "callback";
             let e = if dir == "download" {
                 c.retrbinary(
                     b"RETR probe.bin",
@@ -76,7 +76,9 @@ fn main() {
             let end = Instant::now();
             let from = th.map(|t| t.join().unwrap()).unwrap_or(t0);
             let took = end.duration_since(from);
-            let pwd = c.pwd().is_ok() && c.last_reply().map(|r| r.code) == Some(257);
+            let pwd = c.pwd().is_ok()
+                && c.last_reply().map(|r| r.code) == Some(257)
+                && c.voidcmd(b"NOOP").is_ok_and(|r| r.code == 200);
             let mut got = 0;
             let next = c
                 .retrbinary(

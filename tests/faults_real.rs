@@ -858,7 +858,9 @@ fn tls_control_handshake_stall_times_out(srv: Srv) {
 on_servers!(tls_control_handshake_stall_times_out: VsftpdTls, PureFtpdTls, ProFtpdTls);
 
 /// A download whose data connection's TLS handshake meets `action` `at` bytes into one side's
-/// handshake messages: the transfer fails; ftpc sends ABOR and reads what follows.
+/// handshake messages: the transfer fails; ftpc sends ABOR and reads what follows. Then the
+/// control connection is in step and a whole download and upload work (on the same
+/// connection where the server kept the session, on a new one where it ended it).
 fn data_tls_handshake_fault(
     srv: Srv,
     tag: &str,
@@ -867,15 +869,17 @@ fn data_tls_handshake_fault(
     action: Action,
     configure: impl FnOnce(&mut Config),
 ) -> (Error, Duration) {
-    let (w, _data, proxy) = with_file(srv, tag, vec![Fault::data(0, dir, When::Bytes(at), action)]);
+    let (w, data, proxy) = with_file(srv, tag, vec![Fault::data(0, dir, When::Bytes(at), action)]);
     let (mut c, t) = open(srv, &proxy, &w, configure);
     let ((result, got), took) = timed(|| retr(&mut c, "in.bin"));
     assert_fired(&proxy, 1);
     assert!(got.is_empty());
     if srv == Srv::ProFtpdTls {
         // ProFTPD fails the transfer ("425 Unable to build data connection") and keeps the
-        // session: the connection is in step.
+        // session: the connection is in step, and its TLS session survived the failed data
+        // connection (ProFTPD refuses data connections that do not resume it).
         assert_usable(&mut c, &w, &t);
+        assert_next_transfers_whole(srv, &mut c, &w, &t, &data);
         return (result.unwrap_err(), took);
     }
     // vsftpd and pure-ftpd end the session when a data connection's handshake fails: vsftpd
@@ -891,7 +895,30 @@ fn data_tls_handshake_fault(
     );
     let (mut again, t2) = open(srv, &proxy, &w, |_| {});
     assert_usable(&mut again, &w, &t2);
+    assert_next_transfers_whole(srv, &mut again, &w, &t2, &data);
     (result.unwrap_err(), took)
+}
+
+/// After a failed data connection: a whole download of in.bin (`data`) and a whole upload
+/// (checked on the server's disk); on vsftpd-tls and ProFTPD, which refuse a data connection
+/// that does not resume the control connection's TLS session, each data connection resumed
+/// it (pure-ftpd does not resume sessions: its handshakes are only counted).
+fn assert_next_transfers_whole(srv: Srv, c: &mut Client, w: &Workdir, t: &Trace, data: &[u8]) {
+    t.take();
+    let (result, got) = retr(c, "in.bin");
+    let reply = result.unwrap_or_else(|e| panic!("{srv:?}: the download after the fault: {e}"));
+    assert_eq!(reply.code, 226, "{srv:?}: {reply}");
+    assert_eq!(sha256(&got), sha256(data), "{srv:?}: the download after the fault");
+    let reply = stor(c, "next.bin", data).unwrap_or_else(|e| panic!("{srv:?}: the upload after the fault: {e}"));
+    assert_eq!(reply.code, 226, "{srv:?}: {reply}");
+    assert_eq!(sha256(&w.get("next.bin")), sha256(data), "{srv:?}: the upload after the fault");
+    let handshakes: Vec<String> = t.take().into_iter().filter(|l| l.starts_with("*tls* data connection:")).collect();
+    assert_eq!(handshakes.len(), 2, "{srv:?}: {handshakes:#?}");
+    if matches!(srv, Srv::VsftpdTls | Srv::ProFtpdTls) {
+        for h in &handshakes {
+            assert!(h.ends_with(", session resumed"), "{srv:?}: {h}");
+        }
+    }
 }
 
 fn tls_data_handshake_reset_is_tls_error(srv: Srv) {

@@ -72,6 +72,7 @@ on_each_server!(
     stop_upload_from_source,
     stop_from_another_thread,
     missing_file,
+    latin1_names_round_trip_in_utf8_mode,
 );
 
 fn seed(server: &Server, n: u64) -> u64 {
@@ -671,8 +672,51 @@ fn place_big_file(s: &Session, name: &str) {
 
 /// After a stop, the connection is in step: PWD, then a whole listing.
 fn assert_usable(s: &mut Session, expect_names: &[&str]) {
-    assert_eq!(s.c.pwd().unwrap(), s.pwd, "{}: PWD after the stop", s.server.name());
+    assert_in_step(s);
     assert_eq!(names(s.c.nlst(None).unwrap()), expect_names);
+}
+
+/// How long a stopped call may take to return once the stop was asked for (loopback).
+const STOP_BOUND: Duration = Duration::from_secs(1);
+
+/// The stopped call returned within `STOP_BOUND` of the stop request made at `asked`.
+fn assert_prompt(s: &Session, what: &str, asked: Option<Instant>) -> Duration {
+    let took = asked.unwrap_or_else(|| panic!("{}: {what}: the stop was never asked for", s.server.name())).elapsed();
+    assert!(took < STOP_BOUND, "{}: {what} returned {took:?} after the stop", s.server.name());
+    eprintln!("{}: {what} returned {took:?} after the stop", s.server.name());
+    took
+}
+
+/// The next commands get their own replies: PWD its 257 naming the directory, NOOP its 200
+/// (not a late 226 or 426 of the abort).
+fn assert_in_step(s: &mut Session) {
+    let name = s.server.name();
+    assert_eq!(s.c.pwd().unwrap(), s.pwd, "{name}: PWD after the stop");
+    assert_eq!(s.c.last_reply().unwrap().code, 257, "{name}: PWD's own reply");
+    let noop = s.c.voidcmd(b"NOOP").unwrap_or_else(|e| panic!("{name}: NOOP after the stop: {e}"));
+    assert_eq!(noop.code, 200, "{name}: NOOP's own reply: {noop}");
+}
+
+/// A whole download after a stop: 3 MiB placed in the directory come back byte for byte.
+fn assert_next_download_whole(s: &mut Session) {
+    let data = random_bytes(seed(&s.server, 77), 3 * MIB + 5);
+    let path = s.local_path("next.bin");
+    write_file(&path, &data);
+    let mut got = Vec::new();
+    let reply =
+        s.c.retrbinary(
+            b"RETR next.bin",
+            &mut |b| {
+                got.extend_from_slice(b);
+                Flow::Continue(())
+            },
+            0,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{}: the download after the stop: {e}", s.server.name()));
+    assert_eq!(reply.code, 226, "{reply}");
+    assert_eq!(sha256(&got), sha256(&data), "{}: the download after the stop", s.server.name());
+    std::fs::remove_file(&path).unwrap();
 }
 
 /// A 100 MiB download stopped by the callback after 1 MiB: retrbinary's block callback, and
@@ -682,6 +726,7 @@ fn stop_download_from_callback(server: &Server) {
     place_big_file(&s, "big.bin");
 
     let mut received = 0;
+    let mut asked = None;
     let started = Instant::now();
     let e =
         s.c.retrbinary(
@@ -689,6 +734,7 @@ fn stop_download_from_callback(server: &Server) {
             &mut |b| {
                 received += b.len();
                 if received >= MIB {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -699,13 +745,16 @@ fn stop_download_from_callback(server: &Server) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "retrbinary stopped by its callback", asked);
     assert!((MIB..MIB + 64 * 1024).contains(&received), "{received}");
     let commands = s.trace.take_commands();
     assert_eq!(commands, ["TYPE I", "EPSV", "RETR big.bin", "ABOR", "NOOP"]);
     eprintln!("{}: retrbinary stopped after {received} bytes in {:?}", server.name(), started.elapsed());
     assert_usable(&mut s, &["big.bin"]);
+    assert_next_download_whole(&mut s);
 
     let dst = TempFile::new("stopdown");
+    let mut asked = None;
     let e =
         s.c.retrieve_to_fd(
             b"big.bin",
@@ -713,6 +762,7 @@ fn stop_download_from_callback(server: &Server) {
             None,
             Some(&mut |done, _| {
                 if done >= MIB as u64 {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -721,13 +771,14 @@ fn stop_download_from_callback(server: &Server) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "retrieve_to_fd stopped by its progress callback", asked);
     let kept = dst.len();
     assert!(kept >= MIB as u64 && kept <= 2 * MIB as u64, "{kept} bytes written");
     assert_eq!(&std::fs::read(&dst.path).unwrap()[..], &big_data().0[..kept as usize]);
     assert_usable(&mut s, &["big.bin"]);
+    assert_next_download_whole(&mut s);
     // SIZE depends on TYPE (RFC 3659 4): the NLST above left TYPE A, in which bsd-ftpd counts
-    // the CRs it would add and ProFTPD refuses SIZE.
-    s.c.voidcmd(b"TYPE I").unwrap();
+    // the CRs it would add and ProFTPD refuses SIZE; the download after it set TYPE I again.
     assert_eq!(s.c.size(b"big.bin").unwrap(), Some(BIG as u64));
     s.finish();
 }
@@ -737,11 +788,14 @@ struct StopAfter<'a> {
     data: &'a [u8],
     limit: usize,
     pos: usize,
+    /// When the source gave up.
+    stopped_at: Option<Instant>,
 }
 
 impl Read for StopAfter<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.limit {
+            self.stopped_at.get_or_insert_with(Instant::now);
             return Err(io::Error::other(StopTransfer));
         }
         let n = buf.len().min(self.limit - self.pos);
@@ -754,9 +808,10 @@ impl Read for StopAfter<'_> {
 /// A 100 MiB upload whose source gives up after 1 MiB with `io::Error::other(StopTransfer)`.
 fn stop_upload_from_source(server: &Server) {
     let mut s = Session::open(server, "stopup");
-    let mut source = StopAfter { data: &big_data().0, limit: MIB, pos: 0 };
+    let mut source = StopAfter { data: &big_data().0, limit: MIB, pos: 0, stopped_at: None };
     let e = s.c.storbinary(b"STOR partial.bin", &mut source, 0, None, None).unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "storbinary stopped by its source", source.stopped_at);
     assert_eq!(source.pos, MIB);
     assert_eq!(s.trace.take_commands(), ["TYPE I", "EPSV", "STOR partial.bin", "ABOR", "NOOP"]);
     // What reached the server before the stop, at most the 1 MiB sent (pure-ftpd may drop
@@ -772,11 +827,13 @@ fn stop_upload_from_source(server: &Server) {
     if !names.is_empty() {
         assert_usable(&mut s, names);
     } else {
-        assert_eq!(s.c.pwd().unwrap(), s.pwd);
+        assert_in_step(&mut s);
     }
+    assert_next_download_whole(&mut s);
 
     // The same through a callback returning Break.
     let mut blocks = 0;
+    let mut asked = None;
     let e =
         s.c.storbinary(
             b"STOR partial2.bin",
@@ -785,6 +842,7 @@ fn stop_upload_from_source(server: &Server) {
             Some(&mut |_: &[u8]| {
                 blocks += 1;
                 if blocks == 128 {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -794,11 +852,13 @@ fn stop_upload_from_source(server: &Server) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "storbinary stopped by its callback", asked);
     assert_eq!(blocks, 128);
-    assert_eq!(s.c.pwd().unwrap(), s.pwd);
-    // And the next upload goes through whole.
-    s.c.storbinary(b"STOR after.txt", &mut Cursor::new(&b"after the stop\n"[..]), 0, None, None).unwrap();
-    assert_eq!(std::fs::read(s.local_path("after.txt")).unwrap(), b"after the stop\n");
+    assert_in_step(&mut s);
+    // And the next upload goes through whole (3 MiB, compared on the server's disk).
+    let next = random_bytes(seed(server, 78), 3 * MIB + 7);
+    s.c.storbinary(b"STOR after.bin", &mut Cursor::new(&next[..]), 0, None, None).unwrap();
+    assert_eq!(sha256_file(&s.local_path("after.bin")), sha256(&next), "the upload after the stop");
     s.finish();
 }
 
@@ -817,6 +877,7 @@ fn stop_from_another_thread(server: &Server) {
             flag.store(true, Ordering::SeqCst);
         });
         let mut signalled = false;
+        let mut asked = None;
         // At 1 MiB, ask the other thread to cancel and wait until it has: the stop then comes
         // at this block, whatever the speed of the transfer.
         let mut at_one_mib = |done: usize| {
@@ -827,6 +888,7 @@ fn stop_from_another_thread(server: &Server) {
                 while !watch.load(Ordering::SeqCst) && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(1));
                 }
+                asked = Some(Instant::now());
             }
         };
         let mut done = 0usize;
@@ -860,6 +922,12 @@ fn stop_from_another_thread(server: &Server) {
         };
         canceller.join().unwrap();
         assert!(matches!(e, Error::Stopped), "{e:?}");
+        let what = if upload {
+            "store_from_fd cancelled from another thread"
+        } else {
+            "retrbinary cancelled from another thread"
+        };
+        assert_prompt(&s, what, asked);
         assert!((MIB..3 * MIB).contains(&done), "stopped after {done} bytes");
         assert!(!s.c.canceller().load(Ordering::SeqCst), "the stop consumed the request");
         let commands = s.trace.take_commands();
@@ -869,7 +937,8 @@ fn stop_from_another_thread(server: &Server) {
             server.name(),
             if upload { "upload" } else { "download" }
         );
-        assert_eq!(s.c.pwd().unwrap(), s.pwd);
+        assert_in_step(&mut s);
+        assert_next_download_whole(&mut s);
     }
     if let Ok(m) = std::fs::metadata(s.local_path("up.bin")) {
         assert!(m.len() < 3 * MIB as u64, "{}", m.len());
@@ -933,6 +1002,96 @@ fn missing_file(server: &Server) {
     .unwrap();
     assert_eq!(got, b"present\n");
     c.quit().unwrap();
+    s.finish();
+}
+
+// --- names that are not UTF-8 -----------------------------------------------------------------
+
+/// A Latin-1 file name on the server ("café.txt" with the byte 0xE9), and the form UTF-8
+/// mode gives it to the caller: that byte escaped as the lone surrogate U+DCE9, UTF-8 bytes
+/// ED B3 A9 (Python's surrogateescape).
+const LATIN1_FILE: &[u8] = b"caf\xe9.txt";
+const ESCAPED_FILE: &[u8] = b"caf\xed\xb3\xa9.txt";
+const LATIN1_DIR: &[u8] = b"r\xe9p";
+const ESCAPED_DIR: &[u8] = b"r\xed\xb3\xa9p";
+
+/// A file and a directory whose names hold the Latin-1 byte 0xE9, made on the server by a
+/// client in bytes mode, are listed in UTF-8 mode (the default) by NLST, LIST and, where
+/// the server offers it, MLSD, each giving the escaped name; the names as listed are
+/// accepted back by SIZE, RETR, MDTM, retrieve_file, CWD, DELE and RMD, which reach the
+/// server's own bytes.
+fn latin1_names_round_trip_in_utf8_mode(server: &Server) {
+    use std::os::unix::ffi::OsStrExt;
+    let name = server.name();
+    let mut s = Session::open(server, "latin1");
+    let data = random_bytes(seed(server, 90), 1000);
+    let (mut raw, _raw_trace) = s.join(|cfg| cfg.encoding = ftpc::Encoding::Bytes);
+    raw.storbinary(&[&b"STOR "[..], LATIN1_FILE].concat(), &mut Cursor::new(&data[..]), 0, None, None)
+        .unwrap_or_else(|e| panic!("{name}: STOR of the Latin-1 name in bytes mode: {e}"));
+    raw.mkd(LATIN1_DIR).unwrap_or_else(|e| panic!("{name}: MKD of the Latin-1 name in bytes mode: {e}"));
+    raw.quit().unwrap();
+    let local_file = s.local.join(std::ffi::OsStr::from_bytes(LATIN1_FILE));
+    assert_eq!(std::fs::read(&local_file).unwrap(), data, "{name}: the file on the server's disk has the byte 0xE9");
+    assert!(s.local.join(std::ffi::OsStr::from_bytes(LATIN1_DIR)).is_dir(), "{name}: the directory on disk");
+
+    // The listings, in UTF-8 mode.
+    let mut listed: Vec<(&str, Vec<u8>)> = Vec::new();
+    let nlst: Vec<Vec<u8>> = s.c.nlst(None).unwrap().into_iter().filter(|n| n != b"." && n != b"..").collect();
+    let mut sorted = nlst.clone();
+    sorted.sort();
+    assert_eq!(sorted, [ESCAPED_FILE.to_vec(), ESCAPED_DIR.to_vec()], "{name}: NLST");
+    listed.push(("NLST", nlst.into_iter().find(|n| n == ESCAPED_FILE).unwrap()));
+    let entries = s.c.list_entries(None).unwrap();
+    let file = entries.iter().find(|e| e.name == ESCAPED_FILE).unwrap_or_else(|| panic!("{name}: LIST {entries:?}"));
+    assert_eq!(file.kind, EntryKind::File, "{name}: LIST {file:?}");
+    let dir = entries.iter().find(|e| e.name == ESCAPED_DIR).unwrap_or_else(|| panic!("{name}: LIST {entries:?}"));
+    assert_eq!(dir.kind, EntryKind::Dir, "{name}: LIST {dir:?}");
+    listed.push(("LIST", file.name.clone()));
+    let dir_name = dir.name.clone();
+    if s.c.has_feature("MLSD").unwrap() {
+        let entries = s.c.mlsd(None, &[]).unwrap();
+        let file =
+            entries.iter().find(|e| e.name == ESCAPED_FILE).unwrap_or_else(|| panic!("{name}: MLSD {entries:?}"));
+        assert_eq!((file.kind, file.size), (EntryKind::File, Some(data.len() as u64)), "{name}: MLSD {file:?}");
+        listed.push(("MLSD", file.name.clone()));
+    } else {
+        assert!(matches!(server.kind, Kind::Vsftpd | Kind::BsdFtpd), "{name} offers no MLSD");
+    }
+    eprintln!("{name}: the Latin-1 name listed by {:?}", listed.iter().map(|(how, _)| *how).collect::<Vec<_>>());
+
+    // Each listed name, passed back.
+    for (how, listed_name) in &listed {
+        let what = format!("{name}: the name from {how}");
+        assert_eq!(s.c.size(listed_name).unwrap_or_else(|e| panic!("{what}: SIZE: {e}")), Some(data.len() as u64));
+        let mut got = Vec::new();
+        let reply =
+            s.c.retrbinary(
+                &[&b"RETR "[..], listed_name].concat(),
+                &mut |b| {
+                    got.extend_from_slice(b);
+                    Flow::Continue(())
+                },
+                0,
+                None,
+            )
+            .unwrap_or_else(|e| panic!("{what}: RETR: {e}"));
+        assert_eq!((reply.code, &got), (226, &data), "{what}: RETR");
+        let remote = s.c.mdtm(listed_name).unwrap_or_else(|e| panic!("{what}: MDTM: {e}"));
+        assert!((remote - mtime(&local_file)).abs() <= 2, "{what}: MDTM {remote}");
+        let dst = TempFile::new("latin1");
+        let n =
+            s.c.retrieve_file(listed_name, &dst.path, None).unwrap_or_else(|e| panic!("{what}: retrieve_file: {e}"));
+        assert_eq!(n, data.len() as u64, "{what}: retrieve_file");
+        assert_eq!(std::fs::read(&dst.path).unwrap(), data, "{what}: retrieve_file");
+    }
+    s.c.cwd(&dir_name).unwrap_or_else(|e| panic!("{name}: CWD into the listed directory: {e}"));
+    let pwd = s.c.pwd().unwrap();
+    assert_eq!(pwd, [&s.pwd[..], b"/", ESCAPED_DIR].concat(), "{name}: PWD in the directory, escaped as listed");
+    s.c.cwd(b"..").unwrap();
+    // Removed by the listed names too: the server's bytes went out.
+    s.c.delete(&listed[0].1).unwrap_or_else(|e| panic!("{name}: DELE: {e}"));
+    s.c.rmd(&dir_name).unwrap_or_else(|e| panic!("{name}: RMD: {e}"));
+    assert!(!local_file.exists(), "{name}: DELE removed the Latin-1 file");
     s.finish();
 }
 

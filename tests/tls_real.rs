@@ -719,10 +719,31 @@ fn proftpd_implicit_stop_keeps_the_tls_session() {
     stop_keeps_the_tls_session(Tls::ProFtpdImplicit);
 }
 
-/// An upload stopped by its callback after 4 MiB returns `Stopped` promptly; the next data
-/// connection still resumes the control connection's session (which servers that require
-/// reuse insist on), the stopped upload resumes on the same handle (SHA-256 equal), and a
-/// stopped download is followed by a whole one.
+/// How long a stopped call may take to return once the stop was asked for (loopback).
+const STOP_BOUND: Duration = Duration::from_secs(1);
+
+/// The stopped call returned within `STOP_BOUND` of the stop request made at `asked`.
+fn assert_prompt(which: Tls, what: &str, asked: Option<Instant>) -> Duration {
+    let took = asked.unwrap_or_else(|| panic!("{}: {what}: the stop was never asked for", which.label())).elapsed();
+    assert!(took < STOP_BOUND, "{}: {what}: returned {took:?} after the stop", which.label());
+    took
+}
+
+/// After a stop the next commands get their own replies: PWD its 257 naming the directory,
+/// NOOP its 200 (not a late 226 or 426 of the abort).
+fn assert_in_step(s: &mut Session, which: Tls) {
+    let pwd = s.c.pwd().unwrap_or_else(|e| panic!("{}: PWD after the stop: {e}", which.label()));
+    assert_eq!(pwd, s.pwd, "{}: PWD after the stop", which.label());
+    assert_eq!(s.c.last_reply().unwrap().code, 257, "{}: PWD's own reply", which.label());
+    let noop = s.c.voidcmd(b"NOOP").unwrap_or_else(|e| panic!("{}: NOOP after the stop: {e}", which.label()));
+    assert_eq!(noop.code, 200, "{}: NOOP's own reply: {noop}", which.label());
+}
+
+/// An upload stopped by its callback after 4 MiB returns `Stopped` within 1 s of the stop,
+/// the next commands in step; the next data connection still resumes the control
+/// connection's session (which servers that require reuse insist on), the stopped upload
+/// resumes on the same handle (SHA-256 equal), and a stopped download (also within 1 s, in
+/// step) is followed by a whole one.
 fn stop_keeps_the_tls_session(which: Tls) {
     const MIB: usize = 1 << 20;
     let data = random_bytes(11, 16 * MIB);
@@ -732,7 +753,7 @@ fn stop_keeps_the_tls_session(which: Tls) {
     s.trace.take();
 
     let mut blocks = 0;
-    let started = Instant::now();
+    let mut asked = None;
     let e =
         s.c.storbinary(
             b"STOR up.bin",
@@ -741,6 +762,7 @@ fn stop_keeps_the_tls_session(which: Tls) {
             Some(&mut |_: &[u8]| {
                 blocks += 1;
                 if blocks == 64 {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -749,11 +771,11 @@ fn stop_keeps_the_tls_session(which: Tls) {
             None,
         )
         .unwrap_err();
-    let took = started.elapsed();
     assert!(matches!(e, Error::Stopped), "{}: {e:?}", which.label());
-    assert!(took < Duration::from_secs(5), "{}: the stopped upload took {took:?}", which.label());
+    let took = assert_prompt(which, "upload stopped by its callback", asked);
     let kept = std::fs::metadata(s.local_path("up.bin")).map_or(0, |m| m.len());
     eprintln!("{}: upload stopped in {took:?}, {kept} bytes on the server", which.label());
+    assert_in_step(&mut s, which);
 
     // The next transfer works (on servers that require reuse: it resumed the session).
     assert_eq!(hello_in_parent(&mut s), s.server.kind.hello(), "{}: the transfer after the stop", which.label());
@@ -766,12 +788,14 @@ fn stop_keeps_the_tls_session(which: Tls) {
 
     // A download stopped after 1 MiB, then a whole one.
     let mut got = 0;
+    let mut asked = None;
     let e =
         s.c.retrbinary(
             b"RETR up.bin",
             &mut |b| {
                 got += b.len();
                 if got >= MIB {
+                    asked = Some(Instant::now());
                     Flow::Break(())
                 } else {
                     Flow::Continue(())
@@ -782,6 +806,9 @@ fn stop_keeps_the_tls_session(which: Tls) {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Stopped), "{}: {e:?}", which.label());
+    let took = assert_prompt(which, "download stopped by its callback", asked);
+    eprintln!("{}: download stopped in {took:?}", which.label());
+    assert_in_step(&mut s, which);
     let mut h = openssl::sha::Sha256::new();
     s.c.retrbinary(
         b"RETR up.bin",
@@ -801,6 +828,236 @@ fn stop_keeps_the_tls_session(which: Tls) {
         assert_all_resumed(which.label(), &lines, handshakes.len());
     }
     s.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Stops from another thread over TLS, on every TLS server
+
+#[test]
+fn vsftpd_explicit_stop_from_another_thread() {
+    if !support::real::servers_up("vsftpd_explicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::VsftpdExplicit);
+}
+
+#[test]
+fn vsftpd_implicit_stop_from_another_thread() {
+    if !support::real::servers_up("vsftpd_implicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::VsftpdImplicit);
+}
+
+#[test]
+fn pureftpd_explicit_stop_from_another_thread() {
+    if !support::real::servers_up("pureftpd_explicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::PureFtpd);
+}
+
+#[test]
+fn proftpd_explicit_stop_from_another_thread() {
+    if !support::real::servers_up("proftpd_explicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::ProFtpdExplicit);
+}
+
+#[test]
+fn proftpd_implicit_stop_from_another_thread() {
+    if !support::real::servers_up("proftpd_implicit_stop_from_another_thread") {
+        return;
+    }
+    stop_from_another_thread(Tls::ProFtpdImplicit);
+}
+
+/// The two flags another thread can set: `canceller()` (what C `ftp_cancel` sets) and
+/// `transfer_stopper()` (what C `ftp_abort` sets while a call runs).
+#[derive(Clone, Copy, Debug)]
+enum StopFlag {
+    Cancel,
+    Abort,
+}
+
+/// A 16 MiB download (retrbinary) and a 16 MiB upload (storbinary) over TLS, each stopped
+/// after 1 MiB by another thread setting `canceller()` or `transfer_stopper()`: `Stopped`
+/// within 1 s of the flag being set, the flag consumed, the next PWD and NOOP in step, and
+/// a whole download next (SHA-256 equal), whose data connection resumed the control
+/// connection's TLS session on the servers that require it.
+fn stop_from_another_thread(which: Tls) {
+    const MIB: usize = 1 << 20;
+    let data = random_bytes(12, 16 * MIB);
+    let digest = sha256(&data);
+    let mut s = Session::open_with(&server(which), "tstop", which.configure());
+    let path = s.local_path("down.bin");
+    std::fs::write(&path, &data).unwrap();
+    s.c.set_debuglevel(2);
+    s.trace.take();
+
+    for flag_kind in [StopFlag::Cancel, StopFlag::Abort] {
+        for upload in [false, true] {
+            let what = format!("{} {flag_kind:?} {}", which.label(), if upload { "upload" } else { "download" });
+            let flag = match flag_kind {
+                StopFlag::Cancel => s.c.canceller(),
+                StopFlag::Abort => s.c.transfer_stopper(),
+            };
+            let watch = flag.clone();
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let stopper = std::thread::spawn(move || {
+                rx.recv_timeout(Duration::from_secs(30)).expect("the transfer never reached 1 MiB");
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let mut done = 0usize;
+            let mut asked = None;
+            // At 1 MiB, ask the other thread to stop and wait until it has: the stop then
+            // comes at the next block, whatever the speed of the transfer.
+            let mut block = |n: usize| {
+                done += n;
+                if done >= MIB && asked.is_none() {
+                    tx.send(()).unwrap();
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while !watch.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    asked = Some(Instant::now());
+                }
+                Flow::Continue(())
+            };
+            let e = if upload {
+                s.c.storbinary(b"STOR up.bin", &mut &data[..], 64 << 10, Some(&mut |b: &[u8]| block(b.len())), None)
+                    .unwrap_err()
+            } else {
+                s.c.retrbinary(b"RETR down.bin", &mut |b| block(b.len()), 64 << 10, None).unwrap_err()
+            };
+            stopper.join().unwrap();
+            assert!(matches!(e, Error::Stopped), "{what}: {e:?}");
+            let took = assert_prompt(which, &what, asked);
+            assert!((MIB..3 * MIB).contains(&done), "{what}: stopped after {done} bytes");
+            let (cancel, stop) = (s.c.canceller(), s.c.transfer_stopper());
+            assert!(!cancel.load(std::sync::atomic::Ordering::SeqCst), "{what}: the stop consumed the request");
+            assert!(!stop.load(std::sync::atomic::Ordering::SeqCst), "{what}: the stop consumed the request");
+            let commands = support::real::sent(&s.trace.take());
+            assert_eq!(commands[commands.len().saturating_sub(2)..], ["ABOR", "NOOP"], "{what}: {commands:?}");
+            eprintln!("{what}: stopped after {done} bytes, returned {took:?} after the flag was set");
+            assert_in_step(&mut s, which);
+
+            // The next transfer is whole, and its data connection resumed the session.
+            let mut h = openssl::sha::Sha256::new();
+            let reply =
+                s.c.retrbinary(
+                    b"RETR down.bin",
+                    &mut |b| {
+                        h.update(b);
+                        Flow::Continue(())
+                    },
+                    0,
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("{what}: the download after the stop: {e}"));
+            assert_eq!(reply.code, 226, "{what}: {reply}");
+            assert_eq!(hex(h.finish()), digest, "{what}: the download after the stop");
+            let lines = s.trace.take();
+            if which.requires_reuse() {
+                assert_all_resumed(&what, &lines, 1);
+            }
+        }
+    }
+    s.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// The wrong TLS mode, and AUTH TLS where there is no TLS
+
+/// Explicit FTPS and plain FTP against the real implicit-FTPS ports (vsftpd, ProFTPD): no
+/// greeting comes; the timeout (2 s here) says the server expects implicit FTPS, and comes
+/// within the timeout plus a second.
+#[test]
+fn wrong_mode_on_the_implicit_ports_says_implicit() {
+    if !support::real::servers_up("wrong_mode_on_the_implicit_ports_says_implicit") {
+        return;
+    }
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    for port in ["FTPC_VSFTPD_IMPLICIT_PORT", "FTPC_PROFTPD_IMPLICIT_PORT"] {
+        for mode in [TlsMode::Explicit, TlsMode::Off] {
+            let (mut c, _) = own_client(
+                |cfg| {
+                    explicit(cfg);
+                    cfg.tls_mode = mode;
+                    cfg.timeout = TIMEOUT;
+                },
+                1,
+            );
+            let started = Instant::now();
+            let err = c.connect(env().get("FTPC_TEST_HOST"), env().port(port), None, None).unwrap_err();
+            let took = started.elapsed();
+            let message = err.to_string();
+            assert!(matches!(err, Error::Timeout(_)), "{port} {mode:?}: {err:?}");
+            assert!(message.contains("the server expects implicit FTPS (TLS from the first byte)"), "{message}");
+            assert!(took < TIMEOUT + Duration::from_secs(1), "{port} {mode:?}: took {took:?}");
+            assert!(!c.is_connected());
+            eprintln!("{port} {mode:?}: {took:?}: {message}");
+        }
+    }
+}
+
+/// Implicit FTPS against the real plain and explicit-FTPS ports (all four servers): the
+/// handshake meets the plain-text greeting, and the error says to use explicit FTPS or plain
+/// FTP, at once.
+#[test]
+fn implicit_mode_on_the_plain_and_explicit_ports_says_explicit_or_plain() {
+    if !support::real::servers_up("implicit_mode_on_the_plain_and_explicit_ports_says_explicit_or_plain") {
+        return;
+    }
+    for port in [
+        "FTPC_VSFTPD_PORT",
+        "FTPC_VSFTPD_TLS_PORT",
+        "FTPC_PUREFTPD_PORT",
+        "FTPC_PROFTPD_PORT",
+        "FTPC_PROFTPD_TLS_PORT",
+        "FTPC_BSDFTPD_PORT",
+    ] {
+        let (mut c, _) = own_client(
+            |cfg| {
+                implicit(cfg);
+                cfg.timeout = Duration::from_secs(5);
+            },
+            1,
+        );
+        let started = Instant::now();
+        let err = c.connect(env().get("FTPC_TEST_HOST"), env().port(port), None, None).unwrap_err();
+        let took = started.elapsed();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Tls(_)), "{port}: {err:?}");
+        assert!(message.contains("the server sent a plain-text FTP greeting"), "{port}: {message}");
+        assert!(message.contains("explicit FTPS (AUTH TLS)") && message.contains("plain FTP"), "{port}: {message}");
+        assert!(took < Duration::from_secs(5), "{port}: took {took:?}");
+        assert!(!c.is_connected());
+        eprintln!("{port}: {took:?}: {message}");
+    }
+}
+
+/// Explicit FTPS against bsd-ftpd, which has no TLS: AUTH TLS is refused, login fails with a
+/// TLS error quoting the server's reply, and neither USER nor PASS goes out in clear text.
+#[test]
+fn auth_tls_on_bsdftpd_is_refused_clearly() {
+    if !support::real::servers_up("auth_tls_on_bsdftpd_is_refused_clearly") {
+        return;
+    }
+    let s = Server::get(Kind::BsdFtpd, Family::V4).unwrap();
+    let (mut c, trace) = own_client(explicit, 1);
+    let started = Instant::now();
+    let err = connect_login(&mut c, &s, &s.host).unwrap_err();
+    let took = started.elapsed();
+    let message = err.to_string();
+    assert!(matches!(&err, Error::Tls(m) if m.contains("the server refused AUTH TLS")), "{err:?}");
+    // The server's own refusal is quoted (bsd-ftpd: "502 AUTH command not implemented.").
+    assert!(message.contains("refused AUTH TLS: 5"), "{message}");
+    assert_eq!(support::real::sent(&trace.take()), ["AUTH TLS"], "nothing after the refused AUTH");
+    assert!(!c.is_connected(), "a connection that cannot have its TLS is dropped");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    eprintln!("bsd-ftpd: {took:?}: {message}");
 }
 
 // ---------------------------------------------------------------------------------------

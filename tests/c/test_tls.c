@@ -1,10 +1,13 @@
 /* FTPS through the C API: explicit (vsftpd with require_ssl_reuse, pure-ftpd), implicit,
- * verification failures, PROT C, CCC, and a caller's own SSL_CTX built with OpenSSL. */
+ * verification failures, PROT C, CCC, stops (callback, ftp_cancel, ftp_abort), and a
+ * caller's own SSL_CTX built with OpenSSL. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sink { size_t len; unsigned long sum; };
@@ -58,6 +61,132 @@ static void round_trip(ftp_client *ftp, const char *name)
     printf("   %s: 2 MiB round trip ok\n", name);
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec t = {0, ms * 1000 * 1000};
+    nanosleep(&t, NULL);
+}
+
+/* A download sink that stops after `stop_after` bytes (noting when), or, with 0, takes
+ * 8 KiB every 2 ms until stopped from another thread. */
+struct stop_sink { size_t len, stop_after; double stopped_at; };
+
+static int stop_sink_cb(void *userdata, const uint8_t *data, size_t len)
+{
+    struct stop_sink *s = (struct stop_sink *)userdata;
+    (void)data;
+    s->len += len;
+    if (s->stop_after == 0) {
+        pause_ms(2);
+        return 0;
+    }
+    if (s->len < s->stop_after)
+        return 0;
+    s->stopped_at = now_s();
+    return 1;
+}
+
+/* An upload source of `len` bytes that stops after `stop_after` (noting when), or, with 0,
+ * gives 8 KiB every 2 ms until stopped from another thread. */
+struct stop_source { struct source src; size_t stop_after; double stopped_at; };
+
+static int stop_source_cb(void *userdata, uint8_t *buf, size_t len, size_t *out_len)
+{
+    struct stop_source *s = (struct stop_source *)userdata;
+    if (s->stop_after == 0)
+        pause_ms(2);
+    else if (s->src.pos >= s->stop_after) {
+        s->stopped_at = now_s();
+        return 1;
+    }
+    return produce(&s->src, buf, len < 8192 ? len : 8192, out_len);
+}
+
+/* Calls ftp_cancel or ftp_abort from another thread 200 ms after it starts; `asked` is when
+ * (read after pthread_join). */
+struct stopper { ftp_client *ftp; int use_cancel; int rc; double asked; };
+
+static void *stop_later(void *arg)
+{
+    struct stopper *s = (struct stopper *)arg;
+    pause_ms(200);
+    s->asked = now_s();
+    s->rc = s->use_cancel ? ftp_cancel(s->ftp) : ftp_abort(s->ftp);
+    return NULL;
+}
+
+/* On a logged-in FTPS session: an 8 MiB download and upload stopped by their callback, by
+ * ftp_cancel and by ftp_abort from another thread. Each returns FTP_ERR_STOPPED within 1 s
+ * of the stop, the next PWD and NOOP get their own replies (257 with the same directory as
+ * before, 200), and a whole 2 MiB round trip follows (on servers that require TLS session
+ * reuse, its data connections must resume the control connection's session). */
+static void stops_over_tls(ftp_client *ftp, const char *name)
+{
+    static const char *const hows[] = {"callback", "ftp_cancel", "ftp_abort"};
+    char down[64], up[64], cmd[96];
+    snprintf(down, sizeof down, "stop-%d.bin", (int)getpid());
+    snprintf(up, sizeof up, "stopup-%d.bin", (int)getpid());
+    const char *pwd = NULL;
+    CHECK_RC(ftp, ftp_pwd(ftp, &pwd), FTP_OK);
+    char home[1024];
+    snprintf(home, sizeof home, "%s", pwd ? pwd : "");
+    struct source whole = {8u << 20, 0};
+    snprintf(cmd, sizeof cmd, "STOR %s", down);
+    CHECK_RC(ftp, ftp_storbinary(ftp, cmd, produce, &whole, 0, NULL, FTP_NO_REST), FTP_OK);
+    for (int how = 0; how < 3; how++) {
+        for (int upload = 0; upload <= 1; upload++) {
+            struct stopper stopper = {ftp, how == 1, -100, 0.0};
+            pthread_t thread;
+            if (how > 0)
+                CHECK(pthread_create(&thread, NULL, stop_later, &stopper) == 0);
+            size_t stop_after = how == 0 ? 1u << 20 : 0;
+            double asked = 0.0;
+            size_t moved = 0;
+            int rc;
+            if (upload) {
+                struct stop_source src = {{8u << 20, 0}, stop_after, 0.0};
+                snprintf(cmd, sizeof cmd, "STOR %s", up);
+                rc = ftp_storbinary(ftp, cmd, stop_source_cb, &src, 8192, NULL, FTP_NO_REST);
+                asked = src.stopped_at;
+                moved = src.src.pos;
+            } else {
+                struct stop_sink sink = {0, stop_after, 0.0};
+                snprintf(cmd, sizeof cmd, "RETR %s", down);
+                rc = ftp_retrbinary(ftp, cmd, stop_sink_cb, &sink, 8192, FTP_NO_REST);
+                asked = sink.stopped_at;
+                moved = sink.len;
+            }
+            double back = now_s();
+            if (how > 0) {
+                pthread_join(thread, NULL);
+                CHECK_RC(ftp, stopper.rc, FTP_OK);
+                asked = stopper.asked;
+            }
+            CHECK_RC(ftp, rc, FTP_ERR_STOPPED);
+            CHECK(asked > 0.0 && back - asked < 1.0);
+            CHECK(moved > 0 && moved < (8u << 20));
+            printf("   %s: %s stopped a%s after %zu bytes, returned %.1f ms after the stop\n", name, hows[how],
+                   upload ? "n upload" : " download", moved, (back - asked) * 1e3);
+            pwd = NULL;
+            CHECK_RC(ftp, ftp_pwd(ftp, &pwd), FTP_OK);
+            CHECK(pwd && strcmp(pwd, home) == 0);
+            CHECK(ftp_last_reply_code(ftp) == 257);
+            CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", NULL), FTP_OK);
+            CHECK(ftp_last_reply_code(ftp) == 200);
+            round_trip(ftp, name);
+        }
+    }
+    CHECK_RC(ftp, ftp_delete(ftp, down), FTP_OK);
+    ftp_delete(ftp, up); /* a server may have dropped the partial upload */
+}
+
 static ftp_client *tls_client(const char *ca)
 {
     ftp_client *ftp = ftp_tls_new();
@@ -85,6 +214,7 @@ int main(void)
     CHECK(ftp_is_tls(ftp) == 1);
     CHECK_RC(ftp, ftp_auth(ftp), FTP_ERR_WRONG_STATE);
     round_trip(ftp, "vsftpd PROT P passive");
+    stops_over_tls(ftp, "vsftpd explicit");
     CHECK_RC(ftp, ftp_set_pasv(ftp, 0), FTP_OK);
     round_trip(ftp, "vsftpd PROT P active");
     CHECK_RC(ftp, ftp_set_pasv(ftp, 1), FTP_OK);
@@ -137,6 +267,7 @@ int main(void)
     CHECK(ftp_is_tls(ftp) == 1);
     CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
     round_trip(ftp, "implicit");
+    stops_over_tls(ftp, "implicit");
     ftp_quit(ftp);
     ftp_free(ftp);
     CHECK_RC(NULL, ftp_set_tls_mode(NULL, FTP_TLS_IMPLICIT), FTP_ERR_NULL_ARGUMENT);
@@ -147,6 +278,7 @@ int main(void)
     CHECK_RC(ftp, ftp_connect(ftp, host, pure_port, 10000, NULL), FTP_OK);
     CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
     round_trip(ftp, "pure-ftpd PROT P");
+    stops_over_tls(ftp, "pure-ftpd explicit");
     CHECK_RC(ftp, ftp_mlsd(ftp, NULL, NULL, &listing), FTP_OK);
     ftp_listing_free(listing);
     int rc = ftp_ccc(ftp);

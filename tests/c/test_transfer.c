@@ -94,13 +94,23 @@ static int stop_half_way(void *userdata, uint64_t done, int64_t total)
     return done >= BIG / 2;
 }
 
-struct stopper { ftp_client *ftp; int rc; int use_cancel; };
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Calls ftp_abort or ftp_cancel from another thread 200 ms after it starts; `asked` is
+ * when (read after pthread_join). */
+struct stopper { ftp_client *ftp; int rc; int use_cancel; double asked; };
 
 static void *stop_later(void *arg)
 {
     struct stopper *s = (struct stopper *)arg;
     struct timespec t = {0, 200 * 1000 * 1000};
     nanosleep(&t, NULL);
+    s->asked = now_s();
     s->rc = s->use_cancel ? ftp_cancel(s->ftp) : ftp_abort(s->ftp);
     return NULL;
 }
@@ -112,6 +122,14 @@ static int slow_sink(void *userdata, const uint8_t *data, size_t len)
     *(size_t *)userdata += len;
     nanosleep(&t, NULL);
     return 0;
+}
+
+/* A read callback that gives 1 KiB of `source` every 20 ms. */
+static int slow_source(void *userdata, uint8_t *buf, size_t len, size_t *out_len)
+{
+    struct timespec t = {0, 20 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    return read_source(userdata, buf, len < 1024 ? len : 1024, out_len);
 }
 
 /* What a mirror's callback heard. */
@@ -126,13 +144,6 @@ static void on_mirror(void *userdata, int event, const char *path, size_t len, i
         m->gets++;
     else
         m->others++;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static void session(const char *host, uint16_t port, const char *name, int passive, int has_mlsd)
@@ -177,6 +188,7 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     double t0 = now_s();
     CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", write_sink, &got, 8192, FTP_NO_REST), FTP_ERR_STOPPED);
     CHECK(now_s() - t0 < 1.0);
+    printf("   callback stop of a download: %.1f ms\n", (now_s() - t0) * 1e3);
     CHECK(got.len >= 100000 && got.len < BIG);
     const char *cwd = NULL;
     CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
@@ -197,18 +209,40 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", &noop), FTP_OK);
     CHECK(ftp_last_reply_code(ftp) == 200);
 
-    /* ftp_abort, then ftp_cancel, from another thread stops a slow download. */
-    for (int use_cancel = 0; use_cancel <= 1; use_cancel++) {
-        struct stopper stopper = {ftp, -100, use_cancel};
-        pthread_t thread;
-        size_t slow = 0;
-        CHECK(pthread_create(&thread, NULL, stop_later, &stopper) == 0);
-        CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", slow_sink, &slow, 1024, FTP_NO_REST), FTP_ERR_STOPPED);
-        pthread_join(thread, NULL);
-        CHECK(stopper.rc == FTP_OK);
-        CHECK(slow > 0 && slow < BIG);
-        CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
-        CHECK(ftp_last_reply_code(ftp) == 257);
+    /* ftp_abort, then ftp_cancel, from another thread stops a slow download, then a slow
+     * upload: FTP_ERR_STOPPED within a second of the call on loopback, the next PWD and
+     * NOOP get their own replies (257 with the directory, 200), and a whole download of
+     * big.bin follows. */
+    for (int upload = 0; upload <= 1; upload++) {
+        for (int use_cancel = 0; use_cancel <= 1; use_cancel++) {
+            struct stopper stopper = {ftp, -100, use_cancel, 0.0};
+            pthread_t thread;
+            size_t slow = 0;
+            struct source slow_src = {data, BIG, 0, 0};
+            CHECK(pthread_create(&thread, NULL, stop_later, &stopper) == 0);
+            int rc = upload ? ftp_storbinary(ftp, "STOR partial.bin", slow_source, &slow_src, 1024, NULL, FTP_NO_REST)
+                            : ftp_retrbinary(ftp, "RETR big.bin", slow_sink, &slow, 1024, FTP_NO_REST);
+            double back = now_s();
+            pthread_join(thread, NULL);
+            CHECK_RC(ftp, rc, FTP_ERR_STOPPED);
+            CHECK(stopper.rc == FTP_OK);
+            CHECK(stopper.asked > 0.0 && back - stopper.asked < 1.0);
+            printf("   %s from another thread stopped a%s in %.1f ms\n", use_cancel ? "ftp_cancel" : "ftp_abort",
+                   upload ? "n upload" : " download", (back - stopper.asked) * 1e3);
+            if (upload)
+                CHECK(slow_src.pos > 0 && slow_src.pos < BIG);
+            else
+                CHECK(slow > 0 && slow < BIG);
+            cwd = NULL;
+            CHECK_RC(ftp, ftp_pwd(ftp, &cwd), FTP_OK);
+            CHECK(cwd && strstr(cwd, dir) != NULL);
+            CHECK(ftp_last_reply_code(ftp) == 257);
+            CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", &noop), FTP_OK);
+            CHECK(ftp_last_reply_code(ftp) == 200);
+            got.len = 0;
+            CHECK_RC(ftp, ftp_retrbinary(ftp, "RETR big.bin", write_sink, &got, 0, FTP_NO_REST), FTP_OK);
+            CHECK(got.len == BIG && memcmp(got.data, data, BIG) == 0);
+        }
     }
 
     /* Text: storlines converts line ends to CRLF; retrlines gives the lines back. */

@@ -89,7 +89,7 @@
  * callbacks run on that thread, inside ftp_multi_perform/socket_action; the
  * socket callback too. From another thread, ftp_cancel and ftp_abort on a
  * job's client work as in a blocking program (seen within 50 ms: the timeout
- * is at most 50 ms while a job runs). Name resolution in ftp_connect blocks
+ * is at most 20 ms while a job runs). Name resolution in ftp_connect blocks
  * the thread (give addresses to avoid it).
  *   What callbacks may do: a job and its transfer callbacks may call anything
  * on their own client and on clients outside the multi handle, but not the
@@ -1562,7 +1562,7 @@ int ftp_multi_wait(struct ftp_multi *multi, int timeout_ms, int *out);
 /**
  * How long the caller's loop may wait for its sockets before calling
  * `ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, ...)`: `*out` milliseconds (0: at once,
- * rounded up otherwise, at most 50 while a job runs), or -1 when no job runs. Ask again
+ * rounded up otherwise, at most 20 while a job runs), or -1 when no job runs. Ask again
  * after every call that runs jobs.
  */
 int ftp_multi_timeout(struct ftp_multi *multi, long *out);

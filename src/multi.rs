@@ -113,7 +113,7 @@ pub struct Multi {
 }
 
 /// How often the stop flags of all tasks are looked at: a stop requested from outside
-/// (`Client::canceller`) is seen that late at most, besides `timeout`'s 50 ms.
+/// (`Client::canceller`) is seen that late at most, besides `timeout`'s 20 ms.
 const FLAG_SCAN: Duration = Duration::from_millis(10);
 
 impl Default for Multi {
@@ -282,7 +282,7 @@ impl Multi {
 
     /// How soon `socket_action(None)` (or `perform`) must run even if no socket becomes
     /// ready: zero when an operation waits to start; `None` when no operation runs. Never
-    /// more than 50 ms while one runs: a stop requested from another thread
+    /// more than 20 ms while one runs: a stop requested from another thread
     /// (`Client::canceller`) is seen within that, as in a blocking call.
     pub fn timeout(&self) -> Option<Duration> {
         if self.active == 0 {

@@ -249,7 +249,7 @@ pub extern "C" fn ftp_multi_wait(multi: *mut ftp_multi, timeout_ms: c_int, out: 
 
 /// How long the caller's loop may wait for its sockets before calling
 /// `ftp_multi_socket_action(m, FTP_SOCKET_TIMEOUT, ...)`: `*out` milliseconds (0: at once,
-/// rounded up otherwise, at most 50 while a job runs), or -1 when no job runs. Ask again
+/// rounded up otherwise, at most 20 while a job runs), or -1 when no job runs. Ask again
 /// after every call that runs jobs.
 #[no_mangle]
 pub extern "C" fn ftp_multi_timeout(multi: *mut ftp_multi, out: *mut c_long) -> c_int {

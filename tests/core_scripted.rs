@@ -321,7 +321,7 @@ fn last_reply_is_the_last_commands_or_none() {
     drop(server);
 }
 
-/// The canceller stops a reply wait within its 50 ms tick, long before the timeout; the
+/// The canceller stops a reply wait within its 20 ms tick, long before the timeout; the
 /// control connection, out of step, is closed; the request is used up.
 #[test]
 fn canceller_stops_a_reply_wait() {

@@ -174,7 +174,7 @@ fn abort_steps() -> Vec<Step> {
 }
 
 /// A cancel request ends a silent download and an upload blocked in a write within 100 ms
-/// (the 50 ms tick plus ABOR on loopback), though the timeout is 30 s: `Stopped`, in step.
+/// (the 20 ms tick plus ABOR on loopback), though the timeout is 30 s: `Stopped`, in step.
 #[test]
 fn cancel_ends_silent_data_and_blocked_writes_promptly() {
     let mut retr = vec![

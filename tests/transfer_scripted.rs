@@ -712,7 +712,7 @@ fn stalled_data_connection_times_out() {
     assert_eq!(closed, 2, "the client closes both stalled connections: {:?}", t.events);
 }
 
-/// Bytes that trickle in are handed to the callback as they come (within the 50 ms the
+/// Bytes that trickle in are handed to the callback as they come (within the 20 ms the
 /// kernel may hold them while a block gathers), not held until a whole block or the end.
 #[test]
 fn trickling_download_is_delivered_as_it_comes() {
@@ -887,7 +887,7 @@ fn upload_stopped_by_source_or_callback() {
 }
 
 /// The canceller set from another thread while a plain download waits for its next block
-/// (the server sent 1000 bytes, then nothing): the wait ends within its 50 ms tick, the
+/// (the server sent 1000 bytes, then nothing): the wait ends within its 20 ms tick, the
 /// download stops with `Stopped`, ABOR goes out, and the flag is cleared.
 #[test]
 fn canceller_from_another_thread_stops_a_slow_download() {

@@ -10,7 +10,7 @@
 mod support;
 
 use ftpc::{Client, Error, Flow};
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -280,13 +280,14 @@ fn stall_call(stall: Stall, port: u16, mark: Mark) -> impl FnOnce(&mut Client) -
             c.retrieve_to_fd(b"f", sink.as_raw_fd(), None, Some(progress)).map(drop)
         }
         StorNeverReads | TlsShutdown => {
-            // A receiver that never reads: more than every buffer on the way can take.
+            // A receiver that never reads: more than every buffer on the way can take, made
+            // as it is read, so that no 64 MiB buffer is freed inside the measured time.
             let len = if stall == TlsShutdown { 100_000 } else { 64 << 20 };
             let sent = &mut |_: &[u8]| {
                 mark_now(&mark);
                 Flow::Continue(())
             };
-            c.storbinary(b"STOR f", &mut Cursor::new(vec![0x5a; len]), 0, Some(sent), None).map(drop)
+            c.storbinary(b"STOR f", &mut std::io::repeat(0x5a).take(len), 0, Some(sent), None).map(drop)
         }
         AborUnanswered => c
             .retrbinary(
@@ -333,7 +334,7 @@ impl Run {
     fn verdict(&self) -> Result<String, String> {
         let mode = if self.cancel { "cancel" } else { "timeout" };
         let line = format!(
-            "{:<17} {:<5} {mode:<7} {:<8} {:>10}  {:?}",
+            "{:<17} {:<5} {mode:<7} {:<8} {:>10}  {}",
             format!("{:?}", self.stall),
             format!("{:?}", self.sec),
             format!("{:?}", self.via),

@@ -982,7 +982,7 @@ int ftp_storlines(struct ftp_client *client,
  * Asks the call running on `client` (in another thread, or the call whose callback this
  * is) to stop, without waiting and without any I/O; the call returns FTP_ERR_STOPPED within
  * about 50 ms of any wait. A transfer moving data stops at its next block with ABOR, the
- * connection usable (its server gets 50 ms to answer, else the connection is closed). Any
+ * connection usable (its server gets 30 ms to answer, else the connection is closed). Any
  * other wait ends at once: connecting (nothing is kept), a TLS handshake, a data connection
  * being made, a blocked write, a TLS shutdown, or a reply being waited for (a transfer's
  * 150 or final reply too: the control connection is then closed, being out of step). The

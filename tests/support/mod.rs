@@ -1,4 +1,5 @@
 #![allow(dead_code)]
+pub mod certs;
 pub mod proxy;
 pub mod real;
 pub mod responder;

@@ -96,6 +96,11 @@ pub enum Step {
     /// connection's local address and reply
     /// `229 Entering Extended Passive Mode (|||port|)`.
     EpsvReply,
+    /// Like `EpsvReply`, but the listener's accept queue is full (backlog 0,
+    /// one connection of the server's own queued and never accepted): Linux
+    /// drops the client's SYNs, so its connect hangs, on loopback too. Nothing
+    /// is ever accepted from it (no data plan); it lives until the script ends.
+    EpsvReplyFull,
     /// Open a passive listener on the control connection's local address
     /// without reading or sending anything; follow with `SendWithPort`.
     PasvListen,
@@ -601,6 +606,8 @@ struct Runner {
     data_tls_require_reuse: bool,
     plan: Option<DataPlan>,
     data: Option<DataConn>,
+    /// Full listeners of `EpsvReplyFull` and the connections that fill them.
+    full: Vec<(Socket, TcpStream)>,
 }
 
 impl Runner {
@@ -619,6 +626,7 @@ impl Runner {
             data_tls_require_reuse: false,
             plan: None,
             data: None,
+            full: Vec::new(),
         }
     }
 
@@ -658,6 +666,7 @@ impl Runner {
             d.conn.close_gracefully(true);
         }
         self.plan = None;
+        self.full.clear();
         if let Some(c) = self.ctrl.take() {
             c.close_gracefully(true);
         }
@@ -748,6 +757,12 @@ impl Runner {
             Step::EpsvReply => {
                 self.expect_prefix("EPSV")?;
                 let port = self.listen(self.local_ip)?;
+                let line = format!("229 Entering Extended Passive Mode (|||{port}|)\r\n");
+                self.ctrl()?.write_all(line.as_bytes())
+            }
+            Step::EpsvReplyFull => {
+                self.expect_prefix("EPSV")?;
+                let port = self.listen_full(self.local_ip)?;
                 let line = format!("229 Entering Extended Passive Mode (|||{port}|)\r\n");
                 self.ctrl()?.write_all(line.as_bytes())
             }
@@ -903,6 +918,20 @@ impl Runner {
         let port = l.local_addr().map_err(|e| e.to_string())?.port();
         self.plan = Some(DataPlan::Passive(l));
         Ok(port)
+    }
+
+    /// Bind a listener on `ip` whose accept queue is full: backlog 0 queues one
+    /// connection (Linux counts "more than the backlog" as full), made here.
+    fn listen_full(&mut self, ip: IpAddr) -> Result<u16, String> {
+        let addr = SocketAddr::new(ip, 0);
+        let fail = |what: &str, e: io::Error| format!("full listener on {ip}: {what}: {e}");
+        let l = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(|e| fail("socket", e))?;
+        l.bind(&addr.into()).map_err(|e| fail("bind", e))?;
+        l.listen(0).map_err(|e| fail("listen", e))?;
+        let local = l.local_addr().map_err(|e| fail("address", e))?.as_socket().ok_or("full listener: no address")?;
+        let filler = TcpStream::connect_timeout(&local, self.io_timeout).map_err(|e| fail("filling the queue", e))?;
+        self.full.push((l, filler));
+        Ok(local.port())
     }
 
     fn open_data(&mut self, tcp: TcpStream, peer: SocketAddr) {

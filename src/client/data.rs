@@ -435,11 +435,18 @@ impl Client {
         let mut replies = AbortReplies::default();
         let mut next = Next::Read;
         loop {
+            // Servers answer ABOR in pieces while the NOOP goes out: ACK each at once.
+            if let Some(ctrl) = &self.ctrl {
+                ctrl.stream.quick_ack();
+            }
             next = match next {
                 Next::Read => replies.reply(self.any_reply(left())?),
                 Next::Send(verb, arg) => {
                     let line = crate::proto::command::build(verb, arg.as_deref(), self.config.encoding)?;
                     self.send_line(&line)?;
+                    if let Some(ctrl) = &self.ctrl {
+                        ctrl.stream.quick_ack();
+                    }
                     replies.reply(self.any_reply(left())?)
                 }
                 Next::Done(last) => {

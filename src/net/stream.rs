@@ -232,6 +232,15 @@ impl Stream {
         self.tcp().as_raw_fd()
     }
 
+    /// Acknowledges what arrives at once for a while (Linux TCP_QUICKACK; elsewhere
+    /// nothing). For exchanges where the client has nothing to send after its last
+    /// command while the server answers in pieces: a delayed ACK (40 ms) of one piece then
+    /// holds the next in the server's Nagle queue (bsd-ftpd answering ABOR and a NOOP).
+    pub fn quick_ack(&self) {
+        #[cfg(target_os = "linux")]
+        let _ = socket2::SockRef::from(self.tcp()).set_quickack(true);
+    }
+
     /// One read of what is there, waiting for it until `deadline`; `Ok(0)` when the peer
     /// ended the stream (for TLS also without close_notify: see `tls::received_close_notify`).
     pub fn read_before(&mut self, buf: &mut [u8], deadline: Deadline, stop: &AtomicBool) -> Result<usize> {

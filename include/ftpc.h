@@ -42,8 +42,10 @@
  * runs: ftp_cancel (stops whatever that call waits for) and ftp_abort (stops
  * its transfer only). Callbacks run on the calling thread, inside the call;
  * returning non-zero stops the transfer with ABOR (FTP_ERR_STOPPED, the
- * connection usable). No panic crosses this boundary: FTP_ERR_PANIC, and the
- * handle can then only be freed.
+ * connection usable). A data handle belongs to its client's handle: the two
+ * are one object for threads, and ftp_free must not run while another thread
+ * is in a call on either (as for any object a C library frees). No panic
+ * crosses this boundary: FTP_ERR_PANIC, and the handle can then only be freed.
  */
 
 /*

@@ -959,8 +959,10 @@ int ftp_retrlines(struct ftp_client *client,
 
 /**
  * ftplib's `storbinary`: TYPE I, then `cmd` (e.g. `STOR name`, `APPE name`); blocks of at
- * most `blocksize` bytes (0: 64 KiB) pulled from `read_callback` until it gives 0 bytes,
- * each then passed to `callback` (may be NULL). `rest` as in `ftp_retrbinary`.
+ * most `blocksize` bytes (0: 64 KiB; at most 16 MiB) pulled from `read_callback` until it
+ * gives 0 bytes, each then passed to `callback` (may be NULL). A `blocksize` over 1 MiB
+ * asks `read_callback` for at most 1 MiB per call (the buffer then stays in the CPU's
+ * cache). `rest` as in `ftp_retrbinary`.
  */
 int ftp_storbinary(struct ftp_client *client,
                    const char *cmd,

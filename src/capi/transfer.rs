@@ -142,8 +142,10 @@ pub(crate) fn line_deliverer(callback: ftp_line_callback, userdata: *mut c_void)
 }
 
 /// ftplib's `storbinary`: TYPE I, then `cmd` (e.g. `STOR name`, `APPE name`); blocks of at
-/// most `blocksize` bytes (0: 64 KiB) pulled from `read_callback` until it gives 0 bytes,
-/// each then passed to `callback` (may be NULL). `rest` as in `ftp_retrbinary`.
+/// most `blocksize` bytes (0: 64 KiB; at most 16 MiB) pulled from `read_callback` until it
+/// gives 0 bytes, each then passed to `callback` (may be NULL). A `blocksize` over 1 MiB
+/// asks `read_callback` for at most 1 MiB per call (the buffer then stays in the CPU's
+/// cache). `rest` as in `ftp_retrbinary`.
 #[no_mangle]
 pub extern "C" fn ftp_storbinary(
     client: *mut ftp_client,

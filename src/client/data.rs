@@ -22,11 +22,11 @@ const CLEANUP_GRACE: Duration = Duration::from_millis(500);
 /// How long EPSV may go unanswered over IPv4 before PASV stands in (some servers and
 /// firewalls drop EPSV without a word).
 const EPSV_WAIT: Duration = Duration::from_secs(3);
-/// The same after a cancel: enough for a live server on a near link to answer ABOR, within
-/// the 100 ms a cancel may take. The request is seen up to a tick late (CANCEL_TICK, the
-/// data socket's TICK: 50 ms) and the grace comes on top, so it must stay well under
-/// 50 ms: at 50 ms the two filled the whole 100 ms and a silent server made the call miss
-/// it by the cost of the calls themselves (100.0 to 103 ms on loopback).
+/// How long ABOR's answers may take after a cancel: enough for a live server on a near
+/// link (acknowledged at once, see `read_abor_replies`), within the 100 ms a cancel may
+/// take. The request is seen up to a tick late (20 ms: CANCEL_TICK, the data sockets'
+/// TICK) and the grace comes on top; with 50 ms ticks and a 50 ms grace a silent server
+/// made the call miss the 100 ms (100.0 to 103 ms on loopback).
 const CANCEL_GRACE: Duration = Duration::from_millis(30);
 /// The least a final reply gets after a slow TLS shutdown used up the timeout: enough for a
 /// reply already on its way.

@@ -42,7 +42,7 @@ pub struct DataConnection {
 /// that the loops around them see a cancel request and measure the time without progress
 /// across calls, whatever the call (read, write, splice, sendfile, a TLS step). For plain
 /// downloads in blocks it is also the longest the bytes wait in the kernel for the rest of
-/// their block. As `stream::CANCEL_TICK`: a tick and the 50 ms a cancel gives ABOR's
+/// their block. As `stream::CANCEL_TICK`: a tick and the 30 ms a cancel gives ABOR's
 /// answers stay well within the 100 ms a cancel may take (50 ms ticks reached 112 ms on
 /// a loaded machine).
 const TICK: Duration = Duration::from_millis(20);

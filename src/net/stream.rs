@@ -76,7 +76,7 @@ pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
 }
 
 /// How often a wait on a socket looks at the cancel flag. A cancel may cost this plus the
-/// ABOR grace of a cancel (50 ms) before the call returns, within the 100 ms promised; a
+/// ABOR grace of a cancel (30 ms) before the call returns, within the 100 ms promised; a
 /// poll every 20 ms is no cost to a waiting call.
 pub(crate) const CANCEL_TICK: Duration = Duration::from_millis(20);
 

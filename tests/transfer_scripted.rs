@@ -2014,3 +2014,36 @@ fn large_blocks_do_not_raise_the_low_water_mark() {
     }
     finish(server);
 }
+
+/// A cancel request that cuts a read of a data connection from `ntransfercmd` is taken by
+/// that read: the caller's `abort()` that follows is not cut, and the connection stays in
+/// step.
+#[test]
+fn a_cancel_cut_data_read_leaves_the_next_call_alone() {
+    let mut steps = epsv_transfer("RETR slow", "150 ok\r\n");
+    steps.extend([
+        Step::DataStall(Duration::from_secs(3)),
+        Step::abor_interrupt(),
+        Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"),
+        noop(),
+        noop(),
+    ]);
+    let (server, mut c) = logged_in(steps);
+    c.voidcmd(b"TYPE I").unwrap();
+    let mut conn = c.ntransfercmd(b"RETR slow", None).unwrap();
+    let flag = c.canceller();
+    let canceller = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(200));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let mut buf = [0u8; 1024];
+    let cut = conn.read(&mut buf);
+    canceller.join().unwrap();
+    assert!(cut.is_err(), "{cut:?}");
+    assert!(!c.canceller().load(Ordering::SeqCst), "the read took the request");
+    drop(conn);
+    let reply = c.abort().unwrap_or_else(|e| panic!("abort after the cut read: {e:?}"));
+    assert_eq!(reply.code, 226);
+    assert_usable(&mut c);
+    finish(server);
+}

@@ -138,7 +138,7 @@ impl Client {
         // wherever it can: ABOR's replies get the whole timeout. The stop serves the
         // requests pending now, both taken (a callback may set the cancel flag and return
         // Break, as the bindings' abort does: that is the callback's stop).
-        let by_cancel = self.cancel.swap(false, Ordering::AcqRel) && !by_callback;
+        let by_cancel = (self.cancel.swap(false, Ordering::AcqRel) | conn.took_cancel()) && !by_callback;
         self.transfer_stop.store(false, Ordering::Release);
         match self.abort_transfer_within(conn, by_cancel) {
             Ok(()) => Error::Stopped,

@@ -31,6 +31,9 @@ pub struct DataConnection {
     /// The client's stop flags (cancel, stop the transfer), looked at between the short
     /// socket waits.
     stops: [Arc<AtomicBool>; 2],
+    /// A cancel request (the first flag) was taken here: the client's stop then treats
+    /// it as a cancel (see `Client::stop`).
+    took_cancel: std::cell::Cell<bool>,
     /// A non-blocking socket (opened inside a task, see `net::task`): a call that would
     /// block returns at once, and the wait is `stream::wait_until`'s, not a TICK's.
     nonblocking: bool,
@@ -97,18 +100,29 @@ impl DataConnection {
         }
     }
 
-    /// Whether a stop flag of the client (cancel, stop the transfer) is set; left set.
-    fn stop_requested(&self) -> bool {
-        self.stops.iter().any(|stop| stop.load(Ordering::Acquire))
+    /// Takes the client's stop requests (cancel, stop the transfer): whether there was one.
+    /// Taken, so that a caller of the data connection (`Client::ntransfercmd`) finds its
+    /// next call uncut; a cancel is remembered for `took_cancel`.
+    fn take_stop(&self) -> bool {
+        let cancel = self.stops[0].swap(false, Ordering::AcqRel);
+        let stop = self.stops[1].swap(false, Ordering::AcqRel);
+        if cancel {
+            self.took_cancel.set(true);
+        }
+        cancel || stop
+    }
+
+    /// Whether a stop this connection saw came from a cancel request.
+    pub(crate) fn took_cancel(&self) -> bool {
+        self.took_cancel.get()
     }
 
     /// After a socket call came back after its TICK with nothing moved (or at once, on a
     /// non-blocking socket, then after waiting for `events` on it): `Cancelled` when a
     /// cancel request came, `Timeout(what)` once the connection has moved nothing for the
-    /// data wait, else Ok (call again). The request is left for the client's stop to take
-    /// (it treats a cancel and a transfer stop differently).
+    /// data wait, else Ok (call again). A request is taken (see `take_stop`).
     pub(crate) fn check_patience(&self, what: &'static str, events: i16) -> Result<()> {
-        if self.stop_requested() {
+        if self.take_stop() {
             return Err(Error::Cancelled(what));
         }
         // A wait too long to represent is as good as forever.
@@ -224,7 +238,7 @@ impl DataConnection {
                     // took (an upload to a slow reader, every few writes): a request made
                     // meanwhile is seen now, not after the next write's TICK too (a cancel
                     // took 110 to 137 ms so, against a server that stopped reading).
-                    if !buf.is_empty() && self.stop_requested() {
+                    if !buf.is_empty() && self.take_stop() {
                         return Err(Error::Cancelled("sending data"));
                     }
                 }
@@ -300,6 +314,7 @@ impl DataConnection {
             idle,
             last_progress: Instant::now(),
             stops,
+            took_cancel: std::cell::Cell::new(false),
             nonblocking: super::task::in_task(),
             turns: 0,
         }

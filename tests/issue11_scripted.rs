@@ -8,8 +8,8 @@ mod support;
 use ftpc::{Client, Error, Flow, TlsMode};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use support::certs::{cert, certs};
 use support::scripted::{login_prelude, pattern_bytes, ScriptedServer, Step, Transcript};
 
 // ---------------------------------------------------------------------------------------
@@ -428,32 +428,6 @@ fn progress_total_unknown_when_the_server_never_tells() {
 
 // ---------------------------------------------------------------------------------------
 // TLS setters that fail at once
-
-fn certs() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let from_env = std::env::var("FTPC_TEST_CERTS").ok().or_else(|| {
-            let env = std::fs::read_to_string(root.join("target/ftp-servers/env")).ok()?;
-            env.lines().find_map(|l| l.strip_prefix("export FTPC_TEST_CERTS=").map(str::to_string))
-        });
-        if let Some(dir) = from_env.map(PathBuf::from).filter(|d| d.join("server.pem").is_file()) {
-            return dir;
-        }
-        let dir = std::env::temp_dir().join(format!("ftpc-issue11-certs-{}", std::process::id()));
-        let status = std::process::Command::new(root.join("tests/servers/certs.sh"))
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("running tests/servers/certs.sh");
-        assert!(status.success(), "certs.sh failed: {status}");
-        dir
-    })
-}
-
-fn cert(name: &str) -> PathBuf {
-    certs().join(name)
-}
 
 #[test]
 fn tls_file_setters_check_the_files_and_keep_the_old_setting() {

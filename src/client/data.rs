@@ -435,18 +435,11 @@ impl Client {
         let mut replies = AbortReplies::default();
         let mut next = Next::Read;
         loop {
-            // Servers answer ABOR in pieces while the NOOP goes out: ACK each at once.
-            if let Some(ctrl) = &self.ctrl {
-                ctrl.stream.quick_ack();
-            }
             next = match next {
                 Next::Read => replies.reply(self.any_reply(left())?),
                 Next::Send(verb, arg) => {
                     let line = crate::proto::command::build(verb, arg.as_deref(), self.config.encoding)?;
                     self.send_line(&line)?;
-                    if let Some(ctrl) = &self.ctrl {
-                        ctrl.stream.quick_ack();
-                    }
                     replies.reply(self.any_reply(left())?)
                 }
                 Next::Done(last) => {
@@ -458,8 +451,12 @@ impl Client {
         }
     }
 
-    /// The next reply, whatever its class.
+    /// The next reply of ABOR's exchange, whatever its class. Acknowledged at once: servers
+    /// answer ABOR in pieces while the NOOP goes out (see `Stream::quick_ack`).
     fn any_reply(&mut self, wait: Duration) -> Result<Reply> {
+        if let Some(ctrl) = &self.ctrl {
+            ctrl.stream.quick_ack();
+        }
         match self.getresp_within(wait) {
             Ok(r) | Err(Error::Temp(r) | Error::Perm(r)) => Ok(r),
             Err(e) => Err(e),

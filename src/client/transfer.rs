@@ -135,11 +135,11 @@ impl Client {
         // A cancel request (ftp_cancel) that stops the transfer by itself wants the call back
         // within 100 ms: the server gets a short grace to answer ABOR and, silent, loses the
         // connection. A stop from the callback or from ftp_abort keeps the connection
-        // wherever it can: ABOR's replies get the whole timeout. The stop serves the
-        // requests pending now, both taken (a callback may set the cancel flag and return
-        // Break, as the bindings' abort does: that is the callback's stop).
+        // wherever it can: ABOR's replies get the whole timeout. The cancel request pending
+        // now is taken, so that it does not cut ABOR's replies (a callback may set the flag
+        // and return Break, as the bindings' abort does: that is the callback's stop); both
+        // flags are cleared when the transfer ends.
         let by_cancel = (self.cancel.swap(false, Ordering::AcqRel) | conn.took_cancel()) && !by_callback;
-        self.transfer_stop.store(false, Ordering::Release);
         match self.abort_transfer_within(conn, by_cancel) {
             Ok(()) => Error::Stopped,
             Err(Error::Timeout(_)) if by_cancel => Error::Cancelled("waiting for the replies to ABOR"),

@@ -416,18 +416,11 @@ pub extern "C" fn ftp_data_local_address(
     out_host: *mut *const c_char,
     out_port: *mut u16,
 ) -> c_int {
-    let Some(data) = deref(data) else {
-        return FTP_ERR_NULL_ARGUMENT;
-    };
-    if data.link.client_freed() {
-        return FTP_ERR_WRONG_STATE;
-    }
-    let addr = data.link.conn().as_ref().and_then(|c| c.local_addr());
-    with_client(data.client, |inner| {
+    on_data_connection(data, |inner, conn| {
         out_ref(out_host, "out_host")?;
         out_ref(out_port, "out_port")?;
-        let addr = addr.ok_or_else(|| Error::WrongState("the data connection is closed".into()))?;
-        super::client::lend_address(inner, Some(addr), out_host, out_port)
+        let addr = open(conn)?.local_addr();
+        super::client::lend_address(inner, addr, out_host, out_port)
     })
 }
 
@@ -443,14 +436,7 @@ fn with_data(
     body: impl FnOnce(&mut DataConnection) -> io::Result<usize>,
     out: *mut usize,
 ) -> c_int {
-    let Some(data) = deref(data) else {
-        return FTP_ERR_NULL_ARGUMENT;
-    };
-    if data.link.client_freed() {
-        return FTP_ERR_WRONG_STATE;
-    }
-    let mut conn = data.link.conn();
-    with_client(data.client, |_| {
+    on_data_connection(data, |_, conn| {
         if buf.is_null() && len > 0 {
             return Err(Fail::Status(FTP_ERR_NULL_ARGUMENT, "buf is NULL".into()));
         }
@@ -458,10 +444,32 @@ fn with_data(
             return Err(Fail::Status(FTP_ERR_INVALID_ARGUMENT, format!("len {len} is larger than any buffer")));
         }
         let out = out_ref(out, "out")?;
-        let conn = conn.as_mut().ok_or_else(|| Error::WrongState("the data connection is closed".into()))?;
+        let conn = open(conn)?;
         *out = body(conn).map_err(|e| Error::Io { context: "on the data connection", source: e })?;
         Ok(())
     })
+}
+
+/// The entry of the calls on an open data handle: NULL and freed-client checks, then `body`
+/// inside its client's call (busy check, panic catch, error mapping) with the client and
+/// the connection (`open` fails when it is closed).
+fn on_data_connection(
+    data: *const ftp_data,
+    body: impl FnOnce(&mut super::handle::Inner, Option<&mut DataConnection>) -> Result<(), Fail>,
+) -> c_int {
+    let Some(data) = deref(data) else {
+        return FTP_ERR_NULL_ARGUMENT;
+    };
+    if data.link.client_freed() {
+        return FTP_ERR_WRONG_STATE;
+    }
+    let mut guard = data.link.conn();
+    with_client(data.client, |inner| body(inner, guard.as_mut()))
+}
+
+/// The data handle's connection, or the error of a closed one.
+fn open(conn: Option<&mut DataConnection>) -> Result<&mut DataConnection, Fail> {
+    Ok(conn.ok_or_else(|| Error::WrongState("the data connection is closed".into()))?)
 }
 
 /// Reads at most `len` bytes into `buf`; `*out` is the number read, 0 at the end of the data.

@@ -116,8 +116,16 @@ pub extern "C" fn ftp_retrlines(
 ) -> c_int {
     with_client(client, |inner| {
         let cmd = required(cmd, "cmd")?;
-        let mut deliver = line_deliverer(callback, userdata);
-        inner.client.retrlines(cmd, &mut deliver)?;
+        let mut deliver = |line: &[u8]| {
+            // The line, then its NUL.
+            let len = line.len().saturating_sub(1);
+            match callback {
+                // SAFETY: the caller's callback with a line of `len` bytes and a NUL after it.
+                Some(callback) => flow(unsafe { callback(userdata, line.as_ptr().cast(), len) }),
+                None => print_line(&line[..len]),
+            }
+        };
+        inner.client.retrlines_nul_terminated(cmd, &mut deliver)?;
         Ok(())
     })
 }
@@ -133,12 +141,15 @@ pub(crate) fn line_deliverer(callback: ftp_line_callback, userdata: *mut c_void)
             // SAFETY: the caller's callback with a NUL-terminated line of `len` bytes.
             flow(unsafe { callback(userdata, owned.as_ptr().cast(), line.len()) })
         }
-        None => {
-            let mut out = io::stdout().lock();
-            let _ = out.write_all(line).and_then(|_| out.write_all(b"\n"));
-            Flow::Continue(())
-        }
+        None => print_line(line),
     }
+}
+
+/// What a NULL line callback does, as ftplib's default: the line to stdout.
+fn print_line(line: &[u8]) -> Flow {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(line).and_then(|_| out.write_all(b"\n"));
+    Flow::Continue(())
 }
 
 /// ftplib's `storbinary`: TYPE I, then `cmd` (e.g. `STOR name`, `APPE name`); blocks of at

@@ -220,9 +220,26 @@ impl Client {
     /// without its end, decoded) handed to `callback`. A line over 8192 bytes aborts the
     /// transfer with `LineTooLong`, leaving the connection in step.
     pub fn retrlines(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
+        let lines = LineDecoder::new(self.config.encoding);
+        self.retrlines_with(cmd, lines, callback)
+    }
+
+    /// `retrlines` for callers that need C strings: each line comes with a NUL after it, as
+    /// the last byte of the slice (not part of the line; lines may hold NULs of their own).
+    /// The NUL takes the place of the line end in the received block: no copy per line.
+    pub fn retrlines_nul_terminated(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
+        let lines = LineDecoder::nul_terminated(self.config.encoding);
+        self.retrlines_with(cmd, lines, callback)
+    }
+
+    fn retrlines_with(
+        &mut self,
+        cmd: &[u8],
+        mut lines: LineDecoder,
+        callback: &mut dyn FnMut(&[u8]) -> Flow,
+    ) -> Result<Reply> {
         self.begin_transfer(b"A")?;
         let mut conn = self.ntransfercmd(cmd, None)?;
-        let mut lines = LineDecoder::new(self.config.encoding);
         conn.read_in_blocks(DEFAULT_BLOCKSIZE);
         let mut buf = vec![0u8; DEFAULT_BLOCKSIZE];
         let mut stopped = false;
@@ -232,7 +249,7 @@ impl Client {
                 Err(Error::Cancelled(_)) => return Err(self.stop(conn, false)),
                 Err(e) => return Err(self.fail_transfer(conn, e)),
             };
-            let fed = if n == 0 { lines.finish(callback) } else { lines.feed(&buf[..n], callback) };
+            let fed = if n == 0 { lines.finish(callback) } else { lines.feed(&mut buf[..n], callback) };
             match fed {
                 Ok(ControlFlow::Continue(())) => {}
                 Ok(ControlFlow::Break(())) => stopped = true,

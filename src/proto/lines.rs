@@ -29,48 +29,59 @@ pub struct LineSplitter {
     line: Vec<u8>,
     /// The last byte seen was a CR: a LF right after it belongs to the same line end.
     after_cr: bool,
+    /// Each line is handed over with a NUL after it (see `LineDecoder::nul_terminated`).
+    nul: bool,
 }
 
 impl LineSplitter {
-    pub fn feed(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+    /// Hands each line ended in `bytes` to `deliver`. When the lines are NUL-terminated, the
+    /// line end bytes of `bytes` are overwritten with the NUL.
+    pub fn feed(&mut self, bytes: &mut [u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
         self.split(bytes, &mut |line, _| deliver(line))
     }
 
     /// `feed`, telling `deliver` where each line lies in `bytes` when it lies there whole
     /// (`None` for a line joined from the end of earlier blocks).
-    fn split(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8], Option<usize>) -> Flow) -> Result<Flow> {
-        let mut at = 0;
-        while at < bytes.len() {
-            if self.after_cr {
-                self.after_cr = false;
-                if bytes[at] == b'\n' {
-                    at += 1;
+    fn split(&mut self, bytes: &mut [u8], deliver: &mut dyn FnMut(&[u8], Option<usize>) -> Flow) -> Result<Flow> {
+        let mut start = 0;
+        // Where a LF would only finish the CRLF of the line before.
+        let mut lf_ends_nothing = if std::mem::take(&mut self.after_cr) { Some(0) } else { None };
+        let mut chunk = 0;
+        while chunk < bytes.len() {
+            let chunk_end = bytes.len().min(chunk + 64);
+            let mut ends = line_end_mask(&bytes[chunk..chunk_end]);
+            while ends != 0 {
+                let end = chunk + ends.trailing_zeros() as usize;
+                ends &= ends - 1;
+                if bytes[end] == b'\n' && lf_ends_nothing == Some(end) {
+                    start = end + 1;
                     continue;
                 }
-            }
-            let rest = &bytes[at..];
-            let Some(end) = memchr::memchr2(b'\r', b'\n', rest) else {
-                self.keep(rest)?;
-                break;
-            };
-            let flow = if self.line.is_empty() {
-                // A whole line in this block: handed over where it lies, without a copy.
-                if end > MAX_LINE {
-                    return Err(Error::LineTooLong(MAX_LINE));
+                lf_ends_nothing = (bytes[end] == b'\r').then_some(end + 1);
+                let flow = if self.line.is_empty() {
+                    // A whole line in this block: handed over where it lies, without a copy.
+                    if end - start > MAX_LINE {
+                        return Err(Error::LineTooLong(MAX_LINE));
+                    }
+                    if self.nul {
+                        bytes[end] = 0;
+                        deliver(&bytes[start..=end], Some(start))
+                    } else {
+                        deliver(&bytes[start..end], Some(start))
+                    }
+                } else {
+                    self.keep(&bytes[start..end])?;
+                    self.deliver_kept(&mut |line| deliver(line, None))
+                };
+                start = end + 1;
+                if flow.is_break() {
+                    return Ok(flow);
                 }
-                deliver(&rest[..end], Some(at))
-            } else {
-                self.keep(&rest[..end])?;
-                let flow = deliver(&self.line, None);
-                self.line.clear();
-                flow
-            };
-            self.after_cr = rest[end] == b'\r';
-            at += end + 1;
-            if flow.is_break() {
-                return Ok(flow);
             }
+            chunk = chunk_end;
         }
+        self.after_cr = lf_ends_nothing == Some(bytes.len());
+        self.keep(&bytes[start..])?;
         Ok(Flow::Continue(()))
     }
 
@@ -83,14 +94,53 @@ impl LineSplitter {
         Ok(())
     }
 
+    /// Hands over the line kept from earlier blocks (with its NUL when asked) and forgets it.
+    fn deliver_kept(&mut self, deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Flow {
+        if self.nul {
+            self.line.push(0);
+        }
+        let flow = deliver(&self.line);
+        self.line.clear();
+        flow
+    }
+
     /// The last line, when the data did not end with a line end.
     pub fn finish(&mut self, deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
         if self.line.is_empty() {
             return Ok(Flow::Continue(()));
         }
-        let flow = deliver(&self.line);
-        self.line.clear();
-        Ok(flow)
+        Ok(self.deliver_kept(deliver))
+    }
+}
+
+/// Bit i set where `chunk[i]` (at most 64 bytes) is a CR or LF. The splitter finds a block's
+/// line ends 64 bytes at a time this way: a memchr2 call per line cost more than the search
+/// itself for lines of ~80 bytes.
+fn line_end_mask(chunk: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(chunk) = <&[u8; 64]>::try_from(chunk) {
+        return sse2::line_end_mask(chunk);
+    }
+    chunk.iter().enumerate().fold(0, |mask, (i, &b)| mask | (u64::from(b == b'\r' || b == b'\n') << i))
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+
+    pub(super) fn line_end_mask(chunk: &[u8; 64]) -> u64 {
+        let mut mask = 0;
+        for (k, part) in chunk.chunks_exact(16).enumerate() {
+            // SAFETY: SSE2 is part of every x86_64 CPU; the load reads the 16 bytes of `part`
+            // (unaligned loads allowed).
+            let bits = unsafe {
+                let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
+                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)), _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)));
+                _mm_movemask_epi8(hits) as u32 as u64
+            };
+            mask |= bits << (16 * k);
+        }
+        mask
     }
 }
 
@@ -106,7 +156,14 @@ impl LineDecoder {
         LineDecoder { splitter: LineSplitter::default(), encoding }
     }
 
-    pub fn feed(&mut self, bytes: &[u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
+    /// A decoder that hands each line over with a NUL after it, as the last byte of the
+    /// slice (not part of the line): for C callers, without a copy per line. The NUL takes
+    /// the place of the line end in the block, so `feed` changes the block.
+    pub fn nul_terminated(encoding: Encoding) -> LineDecoder {
+        LineDecoder { splitter: LineSplitter { nul: true, ..LineSplitter::default() }, encoding }
+    }
+
+    pub fn feed(&mut self, bytes: &mut [u8], deliver: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Flow> {
         let encoding = self.encoding;
         // The longest start of the block that is valid UTF-8. A line lying whole in it is
         // valid UTF-8 too: lines start and end next to CR or LF, and an ASCII byte is never
@@ -191,7 +248,7 @@ mod tests {
             Flow::Continue(())
         };
         for c in chunks {
-            let _ = s.feed(c, &mut push)?;
+            let _ = s.feed(&mut c.to_vec(), &mut push)?;
         }
         let _ = s.finish(&mut push)?;
         Ok(lines)
@@ -268,17 +325,35 @@ mod tests {
     /// The lines LineDecoder gives for `data` fed in pieces cut at `cuts`, and whether it
     /// ended without an error.
     fn decode_in_pieces(data: &[u8], cuts: &[usize], encoding: Encoding) -> (Vec<Vec<u8>>, bool) {
-        let mut decoder = LineDecoder::new(encoding);
+        decode_with(LineDecoder::new(encoding), data, cuts, |line| line.to_vec())
+    }
+
+    /// The same from a NUL-terminating decoder: each line must end with its NUL (dropped).
+    fn decode_nul_terminated(data: &[u8], cuts: &[usize], encoding: Encoding) -> (Vec<Vec<u8>>, bool) {
+        decode_with(LineDecoder::nul_terminated(encoding), data, cuts, |line| {
+            let (nul, text) = line.split_last().expect("a NUL at least");
+            assert_eq!(*nul, 0, "line {line:?} without its NUL");
+            text.to_vec()
+        })
+    }
+
+    fn decode_with(
+        mut decoder: LineDecoder,
+        data: &[u8],
+        cuts: &[usize],
+        take: impl Fn(&[u8]) -> Vec<u8>,
+    ) -> (Vec<Vec<u8>>, bool) {
+        let mut data = data.to_vec();
         let mut lines = Vec::new();
         let mut push = |l: &[u8]| {
-            lines.push(l.to_vec());
+            lines.push(take(l));
             Flow::Continue(())
         };
         let mut cuts: Vec<usize> = cuts.iter().map(|&c| c % (data.len() + 1)).collect();
         cuts.sort_unstable();
         let mut start = 0;
         for end in cuts.into_iter().chain([data.len()]) {
-            if decoder.feed(&data[start..end], &mut push).is_err() {
+            if decoder.feed(&mut data[start..end], &mut push).is_err() {
                 return (lines, false);
             }
             start = end;
@@ -313,7 +388,28 @@ mod tests {
             cuts in proptest::collection::vec(0usize..100_000, 0..6),
             encoding in proptest::sample::select(vec![Encoding::Utf8, Encoding::Latin1, Encoding::Bytes]),
         ) {
-            proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts, encoding), reference(&data, encoding));
+            let expected = reference(&data, encoding);
+            proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts, encoding), expected.clone());
+            proptest::prop_assert_eq!(decode_nul_terminated(&data, &cuts, encoding), expected);
+        }
+    }
+
+    #[test]
+    fn line_end_mask_finds_every_cr_and_lf() {
+        // Every position of a 64-byte chunk (the SIMD path) and of shorter ones (the rest).
+        for len in [64, 63, 17, 1, 0] {
+            for at in 0..len {
+                for end in [b'\r', b'\n'] {
+                    let mut chunk = vec![b'x'; len];
+                    chunk[at] = end;
+                    chunk[len - 1 - at] = end;
+                    let expected = (1u64 << at) | (1u64 << (len - 1 - at));
+                    assert_eq!(line_end_mask(&chunk), expected, "len {len}, at {at}, byte {end}");
+                }
+            }
+            // Bytes next to CR and LF (0x0B, 0x0C, 0x8A, 0x8D) are not line ends.
+            let near: Vec<u8> = [0x09u8, 0x0B, 0x0C, 0x0E, 0x8A, 0x8D, 0xFF, 0].into_iter().cycle().take(len).collect();
+            assert_eq!(line_end_mask(&near), 0, "len {len}");
         }
     }
 

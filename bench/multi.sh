@@ -5,6 +5,8 @@
 # configured for that many sessions. Prints one JSON line per run and a summary.
 #
 # Usage: bench/multi.sh [N_PLAIN [N_TLS [REPS]]]   (default 1000 200 3)
+#   FTPC_MULTI_MODES   the modes to run (default "multi multi2 threads"); MODE@nice runs
+#                      MODE at nice -10 (is a loop short of CPU beside 1000 server processes?)
 #
 # Builds the library in release mode (target/bench-multi), starts the fixture servers if
 # they are not running (for the certificates, the PAM service and the homes), and two
@@ -61,14 +63,21 @@ chmod 644 "$home_plain/$file" "$home_tls/$file"
 
 results=$out/results.jsonl
 : >"$results"
+read -ra modes <<<"${FTPC_MULTI_MODES:-multi multi2 threads}"
+run() { # MODE ARGS...: one run, its JSON line to the results
+    local mode=$1 prefix=()
+    shift
+    [[ $mode == *@nice ]] && prefix=(nice -n -10)
+    "${prefix[@]}" "$out/multi_bench" "${mode%@nice}" "$@" | sed "s/\"mode\": \"[^\"]*\"/\"mode\": \"$mode\"/" |
+        tee -a "$results"
+}
 for rep in $(seq "$reps"); do
-    for mode in multi multi2 threads; do
+    for mode in "${modes[@]}"; do
         echo "-- rep $rep: $mode, $n_plain plain sessions"
-        "$out/multi_bench" "$mode" "$FTPC_TEST_HOST" "$port_plain" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" \
-            "$home_plain/$file" "$n_plain" | tee -a "$results"
+        run "$mode" "$FTPC_TEST_HOST" "$port_plain" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" "$home_plain/$file" "$n_plain"
         echo "-- rep $rep: $mode, $n_tls FTPS sessions"
-        "$out/multi_bench" "$mode" "$FTPC_TEST_HOST" "$port_tls" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" \
-            "$home_tls/$file" "$n_tls" "$FTPC_TEST_CA" | tee -a "$results"
+        run "$mode" "$FTPC_TEST_HOST" "$port_tls" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" "$home_tls/$file" "$n_tls" \
+            "$FTPC_TEST_CA"
     done
 done
 rm -f "$home_plain/$file" "$home_tls/$file"
@@ -76,6 +85,15 @@ rm -f "$home_plain/$file" "$home_tls/$file"
 python3 - "$results" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+if {r["mode"] for r in rows} != {"multi", "multi2", "threads"}:
+    for mode in sorted({r["mode"] for r in rows}):
+        for tls in (False, True):
+            sub = [r for r in rows if r["mode"] == mode and r["tls"] == tls]
+            print("%s %s: wall median %.3f s, CPU %.3f s, the loop's run-queue wait %.3f s, all equal: %s" % (
+                mode, "FTPS" if tls else "plain", statistics.median(r["wall_s"] for r in sub),
+                statistics.median(r["cpu_s"] for r in sub), statistics.median(r["loop_runq_wait_s"] for r in sub),
+                all(r["ok"] == r["sessions"] for r in sub)))
+    sys.exit(0)
 def med(tls, mode, key):
     return statistics.median(r[key] for r in rows if r["tls"] == tls and r["mode"] == mode)
 print("\nmedians (%d runs each)" % (len(rows) // 6))

@@ -156,7 +156,20 @@ static int fetch(struct session *s)
 /* One event loop's state: a multi handle runs the sessions [first, first + count). */
 struct loop_state {
     int first, count, connecting, finished;
+    double runq_wait_s; /* time the download loop was ready to run but waited for a CPU */
 };
+
+/* Seconds the calling thread has waited on a run queue (Linux schedstat's second field),
+ * -1 where the kernel does not say. */
+static double runq_wait(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    unsigned long long on_cpu = 0, waited = 0;
+    int got = f ? fscanf(f, "%llu %llu", &on_cpu, &waited) : 0;
+    if (f)
+        fclose(f);
+    return got == 2 ? (double)waited / 1e9 : -1;
+}
 
 static int login_job(ftp_client *ftp, void *userdata)
 {
@@ -239,7 +252,9 @@ static void *loop_thread(void *arg)
     loop(m, ep, st, login_job, 1);
     pthread_barrier_wait(&loops_logged_in);
     pthread_barrier_wait(&loops_go);
+    double waited = runq_wait();
     loop(m, ep, st, fetch_job, 0);
+    st->runq_wait_s = waited < 0 ? -1 : runq_wait() - waited;
     ftp_multi_free(m);
     close(ep);
     return NULL;
@@ -288,7 +303,7 @@ int main(int argc, char **argv)
         sessions[i].ftp = new_client();
     }
 
-    double t_login = now(), wall = 0, cpu_used = 0;
+    double t_login = now(), wall = 0, cpu_used = 0, loop_runq_wait = -1;
     long idle = 0;
     if (!threads) {
         /* "multi" is one loop; "multiK" is K loops on K threads. */
@@ -313,6 +328,8 @@ int main(int argc, char **argv)
         for (int k = 0; k < loops; k++)
             pthread_join(tids[k], NULL);
         wall = now() - t0, cpu_used = cpu() - c0;
+        for (int k = 0; k < loops; k++)
+            loop_runq_wait = states[k].runq_wait_s > loop_runq_wait ? states[k].runq_wait_s : loop_runq_wait;
         free(tids);
         free(states);
     } else {
@@ -349,9 +366,9 @@ int main(int argc, char **argv)
     }
     printf("{\"mode\": \"%s\", \"tls\": %s, \"sessions\": %d, \"ok\": %d, \"bytes\": %llu, \"login_s\": %.3f, "
            "\"wall_s\": %.3f, \"cpu_s\": %.3f, \"base_kib\": %ld, \"idle_kib\": %ld, \"peak_kib\": %ld, "
-           "\"idle_kib_per_session\": %.1f, \"peak_kib_per_session\": %.1f}\n",
+           "\"idle_kib_per_session\": %.1f, \"peak_kib_per_session\": %.1f, \"loop_runq_wait_s\": %.3f}\n",
            argv[1], cafile ? "true" : "false", n, ok, (unsigned long long)bytes, t_login, wall, cpu_used, base, idle,
-           peak, (double)(idle - base) / n, (double)(peak - base) / n);
+           peak, (double)(idle - base) / n, (double)(peak - base) / n, loop_runq_wait);
     free(sessions);
     return ok == n ? 0 : 1;
 }

@@ -135,7 +135,10 @@ mod sse2 {
             // (unaligned loads allowed).
             let bits = unsafe {
                 let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
-                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)), _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)));
+                let hits = _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)),
+                );
                 _mm_movemask_epi8(hits) as u32 as u64
             };
             mask |= bits << (16 * k);

@@ -119,11 +119,32 @@ impl LineSplitter {
 /// line ends 64 bytes at a time this way: a memchr2 call per line cost more than the search
 /// itself for lines of ~80 bytes.
 fn line_end_mask(chunk: &[u8]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
     if let Ok(chunk) = <&[u8; 64]>::try_from(chunk) {
+        #[cfg(target_arch = "x86_64")]
         return sse2::line_end_mask(chunk);
+        #[cfg(not(target_arch = "x86_64"))]
+        return swar_line_end_mask(chunk);
     }
     chunk.iter().enumerate().fold(0, |mask, (i, &b)| mask | (u64::from(b == b'\r' || b == b'\n') << i))
+}
+
+/// `line_end_mask` of a whole chunk eight bytes at a time in plain integer arithmetic, for
+/// CPUs without the SSE2 path (aarch64: Apple silicon).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn swar_line_end_mask(chunk: &[u8; 64]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The top bit of each byte that is zero, exactly: adding 0x7f to the low seven bits
+    // cannot carry into the next byte.
+    let zero_bytes = |y: u64| !(((y & LOW7) + LOW7) | y | LOW7);
+    let mut mask = 0;
+    for (k, word) in chunk.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let hits = zero_bytes(x ^ 0x0d0d_0d0d_0d0d_0d0d) | zero_bytes(x ^ 0x0a0a_0a0a_0a0a_0a0a);
+        // Bit 7 of byte i moved to bit i: the product adds the eight flags into the top byte.
+        let bits = (hits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        mask |= bits << (8 * k);
+    }
+    mask
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -388,6 +409,15 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
 
         #[test]
+        fn line_end_masks_agree_with_a_byte_at_a_time_scan(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![0u8, 0x0a, 0x0d, 0x0b, 0x8a, 0x8d, b'a', 0xff]), 64),
+        ) {
+            let expected = bytes.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(b == b'\r' || b == b'\n') << i));
+            proptest::prop_assert_eq!(line_end_mask(&bytes), expected);
+            proptest::prop_assert_eq!(swar_line_end_mask(bytes[..].try_into().unwrap()), expected);
+        }
+
+        #[test]
         fn decoder_matches_a_byte_at_a_time_reference(
             data in text(),
             cuts in proptest::collection::vec(0usize..100_000, 0..6),
@@ -410,11 +440,17 @@ mod tests {
                     chunk[len - 1 - at] = end;
                     let expected = (1u64 << at) | (1u64 << (len - 1 - at));
                     assert_eq!(line_end_mask(&chunk), expected, "len {len}, at {at}, byte {end}");
+                    if let Ok(whole) = <&[u8; 64]>::try_from(&chunk[..]) {
+                        assert_eq!(swar_line_end_mask(whole), expected, "SWAR, at {at}, byte {end}");
+                    }
                 }
             }
             // Bytes next to CR and LF (0x0B, 0x0C, 0x8A, 0x8D) are not line ends.
             let near: Vec<u8> = [0x09u8, 0x0B, 0x0C, 0x0E, 0x8A, 0x8D, 0xFF, 0].into_iter().cycle().take(len).collect();
             assert_eq!(line_end_mask(&near), 0, "len {len}");
+            if let Ok(whole) = <&[u8; 64]>::try_from(&near[..]) {
+                assert_eq!(swar_line_end_mask(whole), 0);
+            }
         }
     }
 

@@ -455,6 +455,27 @@ mod tests {
     }
 
     #[test]
+    fn whole_lines_are_handed_over_in_place() {
+        // ftp_retrlines' speed rests on this: a line lying whole in the received block is
+        // given where it lies, with the NUL over its end, not copied; only a line joined
+        // across blocks comes from the decoder's own buffer.
+        let mut decoder = LineDecoder::nul_terminated(Encoding::Utf8);
+        let mut seen = Vec::new();
+        for text in [&b"first\r\nsecond\nthi"[..], b"rd\nfourth\n"] {
+            let mut block = text.repeat(1);
+            let range = block.as_ptr_range();
+            let _ = decoder.feed(&mut block, &mut |line| {
+                seen.push((line.to_vec(), range.contains(&line.as_ptr())));
+                Flow::Continue(())
+            });
+        }
+        let expected = [("first", true), ("second", true), ("third", false), ("fourth", true)];
+        let expected: Vec<(Vec<u8>, bool)> =
+            expected.iter().map(|(text, in_place)| ([text.as_bytes(), b"\0"].concat(), *in_place)).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
     fn decoder_checks_lines_after_an_invalid_byte_and_across_blocks() {
         let (lines, ok) = decode_in_pieces(b"ok\n\xe9\nfine\ncaf\xc3\xa9\n", &[], Encoding::Utf8);
         assert!(ok);

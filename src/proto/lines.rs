@@ -462,7 +462,7 @@ mod tests {
         let mut decoder = LineDecoder::nul_terminated(Encoding::Utf8);
         let mut seen = Vec::new();
         for text in [&b"first\r\nsecond\nthi"[..], b"rd\nfourth\n"] {
-            let mut block = text.repeat(1);
+            let mut block = text.to_vec();
             let range = block.as_ptr_range();
             let _ = decoder.feed(&mut block, &mut |line| {
                 seen.push((line.to_vec(), range.contains(&line.as_ptr())));

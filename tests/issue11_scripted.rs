@@ -10,37 +10,11 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::certs::{cert, certs};
-use support::scripted::{login_prelude, pattern_bytes, ScriptedServer, Step, Transcript};
+use support::scripted::{pattern_bytes, ScriptedServer, Step, Transcript};
+use support::scripted_client::{assert_usable, finish, logged_in, noop, serve, short_timeout_client};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-fn client() -> Client {
-    let mut c = Client::new();
-    let cfg = c.config_mut();
-    cfg.connect_timeout = Some(Duration::from_secs(3));
-    cfg.timeout = Duration::from_secs(3);
-    cfg.data_connect_timeout = Some(Duration::from_secs(2));
-    cfg.data_accept_timeout = Some(Duration::from_secs(2));
-    cfg.data_timeout = Some(Duration::from_secs(2));
-    c
-}
-
-fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
-    let mut steps = login_prelude();
-    steps.extend(extra);
-    let server = ScriptedServer::start(steps);
-    let mut c = client();
-    c.connect("127.0.0.1", server.port(), None, None).unwrap();
-    c.login("u", "p", "").unwrap();
-    (server, c)
-}
-
-fn finish(server: ScriptedServer) -> Transcript {
-    let t = server.finish();
-    t.assert_ok();
-    t
-}
 
 /// The command lines after USER and PASS, as bytes (names must be byte-exact), each without
 /// the Telnet interrupt in front of an ABOR.
@@ -51,14 +25,6 @@ fn raw_cmds(t: &Transcript) -> Vec<Vec<u8>> {
 
 fn cmds(t: &Transcript) -> Vec<String> {
     raw_cmds(t).iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect()
-}
-
-fn noop() -> Step {
-    Step::reply("NOOP", "200 NOOP ok.\r\n")
-}
-
-fn assert_usable(c: &mut Client) {
-    assert_eq!(c.voidcmd(b"NOOP").expect("the control connection is still in step").code, 200);
 }
 
 fn type_i() -> Step {
@@ -80,10 +46,6 @@ fn resumed_open(offset: u64, preliminary: &str) -> Vec<Step> {
         Step::send(preliminary),
         Step::DataAccept,
     ]
-}
-
-fn serve(data: &[u8]) -> Vec<Step> {
-    vec![Step::data_send(data), Step::DataClose, Step::send("226 Transfer complete.\r\n")]
 }
 
 /// A path in the temporary directory, unique to this process and `tag`, not yet there.
@@ -134,7 +96,7 @@ fn refused_retr_leaves_the_local_file_alone() {
 fn failures_before_retr_leave_the_local_file_alone() {
     let existing = temp_path("before-retr");
     std::fs::write(&existing, b"keep me").unwrap();
-    let mut c = client();
+    let mut c = short_timeout_client();
     assert!(matches!(c.retrieve_file(b"f", &existing, None), Err(Error::WrongState(_))));
     // Nothing is sent for them, not even TYPE.
     let (server, mut c) = logged_in(vec![noop()]);
@@ -480,7 +442,7 @@ fn greeting_timeout_on_an_implicit_port_says_to_use_implicit_mode() {
             cert: cert("server.pem"),
             key: cert("server.key"),
         }]);
-        let mut c = client();
+        let mut c = short_timeout_client();
         c.config_mut().tls_mode = mode;
         c.config_mut().timeout = Duration::from_millis(500);
         let started = Instant::now();
@@ -499,7 +461,7 @@ fn greeting_timeout_on_an_implicit_port_says_to_use_implicit_mode() {
 #[test]
 fn greeting_timeout_on_a_silent_port_gives_no_hint() {
     let server = ScriptedServer::start(vec![Step::Stall(Duration::from_secs(3))]);
-    let mut c = client();
+    let mut c = short_timeout_client();
     c.config_mut().timeout = Duration::from_millis(300);
     let err = c.connect("127.0.0.1", server.port(), None, None).unwrap_err();
     assert!(matches!(err, Error::Timeout("reading a reply")), "{err:?}");
@@ -512,7 +474,7 @@ fn greeting_timeout_on_a_silent_port_gives_no_hint() {
 fn implicit_mode_on_a_plain_port_says_to_use_explicit_or_plain() {
     for greeting in ["220 (vsFTPd 3.0.3)\r\n", "220-Welcome to\r\n220 a multi-line greeting\r\n"] {
         let server = ScriptedServer::start(vec![Step::send(greeting), Step::Stall(Duration::from_secs(3))]);
-        let mut c = client();
+        let mut c = short_timeout_client();
         c.config_mut().tls_mode = TlsMode::Implicit;
         c.config_mut().tls.ca_file = Some(cert("ca.pem"));
         let err = c.connect("127.0.0.1", server.port(), None, None).unwrap_err();
@@ -533,7 +495,7 @@ fn implicit_mode_on_a_plain_port_says_to_use_explicit_or_plain() {
 fn implicit_handshake_failure_on_binary_garbage_gives_no_hint() {
     let server =
         ScriptedServer::start(vec![Step::SendRaw(vec![0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0xff, 0xfe])]);
-    let mut c = client();
+    let mut c = short_timeout_client();
     c.config_mut().tls_mode = TlsMode::Implicit;
     c.config_mut().tls.ca_file = Some(cert("ca.pem"));
     let err = c.connect("127.0.0.1", server.port(), None, None).unwrap_err();

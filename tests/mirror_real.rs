@@ -9,34 +9,13 @@
 mod support;
 
 use ftpc::{Client, MirrorEvent, MirrorOptions, MirrorSummary};
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::file_tree::tree;
 use support::real::{random_bytes, scratch_dir, servers_up, unique_name, Family, Kind, Server};
-use support::scripted::{login_prelude, ScriptedServer, Step};
-
-/// Files by relative path with their bytes, directories with None; links left out.
-fn tree(root: &Path) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
-    fn visit(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            let rel = path.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
-            let kind = entry.file_type().unwrap();
-            if kind.is_dir() {
-                out.insert(rel, None);
-                visit(root, &path, out);
-            } else if kind.is_file() {
-                out.insert(rel, Some(std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    visit(root, root, &mut out);
-    out
-}
+use support::scripted::{hostile_mirror_steps, ScriptedServer};
 
 fn make_tree(root: &Path) {
     for dir in [&b"a/b"[..], b"a/empty", b"name with spaces", "ünï".as_bytes(), b"empty"] {
@@ -137,26 +116,7 @@ fn hostile_names_are_refused() {
         b"type=file;size=5; good.txt\r\n",
     ]
     .concat();
-    let mut steps = login_prelude();
-    steps.extend([
-        Step::reply("FEAT", "211-Features:\r\n MLST type*;size*;\r\n211 End\r\n"),
-        Step::reply("TYPE A", "200 ASCII\r\n"),
-        Step::EpsvReply,
-        Step::expect_exact("MLSD"),
-        Step::send("150 here\r\n"),
-        Step::DataAccept,
-        Step::data_send(&listing),
-        Step::DataClose,
-        Step::send("226 done\r\n"),
-        Step::reply("TYPE I", "200 binary\r\n"),
-        Step::EpsvReply,
-        Step::expect_exact("RETR good.txt"),
-        Step::send("150 here\r\n"),
-        Step::DataAccept,
-        Step::data_send(b"good\n"),
-        Step::DataClose,
-        Step::send("226 done\r\n"),
-    ]);
+    let steps = hostile_mirror_steps(&listing);
     let server = ScriptedServer::start(steps);
     let mut c = Client::new();
     c.config_mut().timeout = Duration::from_secs(5);
@@ -271,16 +231,7 @@ fn mirror_in_parallel() {
         std::fs::remove_dir_all(&remote).unwrap();
     }
 
-    let env = support::real::env();
-    let server = Server {
-        kind: Kind::Vsftpd,
-        family: Family::V4,
-        host: env.get("FTPC_TEST_HOST").to_string(),
-        port: env.port("FTPC_VSFTPD_CAPPED_PORT"),
-        home: env.path("FTPC_VSFTPD_CAPPED_HOME"),
-        user: env.get("FTPC_TEST_USER").to_string(),
-        pass: env.get("FTPC_TEST_PASS").to_string(),
-    };
+    let server = Server::ipv4_instance(Kind::Vsftpd, "FTPC_VSFTPD_CAPPED_PORT", "FTPC_VSFTPD_CAPPED_HOME");
     let dir = unique_name("par-cap");
     let remote = server.home.join(&dir);
     std::fs::create_dir(&remote).unwrap();

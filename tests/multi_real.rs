@@ -246,16 +246,7 @@ fn tls_server(kind: Kind, port: &str, home: &str) -> Option<Server> {
     if !servers_up("multi_real") {
         return None;
     }
-    let env = env();
-    Some(Server {
-        kind,
-        family: Family::V4,
-        host: env.get("FTPC_TEST_HOST").to_string(),
-        port: env.port(port),
-        home: env.path(home),
-        user: env.get("FTPC_TEST_USER").to_string(),
-        pass: env.get("FTPC_TEST_PASS").to_string(),
-    })
+    Some(Server::ipv4_instance(kind, port, home))
 }
 
 /// `n` FTPS downloads at once; the file is put in the instance's home directly.

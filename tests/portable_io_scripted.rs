@@ -8,14 +8,12 @@
 
 mod support;
 
-use ftpc::{Client, Error, Flow};
+use ftpc::{Error, Flow};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-use support::scripted::{login_prelude, pattern_bytes, ScriptedServer, Step, Transcript};
+use support::scripted::{pattern_bytes, Step};
+use support::scripted_client::{assert_usable, epsv_transfer, finish, logged_in, noop, TempFile};
 
 const SIZE: usize = 3 << 20;
 
@@ -24,79 +22,10 @@ fn portable() -> bool {
     std::env::var_os("FTPC_PORTABLE_IO").is_some_and(|v| v == "1")
 }
 
-fn client() -> Client {
-    let mut c = Client::new();
-    let cfg = c.config_mut();
-    cfg.connect_timeout = Some(Duration::from_secs(3));
-    cfg.timeout = Duration::from_secs(3);
-    cfg.data_connect_timeout = Some(Duration::from_secs(2));
-    cfg.data_accept_timeout = Some(Duration::from_secs(2));
-    cfg.data_timeout = Some(Duration::from_secs(2));
-    c
-}
-
-fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
-    let mut steps = login_prelude();
-    steps.extend(extra);
-    let server = ScriptedServer::start(steps);
-    let mut c = client();
-    c.connect("127.0.0.1", server.port(), None, None).unwrap();
-    c.login("u", "p", "").unwrap();
-    (server, c)
-}
-
-fn finish(server: ScriptedServer) -> Transcript {
-    let t = server.finish();
-    t.assert_ok();
-    t
-}
-
-fn noop() -> Step {
-    Step::reply("NOOP", "200 NOOP ok.\r\n")
-}
-
-fn assert_usable(c: &mut Client) {
-    assert_eq!(c.voidcmd(b"NOOP").expect("the control connection is still in step").code, 200);
-}
-
-/// TYPE I, EPSV, then `cmd` answered with `preliminary`, then the data connection accepted.
-fn epsv_transfer(cmd: &str, preliminary: &str) -> Vec<Step> {
-    vec![
-        Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"),
-        Step::EpsvReply,
-        Step::expect_exact(cmd),
-        Step::send(preliminary),
-        Step::DataAccept,
-    ]
-}
-
 /// After a local file error: the ABOR the client sends, the usual answers, the NOOP that
 /// marks their end, then the NOOP of `assert_usable`.
 fn aborted() -> Vec<Step> {
     vec![Step::abor_interrupt(), Step::send("426 Transfer aborted.\r\n226 Abort successful.\r\n"), noop(), noop()]
-}
-
-/// A file in the temporary directory, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, content: &[u8]) -> TempFile {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("ftpc-portable-{}-{n}-{name}", std::process::id()));
-        std::fs::write(&path, content).unwrap();
-        TempFile(path)
-    }
-
-    fn content(&self) -> Vec<u8> {
-        std::fs::read(&self.0).unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// A pipe's two ends as files.

@@ -12,34 +12,11 @@ mod support;
 use ftpc::{Config, Flow, SegmentOptions, SegmentedDownload, TlsMode};
 use std::time::{Duration, Instant};
 use support::real::{
-    env, random_bytes, servers_up, sha256, sha256_file, write_file, Family, Kind, Server, Session, TempFile,
+    env, on_each_ipv4_server, random_bytes, servers_up, sha256, sha256_file, write_file, Kind, Server, Session,
+    TempFile,
 };
 
-macro_rules! on_each_server {
-    ($($test:ident),* $(,)?) => {
-        on_each_server!(@module vsftpd, Kind::Vsftpd; $($test),*);
-        on_each_server!(@module pureftpd, Kind::PureFtpd; $($test),*);
-        on_each_server!(@module proftpd, Kind::ProFtpd; $($test),*);
-        on_each_server!(@module bsdftpd, Kind::BsdFtpd; $($test),*);
-    };
-    (@module $module:ident, $kind:expr; $($test:ident),*) => {
-        mod $module {
-            use super::*;
-            $(
-                #[test]
-                fn $test() {
-                    if !servers_up(concat!(module_path!(), "::", stringify!($test))) {
-                        return;
-                    }
-                    let server = Server::get($kind, Family::V4).expect("IPv4 servers");
-                    super::$test(&server, |_| {});
-                }
-            )*
-        }
-    };
-}
-
-on_each_server!(segments_give_the_same_file);
+on_each_ipv4_server!(with [|_| {}]; segments_give_the_same_file);
 
 /// Downloads a file of the session's directory, named relative to it (the extra connections
 /// must go to the same directory), in 4 segments; checks the bytes, the progress and that
@@ -79,19 +56,6 @@ fn segments_give_the_same_file(server: &Server, configure: fn(&mut Config)) {
     s.finish();
 }
 
-fn tls_server(kind: Kind, port: &str, home: &str) -> Server {
-    let env = env();
-    Server {
-        kind,
-        family: Family::V4,
-        host: env.get("FTPC_TEST_HOST").to_string(),
-        port: env.port(port),
-        home: env.path(home),
-        user: env.get("FTPC_TEST_USER").to_string(),
-        pass: env.get("FTPC_TEST_PASS").to_string(),
-    }
-}
-
 /// Sets a client's configuration up for a server.
 type Configure = fn(&mut Config);
 
@@ -114,10 +78,10 @@ fn segments_over_ftps() {
         return;
     }
     let cases: [(Server, Configure); 4] = [
-        (tls_server(Kind::Vsftpd, "FTPC_VSFTPD_TLS_PORT", "FTPC_VSFTPD_TLS_HOME"), explicit),
-        (tls_server(Kind::Vsftpd, "FTPC_VSFTPD_IMPLICIT_PORT", "FTPC_VSFTPD_IMPLICIT_HOME"), implicit),
-        (tls_server(Kind::ProFtpd, "FTPC_PROFTPD_TLS_PORT", "FTPC_PROFTPD_TLS_HOME"), explicit),
-        (tls_server(Kind::PureFtpd, "FTPC_PUREFTPD_PORT", "FTPC_PUREFTPD_HOME"), explicit),
+        (Server::ipv4_instance(Kind::Vsftpd, "FTPC_VSFTPD_TLS_PORT", "FTPC_VSFTPD_TLS_HOME"), explicit),
+        (Server::ipv4_instance(Kind::Vsftpd, "FTPC_VSFTPD_IMPLICIT_PORT", "FTPC_VSFTPD_IMPLICIT_HOME"), implicit),
+        (Server::ipv4_instance(Kind::ProFtpd, "FTPC_PROFTPD_TLS_PORT", "FTPC_PROFTPD_TLS_HOME"), explicit),
+        (Server::ipv4_instance(Kind::PureFtpd, "FTPC_PUREFTPD_PORT", "FTPC_PUREFTPD_HOME"), explicit),
     ];
     for (server, configure) in cases {
         segments_give_the_same_file(&server, configure);
@@ -131,15 +95,7 @@ fn four_segments_beat_one_on_a_capped_server() {
         return;
     }
     let env = env();
-    let server = Server {
-        kind: Kind::Vsftpd,
-        family: Family::V4,
-        host: env.get("FTPC_TEST_HOST").to_string(),
-        port: env.port("FTPC_VSFTPD_CAPPED_PORT"),
-        home: env.path("FTPC_VSFTPD_CAPPED_HOME"),
-        user: env.get("FTPC_TEST_USER").to_string(),
-        pass: env.get("FTPC_TEST_PASS").to_string(),
-    };
+    let server = Server::ipv4_instance(Kind::Vsftpd, "FTPC_VSFTPD_CAPPED_PORT", "FTPC_VSFTPD_CAPPED_HOME");
     let rate: f64 = env.get("FTPC_VSFTPD_CAPPED_RATE").parse().unwrap();
     let mut s = Session::open(&server, "cap");
     let data = random_bytes(0x5E6_0002, 12 << 20);

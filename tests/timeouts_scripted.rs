@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::certs::{cert, server_cert};
-use support::scripted::{login_prelude, ScriptedServer, Step};
+use support::scripted::{login_prelude, tls_login_prelude, ScriptedServer, Step};
 use support::via::{Via, VIAS};
 
 const TIMEOUT: Duration = Duration::from_millis(800);
@@ -127,16 +127,13 @@ fn session_steps(sec: Sec) -> Vec<Step> {
         Sec::Plain => login_prelude(),
         Sec::Ftps => {
             let (cert, key) = server_cert();
-            vec![
-                Step::send("220 scripted\r\n"),
-                Step::reply("AUTH TLS", "234 Proceed with negotiation\r\n"),
-                Step::tls_accept(cert, key),
-                Step::reply("USER", "331 Password required\r\n"),
-                Step::reply("PASS", "230 Logged in\r\n"),
+            let mut steps = tls_login_prelude(cert, key);
+            steps.extend([
                 Step::reply("PBSZ 0", "200 PBSZ=0\r\n"),
                 Step::reply("PROT P", "200 Protection level set to P\r\n"),
                 Step::DataTls(true),
-            ]
+            ]);
+            steps
         }
     }
 }

@@ -59,7 +59,6 @@ impl Tls {
 }
 
 fn server(which: Tls) -> Server {
-    let env = env();
     let (kind, port, home) = match which {
         Tls::VsftpdExplicit => (Kind::Vsftpd, "FTPC_VSFTPD_TLS_PORT", "FTPC_VSFTPD_TLS_HOME"),
         Tls::VsftpdImplicit => (Kind::Vsftpd, "FTPC_VSFTPD_IMPLICIT_PORT", "FTPC_VSFTPD_IMPLICIT_HOME"),
@@ -67,15 +66,7 @@ fn server(which: Tls) -> Server {
         Tls::ProFtpdExplicit => (Kind::ProFtpd, "FTPC_PROFTPD_TLS_PORT", "FTPC_PROFTPD_TLS_HOME"),
         Tls::ProFtpdImplicit => (Kind::ProFtpd, "FTPC_PROFTPD_IMPLICIT_PORT", "FTPC_PROFTPD_IMPLICIT_HOME"),
     };
-    Server {
-        kind,
-        family: Family::V4,
-        host: env.get("FTPC_TEST_HOST").to_string(),
-        port: env.port(port),
-        home: env.path(home),
-        user: env.get("FTPC_TEST_USER").to_string(),
-        pass: env.get("FTPC_TEST_PASS").to_string(),
-    }
+    Server::ipv4_instance(kind, port, home)
 }
 
 fn ca() -> PathBuf {

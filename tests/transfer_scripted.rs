@@ -6,51 +6,24 @@ mod support;
 
 use ftpc::listing::{civil_from_epoch, epoch_from_civil, EntryKind, ListFormat};
 use ftpc::{Client, Error, Flow, Reply, StopTransfer};
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::scripted::{login_prelude, pattern_bytes, ScriptedServer, Step, Transcript};
+use support::scripted_client::{
+    assert_usable, epsv_transfer, finish, logged_in, logged_in_with, noop, serve, short_timeout_client, TempFile,
+};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const FOREIGN: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-
-/// A client whose every wait is short.
-fn client() -> Client {
-    let mut c = Client::new();
-    let cfg = c.config_mut();
-    cfg.connect_timeout = Some(Duration::from_secs(3));
-    cfg.timeout = Duration::from_secs(3);
-    cfg.data_connect_timeout = Some(Duration::from_secs(2));
-    cfg.data_accept_timeout = Some(Duration::from_secs(2));
-    cfg.data_timeout = Some(Duration::from_secs(2));
-    c
-}
-
-/// A server playing the login then `extra`, and a client logged in to it; `tweak` changes the
-/// client before it connects.
-fn logged_in_with(extra: Vec<Step>, tweak: impl FnOnce(&mut Client)) -> (ScriptedServer, Client) {
-    let mut steps = login_prelude();
-    steps.extend(extra);
-    let server = ScriptedServer::start(steps);
-    let mut c = client();
-    tweak(&mut c);
-    c.connect("127.0.0.1", server.port(), None, None).unwrap();
-    c.login("u", "p", "").unwrap();
-    (server, c)
-}
-
-fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
-    logged_in_with(extra, |_| {})
-}
 
 /// The commands after USER and PASS.
 /// The commands after the login, each without the Telnet interrupt in front of an ABOR
@@ -61,42 +34,11 @@ fn cmds(t: &Transcript) -> Vec<String> {
     all[2..].iter().map(|c| c.trim_start_matches(|ch: char| !ch.is_ascii_alphabetic()).to_string()).collect()
 }
 
-/// The transcript, after checking the script ran to its end.
-fn finish(server: ScriptedServer) -> Transcript {
-    let t = server.finish();
-    t.assert_ok();
-    t
-}
-
-fn noop() -> Step {
-    Step::reply("NOOP", "200 NOOP ok.\r\n")
-}
-
-fn assert_usable(c: &mut Client) {
-    assert_eq!(c.voidcmd(b"NOOP").expect("the control connection is still in step").code, 200);
-}
-
-/// TYPE I, EPSV, then `cmd` answered with `preliminary`, then the data connection accepted.
-fn epsv_transfer(cmd: &str, preliminary: &str) -> Vec<Step> {
-    vec![
-        Step::reply("TYPE I", "200 Switching to Binary mode.\r\n"),
-        Step::EpsvReply,
-        Step::expect_exact(cmd),
-        Step::send(preliminary),
-        Step::DataAccept,
-    ]
-}
-
 /// The same in ASCII mode (retrlines and the listings).
 fn epsv_text_transfer(cmd: &str, preliminary: &str) -> Vec<Step> {
     let mut steps = epsv_transfer(cmd, preliminary);
     steps[0] = Step::reply("TYPE A", "200 Switching to ASCII mode.\r\n");
     steps
-}
-
-/// A download of `data` in one go: the data, the close, then 226.
-fn serve(data: &[u8]) -> Vec<Step> {
-    vec![Step::data_send(data), Step::DataClose, Step::send("226 Transfer complete.\r\n")]
 }
 
 /// retrbinary of `cmd`, with every byte received.
@@ -164,37 +106,6 @@ fn traced(lines: &Arc<Mutex<Vec<String>>>, needle: &str) -> bool {
     lines.lock().unwrap().iter().any(|l| l.contains(needle))
 }
 
-/// A file in the temporary directory, removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, content: &[u8]) -> TempFile {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("ftpc-transfer-{}-{n}-{name}", std::process::id()));
-        std::fs::write(&path, content).unwrap();
-        TempFile(path)
-    }
-
-    fn read(&self) -> File {
-        File::open(&self.0).unwrap()
-    }
-
-    fn read_write(&self) -> File {
-        OpenOptions::new().read(true).write(true).open(&self.0).unwrap()
-    }
-
-    fn content(&self) -> Vec<u8> {
-        std::fs::read(&self.0).unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// A source that gives `left` bytes, then asks to stop the upload.
 struct StopAfter {
     left: usize,
@@ -248,7 +159,7 @@ fn passive_data_connections_bind_the_source_address_and_port() {
     steps.extend(serve(b"third"));
     let server = ScriptedServer::start(steps);
     let control_port = free_port();
-    let mut c = client();
+    let mut c = short_timeout_client();
     let source = SocketAddr::new(LOCALHOST, control_port);
     c.connect("127.0.0.1", server.port(), None, Some(source)).unwrap();
     assert_eq!(c.local_addr(), Some(source));
@@ -1040,7 +951,7 @@ fn active_advertises_the_local_address_by_default() {
     let mut all = login_prelude();
     all.extend(steps);
     let server = ScriptedServer::start(all);
-    let mut c = client();
+    let mut c = short_timeout_client();
     c.config_mut().passive = false;
     c.connect("127.0.0.1", server.port(), None, Some("127.0.0.3:0".parse().unwrap())).unwrap();
     c.login("u", "p", "").unwrap();
@@ -1781,7 +1692,7 @@ fn tls_data_handshake_that_never_completes_times_out() {
         noop(),
     ]);
     let server = ScriptedServer::start(steps);
-    let mut c = client();
+    let mut c = short_timeout_client();
     c.config_mut().tls_mode = ftpc::TlsMode::Explicit;
     c.config_mut().tls.verify = false;
     c.config_mut().data_timeout = Some(Duration::from_millis(500));

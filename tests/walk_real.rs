@@ -15,33 +15,9 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use support::real::{servers_up, Kind, Server, Session};
+use support::real::{on_each_ipv4_server, Kind, Server, Session};
 
-macro_rules! on_each_server {
-    ($($test:ident),* $(,)?) => {
-        on_each_server!(@module vsftpd, Kind::Vsftpd; $($test),*);
-        on_each_server!(@module pureftpd, Kind::PureFtpd; $($test),*);
-        on_each_server!(@module proftpd, Kind::ProFtpd; $($test),*);
-        on_each_server!(@module bsdftpd, Kind::BsdFtpd; $($test),*);
-    };
-    (@module $module:ident, $kind:expr; $($test:ident),*) => {
-        mod $module {
-            use super::*;
-            $(
-                #[test]
-                fn $test() {
-                    if !servers_up(concat!(module_path!(), "::", stringify!($test))) {
-                        return;
-                    }
-                    let server = Server::get($kind, support::real::Family::V4).expect("IPv4 servers");
-                    super::$test(&server);
-                }
-            )*
-        }
-    };
-}
-
-on_each_server!(walk_whole_tree, walk_limits_and_control);
+on_each_ipv4_server!(walk_whole_tree, walk_limits_and_control);
 
 /// Names of the tree, relative to its root; directories end with '/'. `a/up` is a
 /// symbolic link to `..` (the tree's root).

@@ -9,7 +9,8 @@ mod support;
 use ftpc::listing::EntryKind;
 use ftpc::walk::{ListingMethod, WalkControl, WalkOptions, WalkOrder};
 use ftpc::Client;
-use support::scripted::{login_prelude, ScriptedServer, Step, Transcript};
+use support::scripted::{login_prelude, ScriptedServer, Step};
+use support::scripted_client::finish;
 
 fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
     let mut steps = login_prelude();
@@ -20,12 +21,6 @@ fn logged_in(extra: Vec<Step>) -> (ScriptedServer, Client) {
     c.connect("127.0.0.1", server.port(), None, None).unwrap();
     c.login("u", "p", "").unwrap();
     (server, c)
-}
-
-fn finish(server: ScriptedServer) -> Transcript {
-    let t = server.finish();
-    t.assert_ok();
-    t
 }
 
 /// A text listing served for `cmd` (exactly) over EPSV.

@@ -8,12 +8,15 @@
 //! The real-server tests need `tests/servers/servers.sh start` (as root) and are skipped
 //! without it unless `FTPC_REQUIRE_SERVERS=1`.
 
+#[path = "../../tests/support/file_tree.rs"]
+mod file_tree;
 #[allow(dead_code)]
 #[path = "../../tests/support/scripted.rs"]
 mod scripted;
 
+use file_tree::tree;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -367,28 +370,6 @@ fn progress_bar_on_a_terminal_only() {
 
 // --- mirror ----------------------------------------------------------------------------------
 
-/// Regular files under `root` by relative path, with their bytes; directories with None.
-/// Symbolic links are left out.
-fn tree(root: &Path) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
-    fn visit(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            let rel = path.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
-            let kind = entry.file_type().unwrap();
-            if kind.is_dir() {
-                out.insert(rel, None);
-                visit(root, &path, out);
-            } else if kind.is_file() {
-                out.insert(rel, Some(std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    visit(root, root, &mut out);
-    out
-}
-
 /// The remote tree: nested and empty directories, spaces, UTF-8 and Latin-1 names, and a
 /// symbolic link back up (not followed).
 fn make_remote_tree(root: &Path) {
@@ -511,7 +492,7 @@ fn mirror_upload_on_each_server() {
 /// refused (11), and the good file is there.
 #[test]
 fn mirror_refuses_hostile_names() {
-    use scripted::{login_prelude, ScriptedServer, Step};
+    use scripted::{hostile_mirror_steps, ScriptedServer, Step};
     let s = Scratch::new("hostile");
     let listing = [
         &b"type=cdir; .\r\n"[..],
@@ -522,27 +503,8 @@ fn mirror_refuses_hostile_names() {
         b"type=file;size=5; good.txt\r\n",
     ]
     .concat();
-    let mut steps = login_prelude();
-    steps.extend([
-        Step::reply("FEAT", "211-Features:\r\n MLST type*;size*;\r\n211 End\r\n"),
-        Step::reply("TYPE A", "200 ASCII\r\n"),
-        Step::EpsvReply,
-        Step::expect_exact("MLSD"),
-        Step::send("150 here\r\n"),
-        Step::DataAccept,
-        Step::data_send(&listing),
-        Step::DataClose,
-        Step::send("226 done\r\n"),
-        Step::reply("TYPE I", "200 binary\r\n"),
-        Step::EpsvReply,
-        Step::expect_exact("RETR good.txt"),
-        Step::send("150 here\r\n"),
-        Step::DataAccept,
-        Step::data_send(b"good\n"),
-        Step::DataClose,
-        Step::send("226 done\r\n"),
-        Step::reply("QUIT", "221 bye\r\n"),
-    ]);
+    let mut steps = hostile_mirror_steps(&listing);
+    steps.push(Step::reply("QUIT", "221 bye\r\n"));
     let server = ScriptedServer::start(steps);
     let out = expect(&s, &["mirror", &format!("ftp://u:p@127.0.0.1:{}/", server.port()), "into"], 11);
     let t = server.finish();

@@ -227,6 +227,21 @@ impl Server {
         })
     }
 
+    /// Another IPv4 instance of `kind` (a TLS or capped one), by the env file's names of its
+    /// port and home variables.
+    pub fn ipv4_instance(kind: Kind, port: &str, home: &str) -> Server {
+        let env = env();
+        Server {
+            kind,
+            family: Family::V4,
+            host: env.get("FTPC_TEST_HOST").to_string(),
+            port: env.port(port),
+            home: env.path(home),
+            user: env.get("FTPC_TEST_USER").to_string(),
+            pass: env.get("FTPC_TEST_PASS").to_string(),
+        }
+    }
+
     pub fn name(&self) -> String {
         let kind = match self.kind {
             Kind::Vsftpd => "vsftpd",
@@ -286,6 +301,45 @@ impl Server {
         }
     }
 }
+
+/// Makes, for each `fn test(&Server, ...)` named, a `#[test]` on the IPv4 listener of each
+/// of the four servers (modules vsftpd, pureftpd, proftpd, bsdftpd), skipped without the
+/// servers; `with [args]` passes the same further arguments to every test.
+#[allow(unused_macros)]
+macro_rules! on_each_ipv4_server {
+    (with [$($arg:expr),*]; $($test:ident),* $(,)?) => {
+        $crate::support::real::on_each_ipv4_server!(@module vsftpd, Vsftpd, [$($arg),*]; $($test),*);
+        $crate::support::real::on_each_ipv4_server!(@module pureftpd, PureFtpd, [$($arg),*]; $($test),*);
+        $crate::support::real::on_each_ipv4_server!(@module proftpd, ProFtpd, [$($arg),*]; $($test),*);
+        $crate::support::real::on_each_ipv4_server!(@module bsdftpd, BsdFtpd, [$($arg),*]; $($test),*);
+    };
+    (@module $module:ident, $kind:ident, $args:tt; $($test:ident),*) => {
+        mod $module {
+            $(
+                #[test]
+                fn $test() {
+                    if !$crate::support::real::servers_up(concat!(module_path!(), "::", stringify!($test))) {
+                        return;
+                    }
+                    let server = $crate::support::real::Server::get(
+                        $crate::support::real::Kind::$kind,
+                        $crate::support::real::Family::V4,
+                    )
+                    .expect("IPv4 servers");
+                    $crate::support::real::on_each_ipv4_server!(@call super::$test, &server, $args);
+                }
+            )*
+        }
+    };
+    (@call $test:path, $server:expr, [$($arg:expr),*]) => {
+        $test($server $(, $arg)*)
+    };
+    ($($test:ident),* $(,)?) => {
+        $crate::support::real::on_each_ipv4_server!(with []; $($test),*);
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_each_ipv4_server;
 
 // --- traces --------------------------------------------------------------------------------
 

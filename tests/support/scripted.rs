@@ -269,6 +269,32 @@ pub fn login_prelude() -> Vec<Step> {
     ]
 }
 
+/// A mirror of a hostile listing (mirror_real's and the CLI's tests): the login, FEAT with
+/// MLST, MLSD answered with `listing`, then RETR of the one good file, `good.txt` ("good\n").
+pub fn hostile_mirror_steps(listing: &[u8]) -> Vec<Step> {
+    let mut steps = login_prelude();
+    steps.extend([
+        Step::reply("FEAT", "211-Features:\r\n MLST type*;size*;\r\n211 End\r\n"),
+        Step::reply("TYPE A", "200 ASCII\r\n"),
+        Step::EpsvReply,
+        Step::expect_exact("MLSD"),
+        Step::send("150 here\r\n"),
+        Step::DataAccept,
+        Step::data_send(listing),
+        Step::DataClose,
+        Step::send("226 done\r\n"),
+        Step::reply("TYPE I", "200 binary\r\n"),
+        Step::EpsvReply,
+        Step::expect_exact("RETR good.txt"),
+        Step::send("150 here\r\n"),
+        Step::DataAccept,
+        Step::data_send(b"good\n"),
+        Step::DataClose,
+        Step::send("226 done\r\n"),
+    ]);
+    steps
+}
+
 /// Greeting, AUTH TLS + handshake, then USER/PASS (add PBSZ/PROT yourself).
 pub fn tls_login_prelude(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Vec<Step> {
     vec![

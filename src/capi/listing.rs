@@ -5,6 +5,7 @@ use super::handle::{deref, deref_mut, ftp_client, optional, out_ref, required, w
 use super::status::FTP_ERR_ENCODING;
 use super::transfer::ftp_line_callback;
 use crate::proto::listing::{Entry, EntryKind, ListFormat};
+use crate::transfer::LineEnd;
 use std::ffi::{c_char, c_int, c_void};
 
 /// A list of directory entries. Free with `ftp_listing_free`.
@@ -67,7 +68,7 @@ pub extern "C" fn ftp_nlst(
 ) -> c_int {
     with_client(client, |inner| {
         let mut deliver = super::transfer::line_deliverer(callback, userdata);
-        inner.client.nlst_each(optional(arg), &mut deliver)?;
+        inner.client.nlst_each_as(optional(arg), LineEnd::Nul, &mut deliver)?;
         Ok(())
     })
 }
@@ -83,7 +84,7 @@ pub extern "C" fn ftp_dir(
 ) -> c_int {
     with_client(client, |inner| {
         let mut deliver = super::transfer::line_deliverer(callback, userdata);
-        inner.client.dir(optional(arg), &mut deliver)?;
+        inner.client.dir_as(optional(arg), LineEnd::Nul, &mut deliver)?;
         Ok(())
     })
 }

@@ -2,7 +2,7 @@
 
 use super::handle::{deref, deref_slice, deref_slice_mut, ftp_client, out_ref, required, with_client, DataLink, Fail};
 use super::status::{FTP_ERR_INVALID_ARGUMENT, FTP_ERR_NULL_ARGUMENT, FTP_ERR_WRONG_STATE, FTP_OK};
-use crate::transfer::{Flow, StopTransfer};
+use crate::transfer::{Flow, LineEnd, StopTransfer};
 use crate::{DataConnection, Error};
 use std::ffi::{c_char, c_int, c_void};
 use std::io::{self, Read, Write};
@@ -116,32 +116,22 @@ pub extern "C" fn ftp_retrlines(
 ) -> c_int {
     with_client(client, |inner| {
         let cmd = required(cmd, "cmd")?;
-        let mut deliver = |line: &[u8]| {
-            // The line, then its NUL.
-            let len = line.len().saturating_sub(1);
-            match callback {
-                // SAFETY: the caller's callback with a line of `len` bytes and a NUL after it.
-                Some(callback) => flow(unsafe { callback(userdata, line.as_ptr().cast(), len) }),
-                None => print_line(&line[..len]),
-            }
-        };
-        inner.client.retrlines_nul_terminated(cmd, &mut deliver)?;
+        let mut deliver = line_deliverer(callback, userdata);
+        inner.client.retrlines_as(cmd, LineEnd::Nul, &mut deliver)?;
         Ok(())
     })
 }
 
-/// Lines to a C callback (NUL-terminated copy), or to stdout without one.
+/// Lines that come with their NUL (`LineEnd::Nul`) to a C callback, or to stdout without one.
 pub(crate) fn line_deliverer(callback: ftp_line_callback, userdata: *mut c_void) -> impl FnMut(&[u8]) -> Flow {
-    let mut owned = Vec::new();
-    move |line: &[u8]| match callback {
-        Some(callback) => {
-            owned.clear();
-            owned.extend_from_slice(line);
-            owned.push(0);
-            // SAFETY: the caller's callback with a NUL-terminated line of `len` bytes.
-            flow(unsafe { callback(userdata, owned.as_ptr().cast(), line.len()) })
+    move |line: &[u8]| {
+        // The line, then its NUL.
+        let len = line.len().saturating_sub(1);
+        match callback {
+            // SAFETY: the caller's callback with a line of `len` bytes and a NUL after it.
+            Some(callback) => flow(unsafe { callback(userdata, line.as_ptr().cast(), len) }),
+            None => print_line(&line[..len]),
         }
-        None => print_line(line),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Listings and facts about files: NLST, LIST, MLSD, MLST, FEAT, MDTM.
 
+use crate::client::transfer::LineEnd;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::proto::command::Encoding;
@@ -40,12 +41,32 @@ impl Client {
 
     /// ftplib's `nlst` as a stream: each name NLST gives for `arg` handed to `callback`.
     pub fn nlst_each(&mut self, arg: Option<&[u8]>, callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
-        self.retrlines(&line("NLST", arg), callback)
+        self.nlst_each_as(arg, LineEnd::Dropped, callback)
+    }
+
+    /// `nlst_each` with each name's end dropped or made a NUL (see `retrlines_as`).
+    pub(crate) fn nlst_each_as(
+        &mut self,
+        arg: Option<&[u8]>,
+        end: LineEnd,
+        callback: &mut dyn FnMut(&[u8]) -> Flow,
+    ) -> Result<Reply> {
+        self.retrlines_as(&line("NLST", arg), end, callback)
     }
 
     /// ftplib's `dir`: each LIST line for `arg` handed to `callback`.
     pub fn dir(&mut self, arg: Option<&[u8]>, callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
-        self.retrlines(&line("LIST", arg), callback)
+        self.dir_as(arg, LineEnd::Dropped, callback)
+    }
+
+    /// `dir` with each line's end dropped or made a NUL (see `retrlines_as`).
+    pub(crate) fn dir_as(
+        &mut self,
+        arg: Option<&[u8]>,
+        end: LineEnd,
+        callback: &mut dyn FnMut(&[u8]) -> Flow,
+    ) -> Result<Reply> {
+        self.retrlines_as(&line("LIST", arg), end, callback)
     }
 
     /// LIST parsed into entries (Unix and DOS formats; other lines come back unparsed).

@@ -56,6 +56,15 @@ fn fd_step(conn: &mut DataConnection, moved: io::Result<usize>, what: &'static s
     }
 }
 
+/// What takes the place of a line's end when `retrlines` hands it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineEnd {
+    /// Nothing: the line alone (ftplib's lines).
+    Dropped,
+    /// A NUL after the line, the last byte of the slice (C strings, without a copy).
+    Nul,
+}
+
 /// The least a download reads from the socket at a time, whatever the block size.
 const SOCKET_READ: usize = 64 * 1024;
 /// What an upload gathers small blocks into before a write.
@@ -220,24 +229,21 @@ impl Client {
     /// without its end, decoded) handed to `callback`. A line over 8192 bytes aborts the
     /// transfer with `LineTooLong`, leaving the connection in step.
     pub fn retrlines(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
-        let lines = LineDecoder::new(self.config.encoding);
-        self.retrlines_with(cmd, lines, callback)
+        self.retrlines_as(cmd, LineEnd::Dropped, callback)
     }
 
-    /// `retrlines` for callers that need C strings: each line comes with a NUL after it, as
-    /// the last byte of the slice (not part of the line; lines may hold NULs of their own).
-    /// The NUL takes the place of the line end in the received block: no copy per line.
-    pub fn retrlines_nul_terminated(&mut self, cmd: &[u8], callback: &mut dyn FnMut(&[u8]) -> Flow) -> Result<Reply> {
-        let lines = LineDecoder::nul_terminated(self.config.encoding);
-        self.retrlines_with(cmd, lines, callback)
-    }
-
-    fn retrlines_with(
+    /// `retrlines` with each line's end dropped or made a NUL. The NUL takes the place of the
+    /// line end in the received block: the C layer's lines, without a copy per line.
+    pub(crate) fn retrlines_as(
         &mut self,
         cmd: &[u8],
-        mut lines: LineDecoder,
+        end: LineEnd,
         callback: &mut dyn FnMut(&[u8]) -> Flow,
     ) -> Result<Reply> {
+        let mut lines = match end {
+            LineEnd::Dropped => LineDecoder::new(self.config.encoding),
+            LineEnd::Nul => LineDecoder::nul_terminated(self.config.encoding),
+        };
         self.begin_transfer(b"A")?;
         let mut conn = self.ntransfercmd(cmd, None)?;
         conn.read_in_blocks(DEFAULT_BLOCKSIZE);

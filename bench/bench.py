@@ -763,6 +763,7 @@ class Bench:
         self.last_end = {}  # server -> when its last measured session ended (SETTLE)
         self.servers = None
         self.data = None
+        self.pin = None  # (client CPU, server CPU) with --pin
 
     # One measured run of a client; server CPU and background CPU around it.
     def measure(self, argv, server):
@@ -773,6 +774,9 @@ class Bench:
         busy0, total0 = cpu_jiffies()
         if server:
             self.servers.start_sampling(server)
+        if server and self.pin:
+            # Sessions are forked by the listener: they inherit its CPU.
+            os.sched_setaffinity(self.servers.pid(server), {self.pin[1]})
         s0 = self.servers.cpu_ticks(server) if server else (0, 0)
         before = self.servers.children(server) if server else []
         try:
@@ -1476,6 +1480,18 @@ def write_doc(path, text, block=""):
         f.write(doc)
 
 
+def pin_cpus(text):
+    """--pin's "CLIENT,SERVER": two different CPUs this process may run on."""
+    try:
+        c, s = (int(x) for x in text.split(","))
+    except ValueError:
+        sys.exit("bench: --pin takes two CPU numbers, e.g. 0,1")
+    allowed = os.sched_getaffinity(0)
+    if c == s or c not in allowed or s not in allowed:
+        sys.exit("bench: --pin %s: two different CPUs of %s needed" % (text, sorted(allowed)))
+    return c, s
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions")
@@ -1510,6 +1526,11 @@ def main():
                          "made again (default 0.35)")
     ap.add_argument("--busy-retries", type=int, default=3,
                     help="how many times a run is made again for that (default 3; then it is kept)")
+    ap.add_argument("--pin", metavar="CLIENT,SERVER",
+                    help="run every client on CPU CLIENT and every server (its listener, hence the sessions "
+                         "it forks) on CPU SERVER, e.g. 0,1: each side keeps a core of its own, so that the "
+                         "scheduler's placement of the two (same core or not, migrations) does not vary "
+                         "between runs; the harness shares the client's CPU")
     ap.add_argument("--output", help="markdown file to write (default docs/BENCHMARKS.md for a full run or "
                                      "--sweep, target/bench/quick.md for --quick, target/bench/only.md for --only)")
     ap.add_argument("--command", default="bench/run.sh", help="the command line to record")
@@ -1556,6 +1577,9 @@ def main():
     limits = {}
     try:
         b.servers = Servers(args)
+        if args.pin:
+            b.pin = pin_cpus(args.pin)
+            os.sched_setaffinity(0, {b.pin[0]})  # the harness, hence the runner and the client
         b.data = Data(b.servers, cfg, os.path.join(b.tmp, "local"))
         b.data.make()
         limits = b.limits()
@@ -1581,7 +1605,8 @@ def main():
                 minutes=(time.time() - t_start) / 60,
                 servers=("own set, state dir %s, ports %s (offset %d)" % (args.state_dir, ports, args.port_offset)
                          if s.own else "running set of %s, ports %s" % (s.env_file, ports)),
-                servers_why=s.why, data_fs="%s homes on %s, local files on %s" % (
+                servers_why=s.why + ("; clients pinned to CPU %d, servers to CPU %d (--pin)" % b.pin if b.pin else ""),
+                data_fs="%s homes on %s, local files on %s" % (
                     s.state, getattr(b.data, "fs", "?"), "tmpfs (/dev/shm)"),
                 versions=versions(args.driver, args.built_from, list(s.inst)),
                 max_bg=args.max_bg, busy_retries=args.busy_retries)

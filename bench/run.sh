@@ -15,7 +15,7 @@
 #                 target/bench-src, built in target/bench-build) instead of the working
 #                 tree, so that uncommitted work of others is not measured
 #   --servers auto|own|env, --env FILE, --state-dir DIR, --port-offset N, --only CASE,
-#   --reps N, --size MiB, --quiet-wait S, --output FILE: see `python3 bench/bench.py --help`
+#   --reps N, --size MiB, --quiet-wait S, --pin C,S, --output FILE: see `python3 bench/bench.py --help`
 #
 # Servers (--servers auto, the default): the default set of tests/servers/servers.sh
 # (target/ftp-servers, ports 2121-2124) is used only when it runs with its homes on tmpfs;

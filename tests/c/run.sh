@@ -102,9 +102,13 @@ done
 # var, so each run puts a server in the slot of one whose expectations it meets:
 #   test_core      bsd-ftpd for vsftpd (full paths in PWD), ProFTPD for pure-ftpd (chrooted)
 #   test_transfer  ProFTPD for pure-ftpd (MLSD, stores ASCII uploads with LF); bsd-ftpd fits
-#                  neither slot (no MLSD, but LF), and real_transfers.rs covers it
+#                  neither slot (no MLSD, but LF): it has a slot of its own, for the line
+#                  functions only (tests/c/lines.h; FTPC_BSDFTPD_PORT, so every run of
+#                  test_transfer, the ones above too, covers it), and real_transfers.rs
+#                  covers the rest
 #   test_tls       ProFTPD explicit for vsftpd-tls and for pure-ftpd (MLSD, CCC), ProFTPD
-#                  implicit for vsftpd-implicit (both require TLS session reuse, as vsftpd)
+#                  implicit for vsftpd-implicit (both require TLS session reuse, as vsftpd);
+#                  the line functions over PROT P run in each of the three slots
 #   test_multi     ProFTPD for vsftpd (epoll jobs, cancel, free and multi_free mid-download),
 #                  bsd-ftpd for pure-ftpd (ftp_multi_wait jobs), ProFTPD explicit for
 #                  vsftpd-tls (its printed labels keep the slots' names)

@@ -1,8 +1,9 @@
 /* FTPS through the C API: explicit (vsftpd with require_ssl_reuse, pure-ftpd), implicit,
- * verification failures, PROT C, CCC, stops (callback, ftp_cancel, ftp_abort), and a
- * caller's own SSL_CTX built with OpenSSL. */
+ * verification failures, PROT C, CCC, stops (callback, ftp_cancel, ftp_abort), the line
+ * functions over PROT P, and a caller's own SSL_CTX built with OpenSSL. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "lines.h"
 
 #include <openssl/ssl.h>
 #include <pthread.h>
@@ -59,6 +60,25 @@ static void round_trip(ftp_client *ftp, const char *name)
     CHECK(a.len == (2u << 20) && a.sum == b.sum);
     CHECK_RC(ftp, ftp_delete(ftp, "tls.bin"), FTP_OK);
     printf("   %s: 2 MiB round trip ok\n", name);
+}
+
+/* tests/c/lines.h's checks of ftp_retrlines, ftp_nlst and ftp_dir after PROT P; the trace
+ * shows each of their data connections (9: 4 uploads, 2 RETR, 2 NLST, 1 LIST) as TLS. */
+static void lines_over_tls(ftp_client *ftp, const char *name)
+{
+    CHECK_RC(ftp, ftp_prot_p(ftp), FTP_OK);
+    trace[0] = 0;
+    CHECK_RC(ftp, ftp_set_trace_callback(ftp, on_trace, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_set_debuglevel(ftp, 2), FTP_OK);
+    check_line_functions(ftp, name);
+    CHECK_RC(ftp, ftp_set_debuglevel(ftp, 0), FTP_OK);
+    CHECK_RC(ftp, ftp_set_trace_callback(ftp, NULL, NULL), FTP_OK);
+    int tls = 0;
+    for (const char *p = trace; (p = strstr(p, "*data* connection open, TLS")) != NULL; p++)
+        tls++;
+    CHECK(tls == 9);
+    CHECK(strstr(trace, "connection open, plain") == NULL);
+    CHECK(strlen(trace) + 200 < sizeof trace); /* nothing was left out */
 }
 
 static double now_s(void)
@@ -214,9 +234,11 @@ int main(void)
     CHECK(ftp_is_tls(ftp) == 1);
     CHECK_RC(ftp, ftp_auth(ftp), FTP_ERR_WRONG_STATE);
     round_trip(ftp, "vsftpd PROT P passive");
+    lines_over_tls(ftp, "vsftpd explicit PROT P passive");
     stops_over_tls(ftp, "vsftpd explicit");
     CHECK_RC(ftp, ftp_set_pasv(ftp, 0), FTP_OK);
     round_trip(ftp, "vsftpd PROT P active");
+    lines_over_tls(ftp, "vsftpd explicit PROT P active");
     CHECK_RC(ftp, ftp_set_pasv(ftp, 1), FTP_OK);
     CHECK_RC(ftp, ftp_prot_c(ftp), FTP_OK);
     round_trip(ftp, "vsftpd PROT C");
@@ -267,6 +289,7 @@ int main(void)
     CHECK(ftp_is_tls(ftp) == 1);
     CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
     round_trip(ftp, "implicit");
+    lines_over_tls(ftp, "implicit PROT P");
     stops_over_tls(ftp, "implicit");
     ftp_quit(ftp);
     ftp_free(ftp);
@@ -278,6 +301,7 @@ int main(void)
     CHECK_RC(ftp, ftp_connect(ftp, host, pure_port, 10000, NULL), FTP_OK);
     CHECK_RC(ftp, ftp_login(ftp, user, pass, NULL), FTP_OK);
     round_trip(ftp, "pure-ftpd PROT P");
+    lines_over_tls(ftp, "pure-ftpd explicit PROT P");
     stops_over_tls(ftp, "pure-ftpd explicit");
     CHECK_RC(ftp, ftp_mlsd(ftp, NULL, NULL, &listing), FTP_OK);
     ftp_listing_free(listing);

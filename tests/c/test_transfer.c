@@ -1,7 +1,9 @@
 /* Transfers through the C API against vsftpd and pure-ftpd: callbacks, cancellation,
- * data handles, whole-file transfers, listings, passive and active, IPv4 and IPv6. */
+ * data handles, whole-file transfers, listings, passive and active, IPv4 and IPv6; the line
+ * functions (tests/c/lines.h) against bsd-ftpd too. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "lines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -260,6 +262,9 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     static const char lf[] = "one\ntwo\nthree\nlast line without end\n";
     const size_t stored = has_mlsd ? sizeof lf - 1 : sizeof crlf - 1;
     CHECK(got.len == stored && memcmp(got.data, has_mlsd ? lf : crlf, got.len) == 0);
+    char label[160];
+    snprintf(label, sizeof label, "%s %s", name, passive ? "passive" : "active");
+    check_line_functions(ftp, label);
 
     /* Listings. */
     struct lines names = {0, 0, "big.bin"};
@@ -527,6 +532,23 @@ static void session(const char *host, uint16_t port, const char *name, int passi
     free(data);
 }
 
+/* Only the line functions (tests/c/lines.h), for a server that fits neither slot of
+ * `session`: bsd-ftpd has no MLSD and stores ASCII uploads with LF. */
+static void lines_session(const char *host, uint16_t port, const char *name, int passive)
+{
+    char label[160];
+    snprintf(label, sizeof label, "%s %s", name, passive ? "passive" : "active");
+    printf("-- %s, line functions only (%s port %u)\n", label, host, port);
+    ftp_client *ftp = ftp_new();
+    CHECK_RC(ftp, ftp_set_pasv(ftp, passive), FTP_OK);
+    CHECK_RC(ftp, ftp_connect(ftp, host, port, 10000, NULL), FTP_OK);
+    CHECK_RC(ftp, ftp_login(ftp, env_or("FTPC_TEST_USER", "ftpc"), env_or("FTPC_TEST_PASS", "ftpc-pass"), NULL),
+             FTP_OK);
+    check_line_functions(ftp, label);
+    CHECK_RC(ftp, ftp_quit(ftp), FTP_OK);
+    ftp_free(ftp);
+}
+
 int main(void)
 {
     const char *host = env_or("FTPC_TEST_HOST", "127.0.0.1");
@@ -538,6 +560,9 @@ int main(void)
             session("::1", env_port("FTPC_VSFTPD6_PORT"), "vsftpd IPv6", passive, 0);
             session("::1", env_port("FTPC_PUREFTPD_PORT"), "pure-ftpd IPv6", passive, 1);
         }
+        lines_session(host, env_port("FTPC_BSDFTPD_PORT"), "bsd-ftpd", passive);
+        if (v6)
+            lines_session("::1", env_port("FTPC_BSDFTPD_PORT"), "bsd-ftpd IPv6", passive);
     }
     return check_report("test_transfer");
 }

@@ -81,13 +81,16 @@ done
 run "$out/example-demo" "$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 run "$out/example-demo.static" "$FTPC_TEST_HOST" "$FTPC_PUREFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS"
 # The multi handle's examples: 300 downloads of a 1 MiB file from one thread, through epoll
-# from vsftpd (64 sessions at once) and through libuv from pure-ftpd (40 at once: it takes
+# from vsftpd (25 sessions at once) and through libuv from pure-ftpd (40 at once: it takes
 # 50 clients), each copy checked against the first; the epoll one again under valgrind.
+# vsftpd picks a passive port at random from its 100 and gives up after 9 picks in use
+# ("500 OOPS: priv_sock_get_int"): with 64 sessions at once, 1 of 300 got that in a
+# fresh-clone run (2026-12-07), so a session's odds of 9 busy picks are kept small.
 head -c $((1 << 20)) /dev/urandom >"$FTPC_VSFTPD_HOME/multi-example.bin"
 cp "$FTPC_VSFTPD_HOME/multi-example.bin" "$FTPC_PUREFTPD_HOME/multi-example.bin"
 chmod 644 "$FTPC_VSFTPD_HOME/multi-example.bin" "$FTPC_PUREFTPD_HOME/multi-example.bin"
 login=("$FTPC_TEST_HOST" "$FTPC_VSFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS")
-run "$out/example-multi_epoll" "${login[@]}" "$FTPC_VSFTPD_HOME/multi-example.bin" 300 64
+run "$out/example-multi_epoll" "${login[@]}" "$FTPC_VSFTPD_HOME/multi-example.bin" 300 25
 run valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
     "$out/example-multi_epoll" "${login[@]}" "$FTPC_VSFTPD_HOME/multi-example.bin" 40 16
 run "$out/example-multi_libuv.static" "$FTPC_TEST_HOST" "$FTPC_PUREFTPD_PORT" "$FTPC_TEST_USER" "$FTPC_TEST_PASS" \

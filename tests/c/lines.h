@@ -226,6 +226,16 @@ static void check_line_functions(ftp_client *ftp, const char *name)
     CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", NULL), FTP_OK);
     CHECK(ftp_last_reply_code(ftp) == 200);
 
+    /* A refused RETR: FTP_ERR_PERM with the server's 550, no line handed over, and the
+     * connection in step. */
+    line_sink_init(&got, 0);
+    CHECK_RC(ftp, ftp_retrlines(ftp, "RETR no-such-file.txt", line_sink_take, &got), FTP_ERR_PERM);
+    CHECK(ftp_last_reply_code(ftp) == 550);
+    CHECK(got.count == 0);
+    line_sink_free(&got);
+    CHECK_RC(ftp, ftp_voidcmd(ftp, "NOOP", NULL), FTP_OK);
+    CHECK(ftp_last_reply_code(ftp) == 200);
+
     /* Binary files beside it; SIZE in TYPE I gives each size as LIST shows it. */
     static const char *const names[] = {"lines.txt", "with space.bin", "two  spaces, then more.dat", "x"};
     enum { NAMES = sizeof names / sizeof names[0] };

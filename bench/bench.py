@@ -764,6 +764,7 @@ class Bench:
         self.servers = None
         self.data = None
         self.pin = None  # (client CPU, server CPU) with --pin
+        self.pinned = {}  # server -> its listener's CPUs before --pin, given back at the end
 
     # One measured run of a client; server CPU and background CPU around it.
     def measure(self, argv, server):
@@ -774,8 +775,9 @@ class Bench:
         busy0, total0 = cpu_jiffies()
         if server:
             self.servers.start_sampling(server)
-        if server and self.pin:
+        if server and self.pin and server not in self.pinned:
             # Sessions are forked by the listener: they inherit its CPU.
+            self.pinned[server] = os.sched_getaffinity(self.servers.pid(server))
             os.sched_setaffinity(self.servers.pid(server), {self.pin[1]})
         s0 = self.servers.cpu_ticks(server) if server else (0, 0)
         before = self.servers.children(server) if server else []
@@ -1593,6 +1595,11 @@ def main():
     finally:
         if b.data:
             b.data.remove()
+        for name, cpus in b.pinned.items():
+            try:  # a running set (--servers env) outlives the benchmark
+                os.sched_setaffinity(b.servers.pid(name), cpus)
+            except OSError:
+                pass
         if b.servers:
             b.servers.stop()
         shutil.rmtree(b.tmp, ignore_errors=True)

@@ -612,6 +612,31 @@ def transfer_clients(direction, tls, server):
     return out
 
 
+def retr_file_clients(tls, server):
+    """RETR of bench-data/big.bin into a file on tmpfs, as a program saving a download does:
+    ftpc's callback writing each block with write(2), ftpc's fd call (splice(2) into a
+    regular file), curl -o, lftp get -o, ftplib with the file's write as its callback."""
+    big = "bench-data/big.bin"
+    out = [
+        ("ftpc retr-cb 64K", True, lambda c: ftpc_argv(c, "retr-cb", "--path", big, "--file", retr_file(c, "ftpc-cb"),
+                                                      "--expect", c.b.cfg["big"])),
+        ("ftpc retr-cb 256K", True, lambda c: ftpc_argv(c, "retr-cb", "--path", big, "--blocksize", 262144,
+                                                       "--file", retr_file(c, "ftpc-cb"), "--expect", c.b.cfg["big"])),
+        ("ftpc retr-fd", True, lambda c: ftpc_argv(c, "retr-fd", "--path", big, "--file", retr_file(c, "ftpc-fd"),
+                                                  "--expect", c.b.cfg["big"])),
+        ("curl", False, lambda c: curl_base(c) + ["-o", retr_file(c, "curl"), c.url(big)]),
+        ("lftp", False, lambda c: lftp_script(c, ["get %s -o %s" % (big, retr_file(c, "lftp"))])),
+    ]
+    if not (tls and server in NEEDS_SESSION_REUSE):
+        out.append(("ftplib 256K", False, lambda c: ftplib_argv(c, "retr", "--path", big, "--blocksize", 262144,
+                                                           "--file", retr_file(c, "ftplib"), "--expect", c.b.cfg["big"])))
+    return out
+
+
+def retr_file(c, who):
+    return os.path.join(c.b.tmp, "retr-%s.bin" % who)
+
+
 def pget_clients():
     """bench-data/pget.bin over one connection and over PGET_SEGMENTS, into a file on tmpfs."""
     path = "bench-data/pget.bin"
@@ -1013,6 +1038,18 @@ class Bench:
         if digest != self.data.pget_digest:
             raise RunError("%s: the downloaded file differs from the server's (SHA-256)" % name)
 
+    def check_retr_file(self, name, r):
+        """ftpc_bench checks its file and empties it itself; the peers' files must hold the
+        whole download. Every file is removed after its run."""
+        for f in os.listdir(self.tmp):
+            if not f.startswith("retr-"):
+                continue
+            p = os.path.join(self.tmp, f)
+            size = os.path.getsize(p)
+            os.unlink(p)
+            if not f.startswith("retr-ftpc-") and size != self.cfg["big"]:
+                raise RunError("%s wrote %d bytes into %s, not %d" % (name, size, f, self.cfg["big"]))
+
     def check_retr(self, name, r):
         if name == "curl":
             got = int(r["out"].split()[-1])
@@ -1054,6 +1091,8 @@ class Bench:
             for server, t in group:
                 self.run_case("RETR %s%s" % (size, " FTPS" if t else ""), server, t,
                               transfer_clients("retr", t, server), "bytes", cfg["big"], check=self.check_retr)
+                self.run_case("RETR %s into a file%s" % (size, " FTPS" if t else ""), server, t,
+                              retr_file_clients(t, server), "bytes", cfg["big"], check=self.check_retr_file)
                 check, after = self.check_stor(server)
                 self.run_case("STOR %s%s" % (size, " FTPS" if t else ""), server, t,
                               transfer_clients("stor", t, server), "bytes", cfg["big"], check=check, after=after)

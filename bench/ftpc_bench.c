@@ -8,7 +8,8 @@
  *   ftpc_bench CMD [options]
  *
  * CMD (every one connects, logs in, does its work, and QUITs, unless said otherwise):
- *   retr-cb      RETR --path with ftp_retrbinary and a callback that discards each block
+ *   retr-cb      RETR --path with ftp_retrbinary and a callback that discards each block, or
+ *                with --file writes it there (write(2); the file is checked and emptied after)
  *                (--blocksize, 0 = the library's default of 64 KiB)
  *   retr-lines   RETR --path with ftp_retrlines (TYPE A) and a callback that counts the lines
  *                and their bytes (without line ends); --expect counts lines
@@ -121,6 +122,33 @@ static int discard(void *userdata, const uint8_t *data, size_t len) {
     (void)userdata;
     (void)data;
     total_bytes += len;
+    return 0;
+}
+
+/* What a program saving a download does with each block: write(2) it whole. */
+static int write_block(void *userdata, const uint8_t *data, size_t len) {
+    int fd = *(int *)userdata;
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 1;
+        data += n, len -= (size_t)n, total_bytes += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* A downloaded file must hold every byte received; it is then emptied, so that runs do not
+ * keep hundreds of MiB on tmpfs. */
+static int check_and_empty(int fd, const char *path, uint64_t got) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if ((uint64_t)st.st_size != got) {
+            fprintf(stderr, "ftpc_bench: %s holds %lld bytes, %" PRIu64 " received\n", path,
+                    (long long)st.st_size, got);
+            return 1;
+        }
+        if (ftruncate(fd, 0) != 0) die_errno("ftruncate");
+    }
     return 0;
 }
 
@@ -287,7 +315,15 @@ int main(int argc, char **argv) {
     t0 = now();
     if (!strcmp(cmd, "retr-cb")) {
         char *rc = retr_cmd(need(path, "--path"));
-        CHECK("ftp_retrbinary", c, ftp_retrbinary(c, rc, discard, NULL, blocksize, FTP_NO_REST));
+        if (local_file) {
+            int fd = open(local_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0) die_errno(local_file);
+            CHECK("ftp_retrbinary", c, ftp_retrbinary(c, rc, write_block, &fd, blocksize, FTP_NO_REST));
+            if (check_and_empty(fd, local_file, total_bytes)) return 1;
+            close(fd);
+        } else {
+            CHECK("ftp_retrbinary", c, ftp_retrbinary(c, rc, discard, NULL, blocksize, FTP_NO_REST));
+        }
         free(rc);
         ops = 1;
     } else if (!strcmp(cmd, "retr-lines")) {
@@ -304,15 +340,7 @@ int main(int argc, char **argv) {
         CHECK("ftp_retrieve_to_fd",
               c, ftp_retrieve_to_fd(c, need(path, "--path"), fd, FTP_NO_REST, NULL, NULL, &got));
         total_bytes = got;
-        struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-            if ((uint64_t)st.st_size != got) {
-                fprintf(stderr, "ftpc_bench: %s holds %lld bytes, %" PRIu64 " received\n", out,
-                        (long long)st.st_size, got);
-                return 1;
-            }
-            if (ftruncate(fd, 0) != 0) die_errno("ftruncate");
-        }
+        if (check_and_empty(fd, out, got)) return 1;
         close(fd);
         ops = 1;
     } else if (!strcmp(cmd, "pget")) {

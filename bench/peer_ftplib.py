@@ -4,7 +4,7 @@
     peer_ftplib.py CMD [--host H] [--port P] [--user U] [--pass W] [--tls] [--ca FILE]
                    [--path P] [--file F] [--count N] [--blocksize N] [--expect N]
 
-CMD: retr (retrbinary with --blocksize, discarding), lines (retrlines, counting the lines
+CMD: retr (retrbinary with --blocksize, discarding, or with --file writing there), lines (retrlines, counting the lines
 and their characters; --expect counts lines), stor (storbinary from --file with
 --blocksize), many (--count RETRs of the printf pattern --path), noop, size, connect,
 list (dir(): raw LIST lines, which ftplib does not parse), mlsd (mlsd(): facts parsed
@@ -70,7 +70,13 @@ def main():
     f = session()
     t0 = time.monotonic()
     if a.cmd == "retr":
-        f.retrbinary("RETR " + a.path, discard, blocksize=a.blocksize)
+        if a.file:
+            # What a program saving a download does: the file's write as the callback.
+            with open(a.file, "wb") as out:
+                f.retrbinary("RETR " + a.path, out.write, blocksize=a.blocksize)
+                total = out.tell()
+        else:
+            f.retrbinary("RETR " + a.path, discard, blocksize=a.blocksize)
         ops = 1
     elif a.cmd == "lines":
         def line(s):

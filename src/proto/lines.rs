@@ -473,7 +473,7 @@ mod tests {
 
         #[test]
         fn valid_utf8_prefix_agrees_with_from_utf8(data in text(), filler in 0usize..3000) {
-            // ASCII before the text, so that the text starts at any offset of a 1 KiB run.
+            // ASCII before the text, so that the text starts at any offset of simdutf8's blocks.
             let mut bytes = vec![b'a'; filler];
             bytes.extend_from_slice(&data);
             let expected = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);

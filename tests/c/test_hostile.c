@@ -919,8 +919,9 @@ static int worker_login(struct worker *w, ftp_client *ftp)
 /* pure-ftpd answers "425 Unable to identify the local data socket: Address already in use"
  * when two sessions race for one passive port: both bind it (SO_REUSEADDR), and the second
  * listen(2) fails; pure-ftpd then gives up instead of trying the next port. With 16
- * sessions at once over 100 ports, a CI run met it once in about 2,000 transfers. A server race, not
- * the library's: the session asks again, as a program would, and the retries are counted. */
+ * sessions at once over 100 ports, a CI run met it once in about 2,000 transfers. A server
+ * race, not the library's: the session asks again, as a program would, and the retries are
+ * counted. */
 static int ports_busy(struct worker *w, ftp_client *ftp, int rc, int attempt)
 {
     if (rc != FTP_ERR_TEMP || ftp_last_reply_code(ftp) != 425 || attempt >= 20)

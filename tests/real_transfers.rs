@@ -71,6 +71,7 @@ on_each_server!(
     stop_download_from_callback,
     stop_upload_from_source,
     stop_from_another_thread,
+    stop_lines_from_another_thread,
     missing_file,
     latin1_names_round_trip_in_utf8_mode,
 );
@@ -864,6 +865,58 @@ fn stop_upload_from_source(server: &Server) {
 
 /// `canceller()` set from another thread stops a 100 MiB download (retrbinary) and a
 /// 100 MiB upload (store_from_fd) at their next block; the flag does not outlive the stop.
+/// retrlines of a 24 MiB text stopped by the transfer stopper (C `ftp_abort` during a
+/// call) from another thread once 1 MiB of lines has come: `Stopped` within the bound, ABOR
+/// then NOOP, the connection in step, the next download whole.
+fn stop_lines_from_another_thread(server: &Server) {
+    let mut s = Session::open(server, "stop-lines");
+    let mut text = Vec::with_capacity(24 * MIB + 200);
+    let mut n = 0u64;
+    while text.len() < 24 * MIB {
+        text.extend_from_slice(format!("line {n} of a text stopped from another thread, {}\n", n * 7919).as_bytes());
+        n += 1;
+    }
+    let path = s.local_path("lines.txt");
+    write_file(&path, &text);
+    let owner = std::fs::metadata(&s.local).unwrap();
+    std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+
+    let flag = s.c.transfer_stopper();
+    let watch = s.c.transfer_stopper();
+    let (tx, rx) = mpsc::channel::<()>();
+    let stopper = std::thread::spawn(move || {
+        rx.recv_timeout(Duration::from_secs(30)).expect("the lines never reached 1 MiB");
+        flag.store(true, Ordering::SeqCst);
+    });
+    let (mut done, mut lines, mut asked) = (0usize, 0usize, None);
+    let e =
+        s.c.retrlines(b"RETR lines.txt", &mut |line| {
+            done += line.len() + 1;
+            lines += 1;
+            if done >= MIB && asked.is_none() {
+                tx.send(()).unwrap();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !watch.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                asked = Some(Instant::now());
+            }
+            Flow::Continue(())
+        })
+        .unwrap_err();
+    stopper.join().unwrap();
+    assert!(matches!(e, Error::Stopped), "{e:?}");
+    assert_prompt(&s, "retrlines stopped from another thread", asked);
+    assert!((MIB..3 * MIB).contains(&done), "stopped after {done} bytes of lines");
+    assert!(!s.c.transfer_stopper().load(Ordering::SeqCst), "the stop consumed the request");
+    let commands = s.trace.take_commands();
+    assert_eq!(commands[commands.len().saturating_sub(2)..], ["ABOR", "NOOP"], "{commands:?}");
+    eprintln!("{}: retrlines stopped from another thread after {lines} lines", server.name());
+    assert_in_step(&mut s);
+    assert_next_download_whole(&mut s);
+    s.finish();
+}
+
 fn stop_from_another_thread(server: &Server) {
     let mut s = Session::open(server, "cancel");
     place_big_file(&s, "big.bin");

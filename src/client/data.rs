@@ -361,8 +361,8 @@ impl Client {
         }
     }
 
-    /// Stops a transfer early: resets the data connection, sends ABOR (urgent on a plain
-    /// connection, so servers notice it during a transfer) and reads the replies that follow
+    /// Stops a transfer early: sends ABOR (urgent on a plain connection, so servers notice
+    /// it during a transfer), resets the data connection and reads the replies that follow
     /// (426 then 226, or 226 alone, or 225), leaving the connection usable.
     pub fn abort_transfer(&mut self, conn: DataConnection) -> Result<()> {
         self.abort_transfer_within(conn, false)
@@ -373,10 +373,16 @@ impl Client {
     pub(crate) fn abort_transfer_within(&mut self, conn: DataConnection, cancelled: bool) -> Result<()> {
         self.last_transfer_bytes = conn.bytes;
         self.last_transfer_socket_calls = conn.socket_calls;
+        // ABOR before the reset: a server that watches for the urgent mark (BSD ftpd) leaves
+        // its send loop on it and closes the data connection itself. Reset first, BSD ftpd's
+        // ASCII send loop went on writing into the reset connection and died of SIGPIPE,
+        // taking the control connection with it. Servers that do not watch (vsftpd,
+        // pure-ftpd) read ABOR once the reset has ended their blocked write.
+        let sent = self.send_abor(true);
         reset(conn.tcp());
         drop(conn);
         let wait = if cancelled { self.config.timeout.min(CANCEL_GRACE) } else { self.config.timeout };
-        let aborted = self.send_abor(true).and_then(|()| self.read_abor_replies(wait));
+        let aborted = sent.and_then(|()| self.read_abor_replies(wait));
         self.end_transfer();
         aborted
     }
